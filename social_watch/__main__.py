@@ -1,0 +1,3 @@
+from social_watch.cli import main
+
+main()

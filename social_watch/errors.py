@@ -1,0 +1,80 @@
+"""The few exception types social-watch raises, caught once at the CLI edge.
+
+    SocialWatchError                 exit 2 unless said otherwise
+    ├── ConfigError                  invalid config: names the file, the key path and why
+    ├── UsageError                   a command used wrongly (unknown id, bad filter value)
+    ├── NotFound                     no mention with that id
+    ├── Conflict                     exit 1: someone else holds it, it was answered already
+    ├── StoreError                   the database cannot be opened or is from a newer version
+    └── ConnectorError               a network said no
+        ├── AuthError                which credential, which environment variable
+        ├── RateLimited              carries ``reset_at`` (UTC); the runner waits, never sleeps
+        ├── TransientError           5xx, timeout, connection reset: retry with backoff
+        └── BadItem                  one malformed item: skip it, log its id, keep the rest
+
+Every class knows its exit code so the CLI maps errors in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class SocialWatchError(Exception):
+    exit_code = 2
+
+
+class ConfigError(SocialWatchError):
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None):
+        self.path = path
+        self.key = key
+        where = ""
+        if path:
+            where += f"{path}: "
+        if key:
+            where += f"{key}: "
+        super().__init__(where + message)
+
+
+class UsageError(SocialWatchError):
+    exit_code = 2
+
+
+class NotFound(SocialWatchError):
+    exit_code = 2
+
+
+class Conflict(SocialWatchError):
+    """The action is refused because of someone else's work; exit 1 ("needs attention")."""
+
+    exit_code = 1
+
+
+class StoreError(SocialWatchError):
+    exit_code = 2
+
+
+class ConnectorError(SocialWatchError):
+    exit_code = 1
+
+
+class AuthError(ConnectorError):
+    def __init__(self, message: str, *, env_var: str | None = None):
+        self.env_var = env_var
+        super().__init__(message)
+
+
+class RateLimited(ConnectorError):
+    def __init__(self, message: str, *, reset_at: datetime | None = None):
+        self.reset_at = reset_at
+        super().__init__(message)
+
+
+class TransientError(ConnectorError):
+    pass
+
+
+class BadItem(ConnectorError):
+    def __init__(self, message: str, *, item_id: str | None = None):
+        self.item_id = item_id
+        super().__init__(message)
