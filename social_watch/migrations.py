@@ -1,0 +1,149 @@
+"""Ordered, named schema migrations (sqlite-utils ``Migrations``).
+
+Each migration runs in a transaction with the row that records it, so a database is always
+at a known version. Never edit a released migration: add the next one. ``tests/test_migrations``
+builds a database at every earlier version, fills it, and migrates it forward.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from social_watch.errors import StoreError
+
+migrations = Migrations("social_watch")
+
+
+@migrations(name="0001_mentions_actions_cursors")
+def m0001(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE mentions (
+            id INTEGER PRIMARY KEY,             -- the short id typed at the CLI
+            global_id TEXT NOT NULL UNIQUE,     -- network:native_id
+            network TEXT NOT NULL,
+            native_id TEXT NOT NULL,
+            url TEXT,
+            author_handle TEXT NOT NULL,
+            author_name TEXT,
+            author_followers INTEGER,
+            text TEXT NOT NULL,
+            lang TEXT,
+            created_at TEXT NOT NULL,           -- UTC, YYYY-MM-DDTHH:MM:SSZ
+            fetched_at TEXT NOT NULL,
+            updated_at TEXT,
+            conversation_id TEXT,
+            in_reply_to TEXT,
+            sources TEXT NOT NULL DEFAULT '[]', -- JSON: every query or stream that found it
+            raw TEXT,                           -- the network's payload, for audit
+            kind TEXT NOT NULL DEFAULT 'mention' CHECK (kind IN ('mention', 'brand')),
+            sentiment_label TEXT,
+            sentiment_compound REAL,
+            sentiment_override TEXT,            -- an agent's correction wins
+            tags TEXT NOT NULL DEFAULT '[]',
+            sensitive INTEGER NOT NULL DEFAULT 0,
+            sensitive_reasons TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN
+                ('open', 'claimed', 'answered', 'moved_to_email', 'dismissed', 'done')),
+            item_id INTEGER,                    -- the queue item: id of its earliest mention
+            thread_key TEXT,                    -- network|conversation|author
+            due_at TEXT,
+            claimed_by TEXT,
+            claimed_at TEXT,
+            claim_expires_at TEXT,
+            first_response_at TEXT,
+            first_response_by TEXT,
+            closed_at TEXT
+        );
+        CREATE INDEX idx_mentions_queue ON mentions (due_at)
+            WHERE status IN ('open', 'claimed') AND item_id = id;
+        CREATE INDEX idx_mentions_item ON mentions (item_id);
+        CREATE INDEX idx_mentions_thread_key ON mentions (thread_key)
+            WHERE status IN ('open', 'claimed');
+        CREATE INDEX idx_mentions_reply_to ON mentions (network, in_reply_to);
+        CREATE INDEX idx_mentions_conversation ON mentions (network, conversation_id);
+        CREATE INDEX idx_mentions_created ON mentions (created_at);
+
+        CREATE TABLE actions (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL REFERENCES mentions(id),
+            action TEXT NOT NULL,   -- claimed, released, labelled, tagged, dismissed, done, ...
+            agent TEXT,
+            at TEXT NOT NULL,
+            details TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX idx_actions_mention ON actions (mention_id);
+        CREATE INDEX idx_actions_at ON actions (action, at);
+
+        CREATE TABLE cursors (
+            source TEXT PRIMARY KEY,  -- connector:stream, e.g. x:search:shopexample
+            cursor TEXT NOT NULL,     -- the connector's own JSON, never read by the core
+            updated_at TEXT NOT NULL
+        );
+
+        CREATE TABLE polls (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            fetched INTEGER NOT NULL DEFAULT 0,
+            new INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            ignored INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            rate_limit_reset TEXT
+        );
+        CREATE INDEX idx_polls_source ON polls (source, started_at);
+        """
+    )
+
+
+@migrations(name="0002_outbox")
+def m0002(db: sqlite_utils.Database) -> None:
+    """Replies are recorded before they are sent, so a crash can never post twice."""
+    db.executescript(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,          -- idempotency key, sent to networks that take one
+            mention_id INTEGER NOT NULL REFERENCES mentions(id),
+            kind TEXT NOT NULL DEFAULT 'reply' CHECK (kind IN ('reply', 'handoff')),
+            agent TEXT,
+            network TEXT NOT NULL,
+            text TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'unknown', 'failed')),
+            reference TEXT,                    -- handoff reference code (SW-7Q2K)
+            remote_id TEXT,
+            remote_url TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            attempted_at TEXT,
+            sent_at TEXT
+        );
+        CREATE INDEX idx_outbox_status ON outbox (status);
+        CREATE INDEX idx_outbox_mention ON outbox (mention_id);
+        """
+    )
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    applied = {m.name for m in migrations.applied(db)}
+    known = {m.name for m in migrations._migrations}
+    newer = applied - known
+    if newer:
+        raise StoreError(
+            "this database was written by a newer social-watch (unknown migrations: "
+            + ", ".join(sorted(newer))
+            + "); upgrade social-watch"
+        )
+    if migrations.pending(db):
+        migrations.apply(db)
+
+
+def schema_version(db: sqlite_utils.Database) -> tuple[int, str | None]:
+    applied = migrations.applied(db)
+    return len(applied), (applied[-1].name if applied else None)
