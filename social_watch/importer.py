@@ -1,0 +1,112 @@
+"""Read normalized mentions from JSON Lines: the `import` command and the replay connector.
+
+One JSON object per line. Required: ``network``, ``id``, ``text``, ``created_at`` (ISO 8601
+with a zone) and ``author.handle``. Optional: ``url``, ``lang``, ``author.name``,
+``author.followers``, ``conversation_id``, ``in_reply_to``, ``query``, ``repost``.
+A bad line is reported with its number and reason and skipped; the rest goes in. Reading
+streams line by line, so memory stays flat whatever the file size.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from social_watch.clock import parse_iso
+from social_watch.models import Author, Mention
+
+MAX_TEXT = 100_000
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    reason: str
+
+
+def _str(obj: dict[str, Any], key: str, *, required: bool = False, where: str = "") -> str | None:
+    value = obj.get(key)
+    name = f"{where}{key}"
+    if value is None:
+        if required:
+            raise ValueError(f"missing required field {name!r}")
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and key in ("id", "conversation_id", "in_reply_to"):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{name!r} must be a string")
+    if required and not value.strip():
+        raise ValueError(f"{name!r} must not be empty")
+    return value
+
+
+def mention_from_dict(obj: Any, *, created_at: datetime | None = None) -> Mention:
+    """Validate one normalized object; ValueError names the field and what is wrong."""
+    if not isinstance(obj, dict):
+        raise ValueError("expected a JSON object")
+    network = _str(obj, "network", required=True)
+    native_id = _str(obj, "id", required=True)
+    text = obj.get("text")
+    if not isinstance(text, str):
+        raise ValueError("missing required field 'text'" if text is None else "'text' must be a string")
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"'text' is longer than {MAX_TEXT} characters")
+    if created_at is None:
+        raw_created = _str(obj, "created_at", required=True)
+        assert raw_created is not None
+        try:
+            created_at = parse_iso(raw_created)
+        except ValueError:
+            raise ValueError(
+                f"'created_at' must be ISO 8601 with a time zone, got {raw_created!r}"
+            ) from None
+    author = obj.get("author")
+    if not isinstance(author, dict):
+        raise ValueError("missing required field 'author.handle'")
+    handle = _str(author, "handle", required=True, where="author.")
+    followers = author.get("followers")
+    if followers is not None and (isinstance(followers, bool) or not isinstance(followers, int) or followers < 0):
+        raise ValueError("'author.followers' must be a whole number >= 0")
+    repost = obj.get("repost", False)
+    if not isinstance(repost, bool):
+        raise ValueError("'repost' must be true or false")
+    assert network is not None and native_id is not None and handle is not None
+    return Mention(
+        network=network.strip().lower(),
+        native_id=native_id.strip(),
+        text=text,
+        created_at=created_at,
+        author=Author(handle.strip(), _str(author, "name", where="author."), followers),
+        url=_str(obj, "url"),
+        lang=_str(obj, "lang"),
+        conversation_id=_str(obj, "conversation_id"),
+        in_reply_to=_str(obj, "in_reply_to"),
+        query=_str(obj, "query"),
+        is_repost=repost,
+        raw=obj,
+    )
+
+
+def read_jsonl(lines: Iterable[str | bytes]) -> Iterator[Mention | Rejected]:
+    """Yield a Mention or a Rejected (with its 1-based line number) for each non-blank line."""
+    for number, line in enumerate(lines, start=1):
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError:
+                yield Rejected(number, "not valid UTF-8")
+                continue
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Rejected(number, f"invalid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        try:
+            yield mention_from_dict(obj)
+        except ValueError as exc:
+            yield Rejected(number, str(exc))

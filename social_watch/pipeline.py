@@ -1,0 +1,185 @@
+"""The one ingest pipeline every source goes through:
+normalize → deduplicate → score sentiment → tag → detect sensitive content → store.
+
+Connectors and ``import`` produce ``Mention``; this module decides what each one is (the
+brand's own post, a repost with nothing to say, an ignored author, or a mention that needs
+an answer), adds what social-watch knows about it, and hands batches to the store.
+Everything here except ``ingest`` is pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlite_utils
+
+from social_watch import sentiment, store
+from social_watch.clock import Clock, utcnow
+from social_watch.config import Config
+from social_watch.models import Enrichment, IngestResult, Mention, Sentiment
+from social_watch.sensitive import SensitiveDetector
+from social_watch.sla import BusinessHours, due_at
+from social_watch.tagging import DEFAULT_TAG_RULES, Tagger
+
+BATCH_SIZE = 1000
+
+
+def business_hours(config: Config) -> BusinessHours | None:
+    hours = config.queue["business_hours"]
+    if hours is None:
+        return None
+    return BusinessHours.parse(
+        timezone=hours["timezone"],
+        days=hours["days"],
+        start=hours["start"],
+        end=hours["end"],
+        holidays=hours["holidays"],
+    )
+
+
+def _norm_handle(handle: str) -> str:
+    return handle.strip().lstrip("@").lower()
+
+
+@dataclass
+class BrandIdentity:
+    """Who the brand is on each network; matches 'user' against 'user@instance' too."""
+
+    handles: dict[str, set[str]]
+
+    @classmethod
+    def from_config(cls, config: Config) -> BrandIdentity:
+        handles: dict[str, set[str]] = {}
+        for network, value in config.brand_handles.items():
+            values = [value] if isinstance(value, str) else list(value)
+            handles[network] = {_norm_handle(v) for v in values if v.strip()}
+        return cls(handles)
+
+    def is_brand(self, network: str, handle: str) -> bool:
+        own = self.handles.get(network)
+        if not own:
+            return False
+        h = _norm_handle(handle)
+        if h in own:
+            return True
+        local = h.split("@", 1)[0]
+        return any(o.split("@", 1)[0] == local and ("@" not in h or "@" not in o) for o in own)
+
+
+class Enricher:
+    """Sentiment, tags and sensitive flags for one text: pure, built once from config."""
+
+    def __init__(self, config: Config):
+        tags = config.section("tags")
+        rules: dict[str, Sequence[str]] | None = None
+        if tags["rules"]:
+            rules = dict(DEFAULT_TAG_RULES) if tags["extend_defaults"] else {}
+            for tag, patterns in tags["rules"].items():
+                rules[tag] = tuple(rules.get(tag, ())) + tuple(patterns)
+        self.tagger = Tagger(rules, vip_followers=tags["vip_followers"])
+        sens = config.section("sensitive")
+        kwargs: dict[str, Any] = {}
+        if sens["order_pattern"]:
+            kwargs["order_pattern"] = sens["order_pattern"]
+        if sens["topics"]:
+            kwargs["topics"] = sens["topics"]
+        self.detector = SensitiveDetector(**kwargs)
+        thresholds = config.section("sentiment")
+        self.pos = thresholds["positive_threshold"]
+        self.neg = thresholds["negative_threshold"]
+
+    def sentiment(self, text: str, lang: str | None) -> Sentiment:
+        result = sentiment.score(text, lang)
+        if result.label == "unknown" or (self.pos, self.neg) == (0.05, -0.05):
+            return result
+        c = result.compound
+        label = "positive" if c >= self.pos else "negative" if c <= self.neg else "neutral"
+        return Sentiment(label, c)
+
+    def enrich(self, m: Mention) -> Enrichment:
+        s = self.sentiment(m.text, m.lang)
+        lang = m.lang
+        if lang is None and s.label == "unknown":
+            lang = sentiment.detect_language(m.text)
+        return Enrichment(
+            sentiment=s,
+            tags=self.tagger.tags(m.text, followers=m.author.followers),
+            sensitive_reasons=self.detector.reasons(m.text),
+            lang=lang,
+        )
+
+
+class Pipeline:
+    """Classify, enrich and store mentions; one instance per command or watch loop."""
+
+    def __init__(self, config: Config, clock: Clock = utcnow):
+        self.config = config
+        self.clock = clock
+        self.enricher = Enricher(config)
+        self.brand = BrandIdentity.from_config(config)
+        self.hours = business_hours(config)
+        queue = config.queue
+        self.target: timedelta = queue["target"]
+        self.targets: dict[str, timedelta] = dict(queue["targets"])
+        self.ignored_authors = {_norm_handle(h) for h in config.section("ingest")["ignore_authors"]}
+
+    def target_for(self, network: str) -> timedelta:
+        return self.targets.get(network, self.target)
+
+    def is_ignored(self, m: Mention) -> bool:
+        if m.is_repost and not m.text.strip():
+            return True
+        if m.is_repost and not self.brand.is_brand(m.network, m.author.handle):
+            # a boost/retweet carries someone else's words; the original is what to answer
+            return True
+        h = _norm_handle(m.author.handle)
+        return h in self.ignored_authors or f"{m.network}:{h}" in self.ignored_authors
+
+    def prepare(self, m: Mention) -> store.Prepared | None:
+        """None for what is never stored (reposts, ignored authors)."""
+        if self.is_ignored(m):
+            return None
+        if self.brand.is_brand(m.network, m.author.handle):
+            if m.is_repost:
+                return None
+            return store.Prepared(m, self.enricher.enrich(m), "brand", None)
+        due = due_at(m.created_at, self.target_for(m.network), self.hours)
+        return store.Prepared(m, self.enricher.enrich(m), "mention", due)
+
+    def ingest(
+        self,
+        db: sqlite_utils.Database,
+        mentions: Iterable[Mention],
+        *,
+        source: str | None = None,
+        cursor: Any = None,
+        poll: dict[str, Any] | None = None,
+    ) -> IngestResult:
+        """One transaction for all of ``mentions`` (and the cursor that covers them)."""
+        batch: list[store.Prepared] = []
+        ignored = 0
+        for m in mentions:
+            p = self.prepare(m)
+            if p is None:
+                ignored += 1
+            else:
+                batch.append(p)
+        return store.ingest(
+            db, batch, now=self.clock(), ignored=ignored, source=source, cursor=cursor, poll=poll
+        )
+
+    def ingest_stream(
+        self, db: sqlite_utils.Database, mentions: Iterable[Mention], batch_size: int = BATCH_SIZE
+    ) -> Iterator[IngestResult]:
+        """Batches of ``batch_size``, one transaction each; yields each batch's result."""
+        batch: list[Mention] = []
+        for m in mentions:
+            batch.append(m)
+            if len(batch) >= batch_size:
+                yield self.ingest(db, batch)
+                batch = []
+        if batch:
+            yield self.ingest(db, batch)

@@ -1,0 +1,350 @@
+"""The write path: one batch of mentions, with its cursor and poll record, in one transaction.
+
+Why one transaction: a cursor that advanced without its mentions loses them; mentions stored
+without the cursor are merely read again and absorbed by the unique ``global_id``. So the
+cursor is written in the same transaction as the data it covers, or not at all.
+
+Re-ingesting a mention updates what the network changed (text, counts, names) and never
+resets what agents did (status, claims, first response, sentiment corrections).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from social_watch import db as dbmod
+from social_watch.clock import iso
+from social_watch.models import Enrichment, IngestResult, Mention
+
+_MUTABLE = ("text", "url", "author_name", "author_followers", "lang", "raw")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A mention ready to store: enriched, classified, with its due time."""
+
+    mention: Mention
+    enrichment: Enrichment
+    kind: str  # 'mention' needs an answer; 'brand' is the brand's own post
+    due_at: datetime | None
+
+
+def thread_key(m: Mention) -> str:
+    """Mentions of one conversation from the same author are one queue item."""
+    return f"{m.network}|{m.conversation_id or m.native_id}|{m.author.handle.lower()}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def ingest(
+    db: sqlite_utils.Database,
+    batch: Sequence[Prepared],
+    *,
+    now: datetime,
+    ignored: int = 0,
+    source: str | None = None,
+    cursor: Any = None,
+    poll: dict[str, Any] | None = None,
+) -> IngestResult:
+    """Store a batch (and optionally the cursor and poll record that cover it) atomically."""
+    fetched_at = iso(now)
+    new = updated = unchanged = answered = 0
+    # The same mention twice in one batch (two queries found it) is one row.
+    unique: dict[str, Prepared] = {}
+    found_by: dict[str, list[str]] = {}
+    for p in batch:
+        gid = p.mention.global_id
+        if p.mention.query:
+            found_by.setdefault(gid, [])
+            if p.mention.query not in found_by[gid]:
+                found_by[gid].append(p.mention.query)
+        if gid in unique:
+            unchanged += 1
+        unique[gid] = p
+    with dbmod.write(db):
+        conn = db.conn
+        existing = _existing(conn, list(unique))
+        # Brand posts first, so a reply arriving in the same batch as its mention counts.
+        ordered = sorted(unique.values(), key=lambda p: (p.kind != "brand", p.mention.created_at))
+        for p in ordered:
+            m = p.mention
+            sources = found_by.get(m.global_id, [])
+            old = existing.get(m.global_id)
+            if old is None:
+                answered += _insert(conn, p, sources, fetched_at)
+                new += 1
+            elif _update(conn, p, old, sources, fetched_at):
+                updated += 1
+            else:
+                unchanged += 1
+        if source is not None and cursor is not None:
+            conn.execute(
+                "INSERT INTO cursors (source, cursor, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(source) DO UPDATE SET cursor = excluded.cursor, "
+                "updated_at = excluded.updated_at",
+                (source, _dumps(cursor), fetched_at),
+            )
+        result = IngestResult(new, updated, unchanged, ignored, answered)
+        if poll is not None:
+            record_poll(db, {**poll, **_counts(result)})
+    return result
+
+
+def _counts(r: IngestResult) -> dict[str, int]:
+    return {"new": r.new, "updated": r.updated, "unchanged": r.unchanged, "ignored": r.ignored}
+
+
+def record_poll(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
+    cols = (
+        "source started_at finished_at fetched new updated unchanged ignored skipped "
+        "error rate_limit_reset"
+    ).split()
+    values = [row.get(c, 0 if c in ("fetched", "new", "updated", "unchanged") else None) for c in cols]
+    values = [0 if v is None and c in ("ignored", "skipped") else v for c, v in zip(cols, values, strict=True)]
+    db.conn.execute(
+        f"INSERT INTO polls ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",  # noqa: S608
+        values,
+    )
+
+
+def _existing(conn: Any, gids: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(gids), 500):
+        chunk = gids[start : start + 500]
+        rows = conn.execute(
+            "SELECT id, global_id, text, url, author_name, author_followers, lang, raw, sources, "
+            "tags, sensitive_reasons, kind FROM mentions WHERE global_id IN "
+            f"({', '.join('?' for _ in chunk)})",  # noqa: S608
+            chunk,
+        )
+        cols = [d[0] for d in rows.description]
+        for row in rows:
+            record = dict(zip(cols, row, strict=True))
+            out[record["global_id"]] = record
+    return out
+
+
+def _insert(conn: Any, p: Prepared, sources: list[str], fetched_at: str | None) -> int:
+    """Insert one new mention; returns how many open mentions a brand reply answered."""
+    m, e = p.mention, p.enrichment
+    created = iso(m.created_at)
+    row = {
+        "global_id": m.global_id,
+        "network": m.network,
+        "native_id": m.native_id,
+        "url": m.url,
+        "author_handle": m.author.handle,
+        "author_name": m.author.name,
+        "author_followers": m.author.followers,
+        "text": m.text,
+        "lang": e.lang or m.lang,
+        "created_at": created,
+        "fetched_at": fetched_at,
+        "conversation_id": m.conversation_id,
+        "in_reply_to": m.in_reply_to,
+        "sources": _dumps(sources),
+        "raw": _dumps(m.raw) if m.raw is not None else None,
+        "kind": p.kind,
+        "sentiment_label": e.sentiment.label,
+        "sentiment_compound": e.sentiment.compound,
+        "tags": _dumps(list(e.tags)),
+        "sensitive": int(e.sensitive),
+        "sensitive_reasons": _dumps(list(e.sensitive_reasons)),
+        "status": "open",
+        "thread_key": None,
+        "due_at": iso(p.due_at),
+    }
+    if p.kind == "brand":
+        row["status"] = "done"
+        row["closed_at"] = created
+        mention_id = _insert_row(conn, row)
+        return _answer_natively(conn, m, mention_id)
+
+    key = thread_key(m)
+    row["thread_key"] = key
+    native_reply = conn.execute(
+        "SELECT id, author_handle, created_at FROM mentions WHERE network = ? AND in_reply_to = ? "
+        "AND kind = 'brand' ORDER BY created_at LIMIT 1",
+        (m.network, m.native_id),
+    ).fetchone()
+    if native_reply is not None:
+        row.update(
+            status="answered",
+            first_response_at=native_reply[2],
+            first_response_by=f"brand:{native_reply[1]}",
+            closed_at=native_reply[2],
+        )
+        mention_id = _insert_row(conn, row)
+        conn.execute("UPDATE mentions SET item_id = id WHERE id = ?", (mention_id,))
+        return 1
+    head = conn.execute(
+        "SELECT item_id, status, claimed_by, claimed_at, claim_expires_at, created_at FROM mentions "
+        "WHERE thread_key = ? AND status IN ('open', 'claimed') ORDER BY created_at LIMIT 1",
+        (key,),
+    ).fetchone()
+    mention_id = _insert_row(conn, row)
+    if head is None:
+        conn.execute("UPDATE mentions SET item_id = id WHERE id = ?", (mention_id,))
+        return 0
+    item_id, status, claimed_by, claimed_at, expires, head_created = head
+    conn.execute(
+        "UPDATE mentions SET status = ?, claimed_by = ?, claimed_at = ?, claim_expires_at = ? "
+        "WHERE id = ?",
+        (status, claimed_by, claimed_at, expires, mention_id),
+    )
+    if created is not None and created < head_created:
+        # An older message of the same thread arrived late: it starts the clock.
+        conn.execute("UPDATE mentions SET item_id = ? WHERE item_id = ?", (mention_id, item_id))
+    else:
+        conn.execute("UPDATE mentions SET item_id = ? WHERE id = ?", (item_id, mention_id))
+    return 0
+
+
+def _insert_row(conn: Any, row: dict[str, Any]) -> int:
+    cols = list(row)
+    cur = conn.execute(
+        f"INSERT INTO mentions ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",  # noqa: S608
+        [row[c] for c in cols],
+    )
+    return int(cur.lastrowid)
+
+
+def _answer_natively(conn: Any, brand_post: Mention, brand_row_id: int) -> int:
+    """A brand reply seen by a poll answers the item it replies to, at its own time."""
+    if not brand_post.in_reply_to:
+        return 0
+    target = conn.execute(
+        "SELECT id, item_id, status FROM mentions WHERE network = ? AND native_id = ? "
+        "AND kind = 'mention'",
+        (brand_post.network, brand_post.in_reply_to),
+    ).fetchone()
+    if target is None or target[2] not in ("open", "claimed"):
+        return 0
+    at = iso(brand_post.created_at)
+    by = f"brand:{brand_post.author.handle}"
+    cur = conn.execute(
+        "UPDATE mentions SET status = 'answered', first_response_at = COALESCE(first_response_at, ?), "
+        "first_response_by = COALESCE(first_response_by, ?), closed_at = ? "
+        "WHERE item_id = ? AND status IN ('open', 'claimed')",
+        (at, by, at, target[1]),
+    )
+    conn.execute(
+        "INSERT INTO actions (mention_id, action, agent, at, details) VALUES (?, 'replied', ?, ?, ?)",
+        (
+            target[1],
+            by,
+            at,
+            _dumps({"native": True, "remote_id": brand_post.native_id, "url": brand_post.url,
+                    "text": brand_post.text, "brand_mention_id": brand_row_id}),
+        ),
+    )
+    return int(cur.rowcount)
+
+
+def _update(
+    conn: Any, p: Prepared, old: dict[str, Any], sources: list[str], fetched_at: str | None
+) -> bool:
+    """Apply what the network changed; True if anything but the query list changed."""
+    m, e = p.mention, p.enrichment
+    fresh = {
+        "text": m.text,
+        "url": m.url or old["url"],
+        "author_name": m.author.name or old["author_name"],
+        "author_followers": m.author.followers
+        if m.author.followers is not None
+        else old["author_followers"],
+        "lang": e.lang or m.lang or old["lang"],
+        "raw": _dumps(m.raw) if m.raw is not None else old["raw"],
+    }
+    changed = {k: v for k, v in fresh.items() if v != old[k] and k != "raw"}
+    merged_sources = list(json.loads(old["sources"]))
+    merged_sources += [s for s in sources if s not in merged_sources]
+    sets: dict[str, Any] = {}
+    if merged_sources != json.loads(old["sources"]):
+        sets["sources"] = _dumps(merged_sources)
+    if changed:
+        sets.update(changed)
+        sets["raw"] = fresh["raw"]
+        sets["updated_at"] = fetched_at
+        if "text" in changed:
+            # Text edited: rescore the model's view; agents' corrections and work stay.
+            tags = list(json.loads(old["tags"]))
+            tags += [t for t in e.tags if t not in tags]
+            reasons = list(json.loads(old["sensitive_reasons"]))
+            reasons += [r for r in e.sensitive_reasons if r not in reasons]
+            sets.update(
+                sentiment_label=e.sentiment.label,
+                sentiment_compound=e.sentiment.compound,
+                tags=_dumps(tags),
+                sensitive=int(bool(reasons)),
+                sensitive_reasons=_dumps(reasons),
+            )
+    if sets:
+        conn.execute(
+            f"UPDATE mentions SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",  # noqa: S608
+            [*sets.values(), old["id"]],
+        )
+    return bool(changed)
+
+
+def load_cursor(db: sqlite_utils.Database, source: str) -> Any:
+    row = db.conn.execute("SELECT cursor FROM cursors WHERE source = ?", (source,)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def counts(db: sqlite_utils.Database) -> dict[str, Any]:
+    """Numbers for `db status`: totals, by network and status, and model agreement."""
+    conn = db.conn
+    by_status = dict(
+        conn.execute(
+            "SELECT status, COUNT(*) FROM mentions WHERE kind = 'mention' GROUP BY status"
+        ).fetchall()
+    )
+    by_network = dict(
+        conn.execute("SELECT network, COUNT(*) FROM mentions GROUP BY network").fetchall()
+    )
+    total, brand = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(kind = 'brand'), 0) FROM mentions"
+    ).fetchone()
+    labelled, agreed = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(sentiment_override = sentiment_label), 0) FROM mentions "
+        "WHERE sentiment_override IS NOT NULL"
+    ).fetchone()
+    return {
+        "mentions": total,
+        "brand_posts": brand,
+        "by_status": by_status,
+        "by_network": by_network,
+        "actions": conn.execute("SELECT COUNT(*) FROM actions").fetchone()[0],
+        "cursors": conn.execute("SELECT COUNT(*) FROM cursors").fetchone()[0],
+        "sentiment_reviewed": labelled,
+        "sentiment_agreement": (agreed / labelled) if labelled else None,
+    }
+
+
+def add_action(
+    db: sqlite_utils.Database,
+    mention_id: int,
+    action: str,
+    agent: str | None,
+    at: datetime,
+    details: dict[str, Any] | None = None,
+) -> None:
+    db.conn.execute(
+        "INSERT INTO actions (mention_id, action, agent, at, details) VALUES (?, ?, ?, ?, ?)",
+        (mention_id, action, agent, iso(at), _dumps(details or {})),
+    )
+
+
+def iter_rows(db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    cur = db.conn.execute(sql, list(params))
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur]
