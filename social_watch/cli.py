@@ -1,0 +1,451 @@
+"""The command line: thin commands over library functions, one place that maps errors to exit codes.
+
+Exit codes: 0 ok; 1 something needs attention (a claim lost, rejected import lines, an alert
+fired, a connector failed); 2 usage or config error. Errors print one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from social_watch import __version__
+from social_watch.errors import SocialWatchError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+ENV_AGENT = "SOCIAL_WATCH_AGENT"
+
+
+class App:
+    """What every command needs, built lazily so `--help` stays fast."""
+
+    def __init__(self, config_path: str | None, db_path: str | None, agent: str | None = None):
+        from social_watch import config as cfg
+
+        self.config = cfg.load(config_path)
+        self.db_path = db_path or self.config.database
+        self._agent = agent
+        self._db: Any = None
+
+    @property
+    def db(self) -> Any:
+        if self._db is None:
+            from social_watch import db
+
+            self._db = db.connect(self.db_path)
+        return self._db
+
+    def now(self) -> Any:
+        from social_watch.clock import utcnow
+
+        return utcnow()
+
+    def agent(self, required: bool = True) -> str | None:
+        agent = self._agent or os.environ.get(ENV_AGENT)
+        if not agent:
+            if required:
+                raise UsageError(f"say who you are: --as AGENT or set {ENV_AGENT}")
+            return None
+        agents = self.config.agents
+        if agents and agent not in agents:
+            raise UsageError(
+                f"unknown agent {agent!r}; configured agents: {', '.join(sorted(agents))}"
+            )
+        return agent
+
+    def sla(self) -> Any:
+        from social_watch.pipeline import business_hours
+        from social_watch.queue import SlaSettings
+
+        q = self.config.queue
+        return SlaSettings(business_hours(self.config), q["at_risk"], q["urgent"], q["claim_ttl"])
+
+
+def store_options(func: F) -> F:
+    """--config and --db, spelled the same on every command."""
+
+    @click.option("--config", "config_path", metavar="PATH", help="Config file (else $SOCIAL_WATCH_CONFIG, else ./social-watch.toml).")
+    @click.option("--db", "db_path", metavar="PATH", help="SQLite database (else config `database`, else ./social-watch.db).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:
+        agent = kwargs.pop("agent", None)
+        app = App(config_path, db_path, agent)
+        return func(app, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def agent_option(func: F) -> F:
+    return click.option("--as", "agent", metavar="AGENT", help=f"Agent id (else ${ENV_AGENT}).")(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+class Group(click.Group):
+    """Maps library errors to a one-line message and the error's exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SocialWatchError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            ctx.exit(0)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="social-watch")
+def cli() -> None:
+    """social-watch: every public mention of your brand, answered within 30 minutes.
+
+    \b
+    Start here:
+        social-watch demo            build a demo inbox from bundled sample mentions
+        social-watch queue           what waits for an answer, most urgent first
+        social-watch claim 12 --as jana
+    """
+
+
+def main() -> None:
+    cli(prog_name="social-watch")
+
+
+# --- the inbox --------------------------------------------------------------------------
+
+
+@cli.command()
+@store_options
+@agent_option
+@json_option
+@click.option("--network", help="Only this network (x, reddit, mastodon, bluesky, hackernews, rss).")
+@click.option("--tag", help="Only items with this tag.")
+@click.option("--sentiment", type=click.Choice(["positive", "neutral", "negative", "unknown"]))
+@click.option("--overdue", is_flag=True, help="Only items past their due time.")
+@click.option("--mine", is_flag=True, help="Only items claimed by you.")
+@click.option("--unclaimed", is_flag=True, help="Only items nobody holds.")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="0 for all.")
+def queue(app: App, as_json: bool, network: str | None, tag: str | None, sentiment: str | None,
+          overdue: bool, mine: bool, unclaimed: bool, limit: int) -> None:
+    """Mentions that need an answer, most urgent first.
+
+    \b
+    Example:
+        social-watch queue --overdue --unclaimed
+        social-watch queue --json --limit 0 | jq '.[].id'
+    """
+    from social_watch import queue as q
+    from social_watch import render
+
+    now = app.now()
+    filters = q.QueueFilter(
+        network=network, tag=tag, sentiment=sentiment, overdue=overdue,
+        mine=app.agent() if mine else None, unclaimed=unclaimed, limit=limit or None,
+    )
+    items = q.list_items(app.db, now=now, sla=app.sla(), filters=filters)
+    if as_json:
+        echo_json(items)
+        return
+    click.echo(render.queue_table(items, q.summary(app.db, now=now)))
+
+
+@cli.command()
+@store_options
+@json_option
+@click.argument("mention_id")
+def show(app: App, as_json: bool, mention_id: str) -> None:
+    """The whole thread of a mention with its history of actions.
+
+    \b
+    Example:
+        social-watch show 12
+        social-watch show x:1790000000000000001 --json
+    """
+    from social_watch import queue as q
+    from social_watch import render
+
+    data = q.show(app.db, mention_id, now=app.now(), sla=app.sla())
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(render.thread_text(data))
+
+
+@cli.command()
+@store_options
+@agent_option
+@json_option
+@click.argument("mention_id")
+def claim(app: App, as_json: bool, mention_id: str) -> None:
+    """Take an item so colleagues know you are on it (exit 1 if someone else holds it).
+
+    \b
+    Example:
+        social-watch claim 12 --as jana
+    """
+    from social_watch import queue as q
+
+    agent = app.agent()
+    assert agent is not None
+    result = q.claim(app.db, mention_id, agent, now=app.now(), ttl=app.config.queue["claim_ttl"])
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(f"Claimed {result['id']} for {agent} until {result['claim_expires_at']}.")
+
+
+@cli.command()
+@store_options
+@agent_option
+@click.option("--force", is_flag=True, help="Release a claim held by someone else.")
+@click.argument("mention_id")
+def release(app: App, mention_id: str, force: bool) -> None:
+    """Give an item back to the queue.
+
+    \b
+    Example:
+        social-watch release 12 --as jana
+    """
+    from social_watch import queue as q
+
+    agent = app.agent()
+    assert agent is not None
+    result = q.release(app.db, mention_id, agent, now=app.now(), force=force)
+    click.echo(f"Released {result['id']}: back in the queue.")
+
+
+@cli.command()
+@store_options
+@agent_option
+@click.option("--note", help="Why, for the history.")
+@click.option("--force", is_flag=True, help="Close an item claimed by someone else.")
+@click.argument("mention_id")
+def done(app: App, mention_id: str, note: str | None, force: bool) -> None:
+    """Mark an item handled: it leaves the inbox.
+
+    \b
+    Example:
+        social-watch done 12 --as jana --note "answered by phone"
+    """
+    from social_watch import queue as q
+
+    result = q.close(app.db, mention_id, app.agent(), now=app.now(), status="done", note=note, force=force)
+    click.echo(f"Done: {result['id']}.")
+
+
+@cli.command()
+@store_options
+@agent_option
+@click.option("--reason", required=True, type=click.Choice(["spam", "no-reply-needed", "duplicate", "other"]))
+@click.option("--note", help="Why, for the history.")
+@click.option("--force", is_flag=True, help="Dismiss an item claimed by someone else.")
+@click.argument("mention_id")
+def dismiss(app: App, mention_id: str, reason: str, note: str | None, force: bool) -> None:
+    """Remove an item that needs no answer.
+
+    \b
+    Example:
+        social-watch dismiss 31 --reason spam --as jana
+    """
+    from social_watch import queue as q
+
+    result = q.close(
+        app.db, mention_id, app.agent(), now=app.now(), status="dismissed", reason=reason,
+        note=note, force=force,
+    )
+    click.echo(f"Dismissed {result['id']} ({reason}).")
+
+
+@cli.command()
+@store_options
+@agent_option
+@click.argument("mention_id", required=False)
+@click.argument("sentiment", type=click.Choice(["positive", "neutral", "negative", "unknown"]))
+@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+              help="Bulk: label every mention matching all filters (network, status, author, "
+                   "sentiment, model, tag, lang, query, text).")
+def label(app: App, mention_id: str | None, sentiment: str, where: tuple[str, ...]) -> None:
+    """Correct the sentiment of a mention; the correction wins over the model.
+
+    \b
+    Example:
+        social-watch label 12 negative --as jana
+        social-watch label negative --where tag=undelivered --where model=neutral
+    """
+    from social_watch import queue as q
+
+    agent = app.agent(required=False)
+    if where:
+        if mention_id:
+            raise UsageError("give a mention id or --where filters, not both")
+        count = q.label_where(app.db, list(where), sentiment, agent, now=app.now())
+        click.echo(f"Labelled {count} mention(s) {sentiment}.")
+        return
+    if not mention_id:
+        raise UsageError("give a mention id, or --where filters for a bulk correction")
+    result = q.label(app.db, mention_id, sentiment, agent, now=app.now())
+    click.echo(f"Mention {result['id']}: {sentiment} (model said {result['model']}).")
+
+
+@cli.command()
+@store_options
+@agent_option
+@click.argument("mention_id")
+@click.argument("changes", nargs=-1, required=True)
+def tag(app: App, mention_id: str, changes: tuple[str, ...]) -> None:
+    """Add (+tag or tag) or remove (-tag) tags on a mention.
+
+    \b
+    Example:
+        social-watch tag 12 +vip -review
+    """
+    from social_watch import queue as q
+
+    add = [c.lstrip("+") for c in changes if not c.startswith("-")]
+    remove = [c[1:] for c in changes if c.startswith("-")]
+    result = q.retag(app.db, mention_id, app.agent(required=False), now=app.now(), add=add, remove=remove)
+    click.echo(f"Mention {result['id']}: tags {', '.join(result['tags']) or '(none)'}.")
+
+
+# --- getting mentions in ----------------------------------------------------------------
+
+
+@cli.command(name="import")
+@store_options
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@json_option
+def import_(app: App, file: str, as_json: bool) -> None:
+    """Ingest normalized mentions from a JSON Lines file (or - for stdin).
+
+    Exit 0 if anything was imported, 1 if lines were rejected, 2 if the file is unreadable.
+
+    \b
+    Example:
+        social-watch import mentions.jsonl
+        cat export.jsonl | social-watch import -
+    """
+    from social_watch import ingest_file
+
+    if file != "-" and not Path(file).is_file():
+        raise UsageError(f"cannot read {file}: no such file")
+    progress = sys.stderr.isatty() and not as_json
+    result = ingest_file.run(app.db, app.config, file, progress=progress)
+    if as_json:
+        echo_json(result.as_dict())
+    else:
+        for r in result.rejected[:50]:
+            click.echo(f"line {r.line}: {r.reason}", err=True)
+        if len(result.rejected) > 50:
+            click.echo(f"… and {len(result.rejected) - 50} more rejected lines", err=True)
+        click.echo(result.describe())
+    if result.rejected:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("texts", nargs=-1)
+@json_option
+@click.option("--lang", help="Language of the texts, if known (non-English scores 'unknown').")
+def sentiment(texts: tuple[str, ...], as_json: bool, lang: str | None) -> None:
+    """Score texts (arguments, or one per line on stdin): label and compound.
+
+    \b
+    Example:
+        social-watch sentiment "still waiting for my refund"
+        cut -f2 messages.tsv | social-watch sentiment --json
+    """
+    from social_watch import sentiment as sent
+
+    lines = texts or (line.rstrip("\n") for line in click.get_text_stream("stdin"))
+    out = click.get_text_stream("stdout")
+    for text in lines:
+        s = sent.score(text, lang)
+        if as_json:
+            out.write(json.dumps({"text": text, "label": s.label, "compound": s.compound}, ensure_ascii=False) + "\n")
+        else:
+            out.write(f"{s.label}\t{s.compound:+.4f}\t{text}\n")
+
+
+@cli.command()
+@click.option("--db", "db_path", metavar="PATH", help="Demo database (default: ./social-watch.db).")
+@click.option("--config", "config_path", metavar="PATH", hidden=True)
+def demo(db_path: str | None, config_path: str | None) -> None:
+    """Build a demo inbox from bundled sample mentions (no credentials, no network).
+
+    Safe to run twice. It refuses to write into a database that holds real mentions.
+
+    \b
+    Example:
+        social-watch demo && social-watch queue
+    """
+    from social_watch import demo as demo_mod
+
+    app = App(config_path, db_path)
+    result = demo_mod.run(app.db_path)
+    click.echo(demo_mod.describe(result, app.db_path))
+    click.echo()
+    app._db = None
+    from social_watch import queue as q
+    from social_watch import render
+
+    db = demo_mod.open_db(app.db_path)
+    now = app.now()
+    items = q.list_items(db, now=now, sla=app.sla(), filters=q.QueueFilter(limit=15))
+    click.echo(render.queue_table(items, q.summary(db, now=now)))
+    click.echo()
+    click.echo(demo_mod.next_steps(items, app.db_path))
+
+
+# --- the database -----------------------------------------------------------------------
+
+
+@cli.group(cls=Group)
+def db() -> None:
+    """Inspect the database."""
+
+
+@db.command(name="status")
+@store_options
+@json_option
+def db_status(app: App, as_json: bool) -> None:
+    """Schema version and counts.
+
+    \b
+    Example:
+        social-watch db status --db social-watch.db
+    """
+    from social_watch import migrations, store
+
+    version, name = migrations.schema_version(app.db)
+    data = {"database": str(app.db_path), "schema_version": version, "migration": name, **store.counts(app.db)}
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"database        {data['database']}")
+    click.echo(f"schema          version {version} ({name})")
+    click.echo(f"mentions        {data['mentions']} ({data['brand_posts']} by the brand)")
+    for status, count in sorted(data["by_status"].items()):
+        click.echo(f"  {status:<14}{count}")
+    for network, count in sorted(data["by_network"].items()):
+        click.echo(f"  {network:<14}{count}")
+    click.echo(f"actions         {data['actions']}")
+    agreement = data["sentiment_agreement"]
+    share = f"{agreement:.0%}" if agreement is not None else "n/a"
+    click.echo(f"sentiment       {data['sentiment_reviewed']} reviewed by agents, {share} agreed with the model")

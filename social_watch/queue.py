@@ -1,0 +1,452 @@
+"""The inbox: what needs an answer, most urgent first, and the agent actions on it.
+
+A queue item is the earliest unanswered mention of a conversation plus the same author's
+follow-ups (``item_id`` points at that earliest mention). Every action changes the whole
+item in one conditional UPDATE inside a write transaction, and leaves a row in the audit
+trail, so two agents can never both win a claim and metrics can be rebuilt from history.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from social_watch import db as dbmod
+from social_watch.clock import from_db, iso
+from social_watch.errors import Conflict, NotFound, UsageError
+from social_watch.models import DISMISS_REASONS, SENTIMENT_LABELS
+from social_watch.sla import BusinessHours, sla_state
+from social_watch.store import add_action, iter_rows
+
+_COLUMNS = (
+    "id, global_id, network, native_id, url, author_handle, author_name, author_followers, text, "
+    "lang, created_at, due_at, status, kind, item_id, conversation_id, in_reply_to, sources, "
+    "sentiment_label, sentiment_compound, sentiment_override, tags, sensitive, sensitive_reasons, "
+    "claimed_by, claimed_at, claim_expires_at, first_response_at, first_response_by, closed_at"
+)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    network: str | None = None
+    tag: str | None = None
+    sentiment: str | None = None
+    overdue: bool = False
+    mine: str | None = None  # agent id
+    unclaimed: bool = False
+    limit: int | None = 50
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    hours: BusinessHours | None = None
+    at_risk: float = 0.5
+    urgent: float = 0.8
+    claim_ttl: timedelta = timedelta(minutes=30)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def list_items(
+    db: sqlite_utils.Database, *, now: datetime, sla: SlaSettings, filters: QueueFilter
+) -> list[dict[str, Any]]:
+    """Items that need an answer, most urgent (earliest due) first, in the documented shape."""
+    where = ["m.status IN ('open', 'claimed')", "m.item_id = m.id"]
+    params: list[Any] = []
+    now_s = iso(now)
+    if filters.network:
+        where.append("m.network = ?")
+        params.append(filters.network)
+    if filters.overdue:
+        where.append("m.due_at <= ?")
+        params.append(now_s)
+    if filters.mine:
+        where.append("m.status = 'claimed' AND m.claimed_by = ? AND m.claim_expires_at > ?")
+        params += [filters.mine, now_s]
+    if filters.unclaimed:
+        where.append("(m.status = 'open' OR m.claim_expires_at <= ?)")
+        params.append(now_s)
+    if filters.tag:
+        where.append(
+            "EXISTS (SELECT 1 FROM mentions c, json_each(c.tags) t WHERE c.item_id = m.id "
+            "AND c.status IN ('open', 'claimed') AND t.value = ?)"
+        )
+        params.append(filters.tag)
+    if filters.sentiment:
+        if filters.sentiment not in SENTIMENT_LABELS:
+            raise UsageError(f"--sentiment must be one of {', '.join(SENTIMENT_LABELS)}")
+        where.append(
+            "EXISTS (SELECT 1 FROM mentions c WHERE c.item_id = m.id AND "
+            "c.status IN ('open', 'claimed') AND COALESCE(c.sentiment_override, c.sentiment_label) = ?)"
+        )
+        params.append(filters.sentiment)
+    sql = (
+        f"SELECT {', '.join('m.' + c.strip() for c in _COLUMNS.split(','))} FROM mentions m "  # noqa: S608
+        f"WHERE {' AND '.join(where)} ORDER BY m.due_at, m.id"
+    )
+    if filters.limit:
+        sql += f" LIMIT {int(filters.limit)}"
+    heads = iter_rows(db, sql, params)
+    members = _members(db, [h["id"] for h in heads])
+    return [_item(h, members.get(h["id"], [h]), now, sla) for h in heads]
+
+
+def _members(db: sqlite_utils.Database, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    for start in range(0, len(item_ids), 500):
+        chunk = item_ids[start : start + 500]
+        rows = iter_rows(
+            db,
+            f"SELECT {_COLUMNS} FROM mentions WHERE item_id IN ({', '.join('?' for _ in chunk)}) "  # noqa: S608
+            "AND status IN ('open', 'claimed') ORDER BY created_at, id",
+            chunk,
+        )
+        for row in rows:
+            out.setdefault(row["item_id"], []).append(row)
+    return out
+
+
+def effective_sentiment(row: dict[str, Any]) -> dict[str, Any]:
+    label = row["sentiment_override"] or row["sentiment_label"] or "unknown"
+    return {
+        "label": label,
+        "compound": row["sentiment_compound"],
+        "model_label": row["sentiment_label"],
+        "corrected": row["sentiment_override"] is not None,
+    }
+
+
+def _claim_holder(row: dict[str, Any], now: datetime) -> str | None:
+    if row["status"] != "claimed" or not row["claimed_by"]:
+        return None
+    expires = from_db(row["claim_expires_at"])
+    return row["claimed_by"] if expires is None or expires > now else None
+
+
+def _item(
+    head: dict[str, Any], members: list[dict[str, Any]], now: datetime, sla: SlaSettings
+) -> dict[str, Any]:
+    created = from_db(head["created_at"])
+    due = from_db(head["due_at"])
+    assert created is not None and due is not None
+    latest = members[-1]
+    tags: list[str] = []
+    reasons: list[str] = []
+    for m in members:
+        tags += [t for t in json.loads(m["tags"]) if t not in tags]
+        reasons += [r for r in json.loads(m["sensitive_reasons"]) if r not in reasons]
+    # The item reads as its most negative message: a follow-up "still nothing?" matters.
+    worst = min(
+        members,
+        key=lambda m: (effective_sentiment(m)["label"] != "negative", m["sentiment_compound"] or 0),
+    )
+    holder = _claim_holder(head, now)
+    return {
+        "id": head["id"],
+        "global_id": head["global_id"],
+        "network": head["network"],
+        "url": latest["url"] or head["url"],
+        "author": {
+            "handle": head["author_handle"],
+            "name": head["author_name"],
+            "followers": head["author_followers"],
+        },
+        "text": latest["text"] if len(members) > 1 else head["text"],
+        "messages": len(members),
+        "created_at": head["created_at"],
+        "due_at": head["due_at"],
+        "seconds_left": int((due - now).total_seconds()),
+        "sla_state": sla_state(created, due, now, sla.hours, at_risk=sla.at_risk, urgent=sla.urgent),
+        "sentiment": effective_sentiment(worst),
+        "tags": tags,
+        "sensitive": bool(reasons),
+        "sensitive_reasons": reasons,
+        "claimed_by": holder,
+        "claim_expires_at": head["claim_expires_at"] if holder else None,
+        "lang": head["lang"],
+        "suggest": "to-email" if reasons else None,
+    }
+
+
+def resolve(db: sqlite_utils.Database, ref: str | int) -> dict[str, Any]:
+    """A mention by short id or global id (network:native_id)."""
+    text = str(ref).strip()
+    if text.isdigit():
+        rows = iter_rows(db, f"SELECT {_COLUMNS} FROM mentions WHERE id = ?", [int(text)])  # noqa: S608
+    else:
+        rows = iter_rows(db, f"SELECT {_COLUMNS} FROM mentions WHERE global_id = ?", [text])  # noqa: S608
+    if not rows:
+        raise NotFound(f"no mention with id {text!r} (see `social-watch queue`)")
+    return rows[0]
+
+
+def show(db: sqlite_utils.Database, ref: str | int, *, now: datetime, sla: SlaSettings) -> dict[str, Any]:
+    """The whole thread of a mention, its queue item and the history of actions on it."""
+    row = resolve(db, ref)
+    item_id = row["item_id"] or row["id"]
+    if row["conversation_id"]:
+        thread = iter_rows(
+            db,
+            f"SELECT {_COLUMNS} FROM mentions WHERE network = ? AND conversation_id = ? "  # noqa: S608
+            "ORDER BY created_at, id",
+            [row["network"], row["conversation_id"]],
+        )
+    else:
+        thread = iter_rows(
+            db,
+            f"SELECT {_COLUMNS} FROM mentions WHERE item_id = ? OR id = ? ORDER BY created_at, id",  # noqa: S608
+            [item_id, row["id"]],
+        )
+    ids = sorted({m["id"] for m in thread} | {item_id, row["id"]})
+    actions = iter_rows(
+        db,
+        f"SELECT a.id, a.mention_id, a.action, a.agent, a.at, a.details FROM actions a "  # noqa: S608
+        f"WHERE a.mention_id IN ({', '.join('?' for _ in ids)}) ORDER BY a.at, a.id",
+        ids,
+    )
+    head = resolve(db, item_id)
+    members = [m for m in thread if m["item_id"] == item_id and m["status"] in ("open", "claimed")]
+    item = _item(head, members or [head], now, sla) if head["due_at"] else None
+    return {
+        "id": row["id"],
+        "item_id": item_id,
+        "status": head["status"],
+        "claimed_by": _claim_holder(head, now),
+        "first_response_at": head["first_response_at"],
+        "first_response_by": head["first_response_by"],
+        "item": item,
+        "thread": [_message(m) for m in thread],
+        "actions": [{**a, "details": json.loads(a["details"])} for a in actions],
+    }
+
+
+def _message(m: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": m["id"],
+        "global_id": m["global_id"],
+        "network": m["network"],
+        "kind": m["kind"],
+        "url": m["url"],
+        "author": {
+            "handle": m["author_handle"],
+            "name": m["author_name"],
+            "followers": m["author_followers"],
+        },
+        "text": m["text"],
+        "lang": m["lang"],
+        "created_at": m["created_at"],
+        "in_reply_to": m["in_reply_to"],
+        "status": m["status"],
+        "item_id": m["item_id"],
+        "found_by": json.loads(m["sources"]),
+        "sentiment": effective_sentiment(m),
+        "tags": json.loads(m["tags"]),
+        "sensitive_reasons": json.loads(m["sensitive_reasons"]),
+    }
+
+
+# --- acting -----------------------------------------------------------------------------
+
+
+def _item_for(db: sqlite_utils.Database, ref: str | int) -> dict[str, Any]:
+    row = resolve(db, ref)
+    if row["kind"] == "brand":
+        raise UsageError(f"mention {row['id']} is the brand's own post; there is nothing to answer")
+    return resolve(db, row["item_id"] or row["id"])
+
+
+def claim(
+    db: sqlite_utils.Database, ref: str | int, agent: str, *, now: datetime, ttl: timedelta
+) -> dict[str, Any]:
+    """Atomically claim an item: exactly one of two concurrent claimers wins."""
+    with dbmod.write(db):
+        head = _item_for(db, ref)
+        expires = iso(now + ttl)
+        cur = db.conn.execute(
+            "UPDATE mentions SET status = 'claimed', claimed_by = ?, claimed_at = ?, "
+            "claim_expires_at = ? WHERE item_id = ? AND (status = 'open' OR (status = 'claimed' "
+            "AND (claimed_by = ? OR claim_expires_at <= ?)))",
+            (agent, iso(now), expires, head["id"], agent, iso(now)),
+        )
+        if cur.rowcount == 0:
+            _refuse(head, agent, now, "claim")
+        add_action(db, head["id"], "claimed", agent, now, {"expires_at": expires})
+    return {"id": head["id"], "claimed_by": agent, "claim_expires_at": expires}
+
+
+def _refuse(head: dict[str, Any], agent: str, now: datetime, verb: str) -> None:
+    if head["status"] == "claimed":
+        raise Conflict(
+            f"mention {head['id']} is claimed by {head['claimed_by']} since {head['claimed_at']} "
+            f"(until {head['claim_expires_at']})"
+        )
+    raise Conflict(f"cannot {verb} mention {head['id']}: it is {head['status'].replace('_', ' ')}")
+
+
+def release(
+    db: sqlite_utils.Database, ref: str | int, agent: str, *, now: datetime, force: bool = False
+) -> dict[str, Any]:
+    with dbmod.write(db):
+        head = _item_for(db, ref)
+        if head["status"] != "claimed":
+            raise Conflict(f"mention {head['id']} is not claimed (it is {head['status']})")
+        holder = _claim_holder(head, now)
+        if holder not in (None, agent) and not force:
+            raise Conflict(
+                f"mention {head['id']} is claimed by {holder}; use --force to release it anyway"
+            )
+        db.conn.execute(
+            "UPDATE mentions SET status = 'open', claimed_by = NULL, claimed_at = NULL, "
+            "claim_expires_at = NULL WHERE item_id = ? AND status = 'claimed'",
+            (head["id"],),
+        )
+        add_action(db, head["id"], "released", agent, now, {"was": head["claimed_by"]})
+    return {"id": head["id"], "status": "open"}
+
+
+def close(
+    db: sqlite_utils.Database,
+    ref: str | int,
+    agent: str | None,
+    *,
+    now: datetime,
+    status: str,
+    reason: str | None = None,
+    note: str | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """`done` (from any open or handled state) or `dismissed` (only while unanswered)."""
+    if status == "dismissed" and reason not in DISMISS_REASONS:
+        raise UsageError(f"--reason must be one of {', '.join(DISMISS_REASONS)}")
+    allowed = ("open", "claimed") if status == "dismissed" else (
+        "open", "claimed", "answered", "moved_to_email"
+    )
+    with dbmod.write(db):
+        head = _item_for(db, ref)
+        if head["status"] not in allowed:
+            _refuse(head, agent or "", now, "dismiss" if status == "dismissed" else "close")
+        holder = _claim_holder(head, now)
+        if holder not in (None, agent) and not force:
+            raise Conflict(f"mention {head['id']} is claimed by {holder}; use --force to override")
+        db.conn.execute(
+            "UPDATE mentions SET status = ?, closed_at = ?, claimed_by = NULL, "
+            "claim_expires_at = NULL WHERE item_id = ? AND status IN "
+            f"({', '.join('?' for _ in allowed)})",  # noqa: S608
+            (status, iso(now), head["id"], *allowed),
+        )
+        details: dict[str, Any] = {"from": head["status"]}
+        if reason:
+            details["reason"] = reason
+        if note:
+            details["note"] = note
+        add_action(db, head["id"], "dismissed" if status == "dismissed" else "done", agent, now, details)
+    return {"id": head["id"], "status": status}
+
+
+def label(
+    db: sqlite_utils.Database, ref: str | int, value: str, agent: str | None, *, now: datetime
+) -> dict[str, Any]:
+    """An agent's sentiment correction; it wins over the model and is audited."""
+    if value not in SENTIMENT_LABELS:
+        raise UsageError(f"sentiment must be one of {', '.join(SENTIMENT_LABELS)}, got {value!r}")
+    with dbmod.write(db):
+        row = resolve(db, ref)
+        db.conn.execute("UPDATE mentions SET sentiment_override = ? WHERE id = ?", (value, row["id"]))
+        add_action(
+            db,
+            row["id"],
+            "labelled",
+            agent,
+            now,
+            {"sentiment": value, "model": row["sentiment_label"], "was": row["sentiment_override"]},
+        )
+    return {"id": row["id"], "sentiment": value, "model": row["sentiment_label"]}
+
+
+_WHERE_KEYS = {
+    "network": "network = ?",
+    "status": "status = ?",
+    "author": "lower(author_handle) = lower(?)",
+    "sentiment": "COALESCE(sentiment_override, sentiment_label) = ?",
+    "model": "sentiment_label = ?",
+    "tag": "EXISTS (SELECT 1 FROM json_each(tags) t WHERE t.value = ?)",
+    "lang": "lang = ?",
+    "query": "EXISTS (SELECT 1 FROM json_each(sources) s WHERE s.value = ?)",
+    "text": "text LIKE '%' || ? || '%'",
+}
+
+
+def parse_where(clauses: list[str]) -> tuple[str, list[Any]]:
+    """`key=value` filters for bulk commands (no raw SQL: the store stays swappable)."""
+    parts: list[str] = ["kind = 'mention'"]
+    params: list[Any] = []
+    for clause in clauses:
+        key, sep, value = clause.partition("=")
+        key = key.strip()
+        if not sep or key not in _WHERE_KEYS:
+            raise UsageError(
+                f"--where {clause!r}: expected KEY=VALUE with KEY one of {', '.join(_WHERE_KEYS)}"
+            )
+        parts.append(_WHERE_KEYS[key])
+        params.append(value.strip())
+    return " AND ".join(parts), params
+
+
+def label_where(
+    db: sqlite_utils.Database, clauses: list[str], value: str, agent: str | None, *, now: datetime
+) -> int:
+    if value not in SENTIMENT_LABELS:
+        raise UsageError(f"sentiment must be one of {', '.join(SENTIMENT_LABELS)}, got {value!r}")
+    if not clauses:
+        raise UsageError("--where needs at least one KEY=VALUE filter")
+    where, params = parse_where(clauses)
+    with dbmod.write(db):
+        rows = db.conn.execute(
+            f"SELECT id, sentiment_label, sentiment_override FROM mentions WHERE {where}",  # noqa: S608
+            params,
+        ).fetchall()
+        for mention_id, model, was in rows:
+            db.conn.execute(
+                "UPDATE mentions SET sentiment_override = ? WHERE id = ?", (value, mention_id)
+            )
+            add_action(
+                db, mention_id, "labelled", agent, now,
+                {"sentiment": value, "model": model, "was": was, "bulk": clauses},
+            )
+    return len(rows)
+
+
+def retag(
+    db: sqlite_utils.Database,
+    ref: str | int,
+    agent: str | None,
+    *,
+    now: datetime,
+    add: list[str],
+    remove: list[str],
+) -> dict[str, Any]:
+    with dbmod.write(db):
+        row = resolve(db, ref)
+        tags = [t for t in json.loads(row["tags"]) if t not in remove]
+        tags += [t for t in add if t not in tags]
+        db.conn.execute(
+            "UPDATE mentions SET tags = ? WHERE id = ?", (json.dumps(tags), row["id"])
+        )
+        add_action(db, row["id"], "tagged", agent, now, {"added": add, "removed": remove})
+    return {"id": row["id"], "tags": tags}
+
+
+def summary(db: sqlite_utils.Database, *, now: datetime) -> dict[str, Any]:
+    """Counts for the queue header: waiting items, overdue, claimed, oldest."""
+    total, overdue, claimed, oldest = db.conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(due_at <= ?), 0), "
+        "COALESCE(SUM(status = 'claimed' AND claim_expires_at > ?), 0), MIN(created_at) "
+        "FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id",
+        (iso(now), iso(now)),
+    ).fetchone()
+    return {"waiting": total, "overdue": overdue, "claimed": claimed, "oldest_created_at": oldest}

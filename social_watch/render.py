@@ -1,0 +1,137 @@
+"""Terminal rendering of queue items and threads: plain text, colour only on a terminal."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+import unicodedata
+from typing import Any
+
+import click
+
+SLA_COLOURS = {"ok": "green", "at_risk": "yellow", "urgent": "magenta", "breached": "red"}
+SENTIMENT_MARK = {"negative": "neg", "positive": "pos", "neutral": "neu", "unknown": "?"}
+
+
+def width() -> int:
+    return max(60, shutil.get_terminal_size((120, 24)).columns)
+
+
+def duration(seconds: float) -> str:
+    s = abs(int(seconds))
+    days, rem = divmod(s, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes = rem // 60
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m"
+
+
+def due_text(seconds_left: int) -> str:
+    return f"{duration(seconds_left)} left" if seconds_left > 0 else f"{duration(seconds_left)} over"
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _cells(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def shorten(text: str, cells: int) -> str:
+    """Cut to ``cells`` terminal columns (wide characters count 2), ending with '…'."""
+    text = one_line(text)
+    if _cells(text) <= cells:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used + w > cells - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def queue_table(items: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+    if not items:
+        return click.style("Inbox zero: nothing waits for an answer.", fg="green")
+    lines = []
+    header = (
+        f"{summary['waiting']} waiting · {summary['overdue']} past the target · "
+        f"{summary['claimed']} claimed"
+    )
+    lines.append(click.style(header, bold=True))
+    lines.append(f"{'ID':>5}  {'DUE':<11} {'NET':<10} {'AUTHOR':<18} {'SENT':<4} {'FLAGS':<16} TEXT")
+    cols = width()
+    for item in items:
+        flags = []
+        if item["sensitive"]:
+            flags.append("!private")
+        if item["claimed_by"]:
+            flags.append(f"@{item['claimed_by']}")
+        if item["messages"] > 1:
+            flags.append(f"x{item['messages']}")
+        if item["tags"]:
+            flags.append(",".join(item["tags"][:2]))
+        flag_text = shorten(" ".join(flags), 16)
+        author = shorten("@" + item["author"]["handle"], 18)
+        prefix = (
+            f"{item['id']:>5}  {due_text(item['seconds_left']):<11} {item['network']:<10} "
+            f"{author:<18} {SENTIMENT_MARK.get(item['sentiment']['label'], '?'):<4} "
+            f"{flag_text:<16} "
+        )
+        room = max(10, cols - len(prefix) - 1)
+        line = prefix + shorten(item["text"], room)
+        colour = SLA_COLOURS.get(item["sla_state"])
+        lines.append(click.style(line, fg=colour) if colour else line)
+    return "\n".join(lines)
+
+
+def thread_text(data: dict[str, Any]) -> str:
+    out = []
+    item = data["item"]
+    status = data["status"].replace("_", " ")
+    head = f"Mention {data['id']} · item {data['item_id']} · {status}"
+    if data["claimed_by"]:
+        head += f" · claimed by {data['claimed_by']}"
+    out.append(click.style(head, bold=True))
+    if item:
+        state = item["sla_state"].replace("_", " ")
+        out.append(
+            click.style(f"due {item['due_at']} ({due_text(item['seconds_left'])}, {state})",
+                        fg=SLA_COLOURS.get(item["sla_state"]))
+        )
+        if item["sensitive"]:
+            out.append(
+                click.style("personal data: " + ", ".join(item["sensitive_reasons"]), fg="red")
+                + " → move to e-mail: social-watch to-email " + str(data["item_id"])
+            )
+    if data["first_response_at"]:
+        out.append(f"first response {data['first_response_at']} by {data['first_response_by']}")
+    out.append("")
+    wrap = max(40, width() - 6)
+    for m in data["thread"]:
+        who = m["author"]["name"] or m["author"]["handle"]
+        marker = "brand" if m["kind"] == "brand" else m["sentiment"]["label"]
+        title = f"[{m['id']}] {m['created_at']}  {who} (@{m['author']['handle']}) · {m['network']} · {marker}"
+        out.append(click.style(title, bold=m["id"] == data["id"]))
+        for para in m["text"].splitlines() or [""]:
+            out.extend("    " + ln for ln in (textwrap.wrap(para, wrap) or [""]))
+        extras = []
+        if m["tags"]:
+            extras.append("tags: " + ", ".join(m["tags"]))
+        if m["url"]:
+            extras.append(m["url"])
+        if extras:
+            out.append(click.style("    " + " · ".join(extras), dim=True))
+    if data["actions"]:
+        out.append("")
+        out.append(click.style("History", bold=True))
+        for a in data["actions"]:
+            details = ", ".join(f"{k}={v}" for k, v in a["details"].items() if k != "text")
+            out.append(f"  {a['at']}  {a['action']:<14} {a['agent'] or '-':<14} {details}")
+    return "\n".join(out)
