@@ -13,7 +13,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from social_watch.connector import MENTIONS, REPLY, Connector, PollResult, PostedReply, Skipped, Source
+from social_watch.connector import (
+    MENTIONS,
+    REPLY,
+    Connector,
+    PollResult,
+    PostedReply,
+    Skipped,
+    Source,
+)
 from social_watch.errors import ConfigError
 from social_watch.importer import Rejected, mention_from_dict, read_jsonl
 from social_watch.models import Mention
@@ -33,7 +41,7 @@ class ReplayConnector(Connector):
     def _path(self) -> Path:
         path = self.opts.get("path")
         if not path:
-            raise ConfigError("set path = \"mentions.jsonl\"", key="connectors.replay.path")
+            raise ConfigError('set path = "mentions.jsonl"', key="connectors.replay.path")
         return Path(path)
 
     def sources(self) -> list[Source]:
@@ -73,9 +81,7 @@ class ReplayConnector(Connector):
                     else:
                         mentions.append(item)
         more = len(mentions) + len(skipped) >= PAGE
-        mentions = [
-            Mention(**{**m.__dict__, "query": m.query or "replay"}) for m in mentions
-        ]
+        mentions = [Mention(**{**m.__dict__, "query": m.query or "replay"}) for m in mentions]
         return PollResult(mentions, {"line": line_no}, skipped, more=more)
 
     def reply(self, mention: Mention, text: str, key: str) -> PostedReply:

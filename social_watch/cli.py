@@ -71,8 +71,18 @@ class App:
 def store_options(func: F) -> F:
     """--config and --db, spelled the same on every command."""
 
-    @click.option("--config", "config_path", metavar="PATH", help="Config file (else $SOCIAL_WATCH_CONFIG, else ./social-watch.toml).")
-    @click.option("--db", "db_path", metavar="PATH", help="SQLite database (else config `database`, else ./social-watch.db).")
+    @click.option(
+        "--config",
+        "config_path",
+        metavar="PATH",
+        help="Config file (else $SOCIAL_WATCH_CONFIG, else ./social-watch.toml).",
+    )
+    @click.option(
+        "--db",
+        "db_path",
+        metavar="PATH",
+        help="SQLite database (else config `database`, else ./social-watch.db).",
+    )
     @functools.wraps(func)
     def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:
         agent = kwargs.pop("agent", None)
@@ -83,7 +93,9 @@ def store_options(func: F) -> F:
 
 
 def agent_option(func: F) -> F:
-    return click.option("--as", "agent", metavar="AGENT", help=f"Agent id (else ${ENV_AGENT}).")(func)
+    return click.option("--as", "agent", metavar="AGENT", help=f"Agent id (else ${ENV_AGENT}).")(
+        func
+    )
 
 
 def json_option(func: F) -> F:
@@ -135,15 +147,28 @@ def main() -> None:
 @store_options
 @agent_option
 @json_option
-@click.option("--network", help="Only this network (x, reddit, mastodon, bluesky, hackernews, rss).")
+@click.option(
+    "--network", help="Only this network (x, reddit, mastodon, bluesky, hackernews, rss)."
+)
 @click.option("--tag", help="Only items with this tag.")
 @click.option("--sentiment", type=click.Choice(["positive", "neutral", "negative", "unknown"]))
 @click.option("--overdue", is_flag=True, help="Only items past their due time.")
 @click.option("--mine", is_flag=True, help="Only items claimed by you.")
 @click.option("--unclaimed", is_flag=True, help="Only items nobody holds.")
-@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="0 for all.")
-def queue(app: App, as_json: bool, network: str | None, tag: str | None, sentiment: str | None,
-          overdue: bool, mine: bool, unclaimed: bool, limit: int) -> None:
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=50, show_default=True, help="0 for all."
+)
+def queue(
+    app: App,
+    as_json: bool,
+    network: str | None,
+    tag: str | None,
+    sentiment: str | None,
+    overdue: bool,
+    mine: bool,
+    unclaimed: bool,
+    limit: int,
+) -> None:
     """Mentions that need an answer, most urgent first.
 
     \b
@@ -156,8 +181,13 @@ def queue(app: App, as_json: bool, network: str | None, tag: str | None, sentime
 
     now = app.now()
     filters = q.QueueFilter(
-        network=network, tag=tag, sentiment=sentiment, overdue=overdue,
-        mine=app.agent() if mine else None, unclaimed=unclaimed, limit=limit or None,
+        network=network,
+        tag=tag,
+        sentiment=sentiment,
+        overdue=overdue,
+        mine=app.agent() if mine else None,
+        unclaimed=unclaimed,
+        limit=limit or None,
     )
     items = q.list_items(app.db, now=now, sla=app.sla(), filters=filters)
     if as_json:
@@ -246,14 +276,18 @@ def done(app: App, mention_id: str, note: str | None, force: bool) -> None:
     """
     from social_watch import queue as q
 
-    result = q.close(app.db, mention_id, app.agent(), now=app.now(), status="done", note=note, force=force)
+    result = q.close(
+        app.db, mention_id, app.agent(), now=app.now(), status="done", note=note, force=force
+    )
     click.echo(f"Done: {result['id']}.")
 
 
 @cli.command()
 @store_options
 @agent_option
-@click.option("--reason", required=True, type=click.Choice(["spam", "no-reply-needed", "duplicate", "other"]))
+@click.option(
+    "--reason", required=True, type=click.Choice(["spam", "no-reply-needed", "duplicate", "other"])
+)
 @click.option("--note", help="Why, for the history.")
 @click.option("--force", is_flag=True, help="Dismiss an item claimed by someone else.")
 @click.argument("mention_id")
@@ -267,8 +301,14 @@ def dismiss(app: App, mention_id: str, reason: str, note: str | None, force: boo
     from social_watch import queue as q
 
     result = q.close(
-        app.db, mention_id, app.agent(), now=app.now(), status="dismissed", reason=reason,
-        note=note, force=force,
+        app.db,
+        mention_id,
+        app.agent(),
+        now=app.now(),
+        status="dismissed",
+        reason=reason,
+        note=note,
+        force=force,
     )
     click.echo(f"Dismissed {result['id']} ({reason}).")
 
@@ -278,9 +318,14 @@ def dismiss(app: App, mention_id: str, reason: str, note: str | None, force: boo
 @agent_option
 @click.argument("mention_id", required=False)
 @click.argument("sentiment", type=click.Choice(["positive", "neutral", "negative", "unknown"]))
-@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
-              help="Bulk: label every mention matching all filters (network, status, author, "
-                   "sentiment, model, tag, lang, query, text).")
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Bulk: label every mention matching all filters (network, status, author, "
+    "sentiment, model, tag, lang, query, text).",
+)
 def label(app: App, mention_id: str | None, sentiment: str, where: tuple[str, ...]) -> None:
     """Correct the sentiment of a mention; the correction wins over the model.
 
@@ -320,7 +365,9 @@ def tag(app: App, mention_id: str, changes: tuple[str, ...]) -> None:
 
     add = [c.lstrip("+") for c in changes if not c.startswith("-")]
     remove = [c[1:] for c in changes if c.startswith("-")]
-    result = q.retag(app.db, mention_id, app.agent(required=False), now=app.now(), add=add, remove=remove)
+    result = q.retag(
+        app.db, mention_id, app.agent(required=False), now=app.now(), add=add, remove=remove
+    )
     click.echo(f"Mention {result['id']}: tags {', '.join(result['tags']) or '(none)'}.")
 
 
@@ -378,7 +425,12 @@ def sentiment(texts: tuple[str, ...], as_json: bool, lang: str | None) -> None:
     for text in lines:
         s = sent.score(text, lang)
         if as_json:
-            out.write(json.dumps({"text": text, "label": s.label, "compound": s.compound}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {"text": text, "label": s.label, "compound": s.compound}, ensure_ascii=False
+                )
+                + "\n"
+            )
         else:
             out.write(f"{s.label}\t{s.compound:+.4f}\t{text}\n")
 
@@ -434,7 +486,12 @@ def db_status(app: App, as_json: bool) -> None:
     from social_watch import migrations, store
 
     version, name = migrations.schema_version(app.db)
-    data = {"database": str(app.db_path), "schema_version": version, "migration": name, **store.counts(app.db)}
+    data = {
+        "database": str(app.db_path),
+        "schema_version": version,
+        "migration": name,
+        **store.counts(app.db),
+    }
     if as_json:
         echo_json(data)
         return
@@ -448,4 +505,6 @@ def db_status(app: App, as_json: bool) -> None:
     click.echo(f"actions         {data['actions']}")
     agreement = data["sentiment_agreement"]
     share = f"{agreement:.0%}" if agreement is not None else "n/a"
-    click.echo(f"sentiment       {data['sentiment_reviewed']} reviewed by agents, {share} agreed with the model")
+    click.echo(
+        f"sentiment       {data['sentiment_reviewed']} reviewed by agents, {share} agreed with the model"
+    )

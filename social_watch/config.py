@@ -212,7 +212,7 @@ def _check_connector_options(value: dict[str, Any], key: str) -> dict[str, Any]:
         if any(w in name.lower() for w in _SECRET_WORDS) and not name.endswith(("_env", "_file")):
             raise _fail(
                 path,
-                f"secrets never live in the config file: use {name}_env = \"ENV_VAR_NAME\" "
+                f'secrets never live in the config file: use {name}_env = "ENV_VAR_NAME" '
                 "and put the secret in that environment variable",
             )
         if name.endswith("_env"):
@@ -259,7 +259,9 @@ SCHEMA = Table(
         "queue": Key(
             Table(
                 {
-                    "target": Key(positive_duration, timedelta(minutes=30), "first-response target"),
+                    "target": Key(
+                        positive_duration, timedelta(minutes=30), "first-response target"
+                    ),
                     "targets": Key(MapOf(positive_duration), {}, "per-network overrides"),
                     "at_risk": Key(fraction, 0.5, "share of the target that makes an item at risk"),
                     "urgent": Key(fraction, 0.8, "share of the target that makes it urgent"),
@@ -409,7 +411,9 @@ def _validate(spec: Any, value: Any, key: str) -> Any:
                     out[name] = item
                     continue
                 hint = difflib.get_close_matches(name, list(spec.keys), n=1, cutoff=0.6)
-                known = f"did you mean {hint[0]!r}?" if hint else f"known keys: {', '.join(spec.keys)}"
+                known = (
+                    f"did you mean {hint[0]!r}?" if hint else f"known keys: {', '.join(spec.keys)}"
+                )
                 raise _fail(path, f"unknown key; {known}")
             out[name] = _validate(spec.keys[name].check, item, path)
         for name, k in spec.keys.items():
@@ -498,7 +502,9 @@ def _cross_checks(raw: dict[str, Any]) -> None:
         raise _fail("queue.urgent", "must not be lower than queue.at_risk")
     for network in queue["targets"]:
         if network not in NETWORKS:
-            raise _fail(f"queue.targets.{network}", f"unknown network; known: {', '.join(NETWORKS)}")
+            raise _fail(
+                f"queue.targets.{network}", f"unknown network; known: {', '.join(NETWORKS)}"
+            )
     hours = queue["business_hours"]
     if hours is not None:
         from social_watch.sla import BusinessHours

@@ -105,7 +105,9 @@ class Connector(ABC):
         for name in options:
             if name not in known:
                 hint = difflib.get_close_matches(name, sorted(known), n=1)
-                more = f"did you mean {hint[0]!r}?" if hint else f"known: {', '.join(sorted(known))}"
+                more = (
+                    f"did you mean {hint[0]!r}?" if hint else f"known: {', '.join(sorted(known))}"
+                )
                 raise ConfigError(f"unknown option; {more}", key=f"{key}.{name}")
 
     def secret(self, option: str) -> str:
@@ -134,7 +136,9 @@ class Connector(ABC):
         """One cheap authenticated call; returns a one-line description of who we are."""
         missing = self.missing_secrets()
         if missing:
-            raise AuthError(f"{self.name}: environment variable {missing[0]} is not set", env_var=missing[0])
+            raise AuthError(
+                f"{self.name}: environment variable {missing[0]} is not set", env_var=missing[0]
+            )
         return "configured"
 
     @abstractmethod

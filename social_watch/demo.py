@@ -66,7 +66,9 @@ def run(path: str) -> PollSummary:
     try:
         _guard(db, path)
         connector = build(
-            config, "replay", env=os.environ,
+            config,
+            "replay",
+            env=os.environ,
             options={"path": str(sample_path()), "relative": True},
         )
         pipeline = Pipeline(config)

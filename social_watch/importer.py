@@ -34,7 +34,11 @@ def _str(obj: dict[str, Any], key: str, *, required: bool = False, where: str = 
         if required:
             raise ValueError(f"missing required field {name!r}")
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and key in ("id", "conversation_id", "in_reply_to"):
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and key in ("id", "conversation_id", "in_reply_to")
+    ):
         return str(value)
     if not isinstance(value, str):
         raise ValueError(f"{name!r} must be a string")
@@ -51,7 +55,9 @@ def mention_from_dict(obj: Any, *, created_at: datetime | None = None) -> Mentio
     native_id = _str(obj, "id", required=True)
     text = obj.get("text")
     if not isinstance(text, str):
-        raise ValueError("missing required field 'text'" if text is None else "'text' must be a string")
+        raise ValueError(
+            "missing required field 'text'" if text is None else "'text' must be a string"
+        )
     if len(text) > MAX_TEXT:
         raise ValueError(f"'text' is longer than {MAX_TEXT} characters")
     if created_at is None:
@@ -68,7 +74,9 @@ def mention_from_dict(obj: Any, *, created_at: datetime | None = None) -> Mentio
         raise ValueError("missing required field 'author.handle'")
     handle = _str(author, "handle", required=True, where="author.")
     followers = author.get("followers")
-    if followers is not None and (isinstance(followers, bool) or not isinstance(followers, int) or followers < 0):
+    if followers is not None and (
+        isinstance(followers, bool) or not isinstance(followers, int) or followers < 0
+    ):
         raise ValueError("'author.followers' must be a whole number >= 0")
     repost = obj.get("repost", False)
     if not isinstance(repost, bool):

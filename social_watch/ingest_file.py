@@ -46,7 +46,11 @@ class ImportResult:
 
 
 def run(
-    db: sqlite_utils.Database, config: Config, file: str, *, progress: bool = False,
+    db: sqlite_utils.Database,
+    config: Config,
+    file: str,
+    *,
+    progress: bool = False,
     pipeline: Pipeline | None = None,
 ) -> ImportResult:
     pipeline = pipeline or Pipeline(config)
@@ -56,7 +60,7 @@ def run(
             fh: IO[bytes] = sys.stdin.buffer
         else:
             try:
-                fh = stack.enter_context(open(file, "rb"))  # noqa: SIM115
+                fh = stack.enter_context(open(file, "rb"))
             except OSError as exc:
                 raise UsageError(f"cannot read {file}: {exc.strerror}") from None
 

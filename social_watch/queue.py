@@ -86,7 +86,7 @@ def list_items(
         )
         params.append(filters.sentiment)
     sql = (
-        f"SELECT {', '.join('m.' + c.strip() for c in _COLUMNS.split(','))} FROM mentions m "  # noqa: S608
+        f"SELECT {', '.join('m.' + c.strip() for c in _COLUMNS.split(','))} FROM mentions m "
         f"WHERE {' AND '.join(where)} ORDER BY m.due_at, m.id"
     )
     if filters.limit:
@@ -102,7 +102,7 @@ def _members(db: sqlite_utils.Database, item_ids: list[int]) -> dict[int, list[d
         chunk = item_ids[start : start + 500]
         rows = iter_rows(
             db,
-            f"SELECT {_COLUMNS} FROM mentions WHERE item_id IN ({', '.join('?' for _ in chunk)}) "  # noqa: S608
+            f"SELECT {_COLUMNS} FROM mentions WHERE item_id IN ({', '.join('?' for _ in chunk)}) "
             "AND status IN ('open', 'claimed') ORDER BY created_at, id",
             chunk,
         )
@@ -161,7 +161,9 @@ def _item(
         "created_at": head["created_at"],
         "due_at": head["due_at"],
         "seconds_left": int((due - now).total_seconds()),
-        "sla_state": sla_state(created, due, now, sla.hours, at_risk=sla.at_risk, urgent=sla.urgent),
+        "sla_state": sla_state(
+            created, due, now, sla.hours, at_risk=sla.at_risk, urgent=sla.urgent
+        ),
         "sentiment": effective_sentiment(worst),
         "tags": tags,
         "sensitive": bool(reasons),
@@ -177,35 +179,37 @@ def resolve(db: sqlite_utils.Database, ref: str | int) -> dict[str, Any]:
     """A mention by short id or global id (network:native_id)."""
     text = str(ref).strip()
     if text.isdigit():
-        rows = iter_rows(db, f"SELECT {_COLUMNS} FROM mentions WHERE id = ?", [int(text)])  # noqa: S608
+        rows = iter_rows(db, f"SELECT {_COLUMNS} FROM mentions WHERE id = ?", [int(text)])
     else:
-        rows = iter_rows(db, f"SELECT {_COLUMNS} FROM mentions WHERE global_id = ?", [text])  # noqa: S608
+        rows = iter_rows(db, f"SELECT {_COLUMNS} FROM mentions WHERE global_id = ?", [text])
     if not rows:
         raise NotFound(f"no mention with id {text!r} (see `social-watch queue`)")
     return rows[0]
 
 
-def show(db: sqlite_utils.Database, ref: str | int, *, now: datetime, sla: SlaSettings) -> dict[str, Any]:
+def show(
+    db: sqlite_utils.Database, ref: str | int, *, now: datetime, sla: SlaSettings
+) -> dict[str, Any]:
     """The whole thread of a mention, its queue item and the history of actions on it."""
     row = resolve(db, ref)
     item_id = row["item_id"] or row["id"]
     if row["conversation_id"]:
         thread = iter_rows(
             db,
-            f"SELECT {_COLUMNS} FROM mentions WHERE network = ? AND conversation_id = ? "  # noqa: S608
+            f"SELECT {_COLUMNS} FROM mentions WHERE network = ? AND conversation_id = ? "
             "ORDER BY created_at, id",
             [row["network"], row["conversation_id"]],
         )
     else:
         thread = iter_rows(
             db,
-            f"SELECT {_COLUMNS} FROM mentions WHERE item_id = ? OR id = ? ORDER BY created_at, id",  # noqa: S608
+            f"SELECT {_COLUMNS} FROM mentions WHERE item_id = ? OR id = ? ORDER BY created_at, id",
             [item_id, row["id"]],
         )
     ids = sorted({m["id"] for m in thread} | {item_id, row["id"]})
     actions = iter_rows(
         db,
-        f"SELECT a.id, a.mention_id, a.action, a.agent, a.at, a.details FROM actions a "  # noqa: S608
+        f"SELECT a.id, a.mention_id, a.action, a.agent, a.at, a.details FROM actions a "
         f"WHERE a.mention_id IN ({', '.join('?' for _ in ids)}) ORDER BY a.at, a.id",
         ids,
     )
@@ -323,8 +327,10 @@ def close(
     """`done` (from any open or handled state) or `dismissed` (only while unanswered)."""
     if status == "dismissed" and reason not in DISMISS_REASONS:
         raise UsageError(f"--reason must be one of {', '.join(DISMISS_REASONS)}")
-    allowed = ("open", "claimed") if status == "dismissed" else (
-        "open", "claimed", "answered", "moved_to_email"
+    allowed = (
+        ("open", "claimed")
+        if status == "dismissed"
+        else ("open", "claimed", "answered", "moved_to_email")
     )
     with dbmod.write(db):
         head = _item_for(db, ref)
@@ -336,7 +342,7 @@ def close(
         db.conn.execute(
             "UPDATE mentions SET status = ?, closed_at = ?, claimed_by = NULL, "
             "claim_expires_at = NULL WHERE item_id = ? AND status IN "
-            f"({', '.join('?' for _ in allowed)})",  # noqa: S608
+            f"({', '.join('?' for _ in allowed)})",
             (status, iso(now), head["id"], *allowed),
         )
         details: dict[str, Any] = {"from": head["status"]}
@@ -344,7 +350,9 @@ def close(
             details["reason"] = reason
         if note:
             details["note"] = note
-        add_action(db, head["id"], "dismissed" if status == "dismissed" else "done", agent, now, details)
+        add_action(
+            db, head["id"], "dismissed" if status == "dismissed" else "done", agent, now, details
+        )
     return {"id": head["id"], "status": status}
 
 
@@ -356,7 +364,9 @@ def label(
         raise UsageError(f"sentiment must be one of {', '.join(SENTIMENT_LABELS)}, got {value!r}")
     with dbmod.write(db):
         row = resolve(db, ref)
-        db.conn.execute("UPDATE mentions SET sentiment_override = ? WHERE id = ?", (value, row["id"]))
+        db.conn.execute(
+            "UPDATE mentions SET sentiment_override = ? WHERE id = ?", (value, row["id"])
+        )
         add_action(
             db,
             row["id"],
@@ -407,7 +417,7 @@ def label_where(
     where, params = parse_where(clauses)
     with dbmod.write(db):
         rows = db.conn.execute(
-            f"SELECT id, sentiment_label, sentiment_override FROM mentions WHERE {where}",  # noqa: S608
+            f"SELECT id, sentiment_label, sentiment_override FROM mentions WHERE {where}",
             params,
         ).fetchall()
         for mention_id, model, was in rows:
@@ -415,7 +425,11 @@ def label_where(
                 "UPDATE mentions SET sentiment_override = ? WHERE id = ?", (value, mention_id)
             )
             add_action(
-                db, mention_id, "labelled", agent, now,
+                db,
+                mention_id,
+                "labelled",
+                agent,
+                now,
                 {"sentiment": value, "model": model, "was": was, "bulk": clauses},
             )
     return len(rows)
@@ -434,9 +448,7 @@ def retag(
         row = resolve(db, ref)
         tags = [t for t in json.loads(row["tags"]) if t not in remove]
         tags += [t for t in add if t not in tags]
-        db.conn.execute(
-            "UPDATE mentions SET tags = ? WHERE id = ?", (json.dumps(tags), row["id"])
-        )
+        db.conn.execute("UPDATE mentions SET tags = ? WHERE id = ?", (json.dumps(tags), row["id"]))
         add_action(db, row["id"], "tagged", agent, now, {"added": add, "removed": remove})
     return {"id": row["id"], "tags": tags}
 

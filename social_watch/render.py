@@ -30,7 +30,9 @@ def duration(seconds: float) -> str:
 
 
 def due_text(seconds_left: int) -> str:
-    return f"{duration(seconds_left)} left" if seconds_left > 0 else f"{duration(seconds_left)} over"
+    return (
+        f"{duration(seconds_left)} left" if seconds_left > 0 else f"{duration(seconds_left)} over"
+    )
 
 
 def one_line(text: str) -> str:
@@ -65,7 +67,9 @@ def queue_table(items: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         f"{summary['claimed']} claimed"
     )
     lines.append(click.style(header, bold=True))
-    lines.append(f"{'ID':>5}  {'DUE':<11} {'NET':<10} {'AUTHOR':<18} {'SENT':<4} {'FLAGS':<16} TEXT")
+    lines.append(
+        f"{'ID':>5}  {'DUE':<11} {'NET':<10} {'AUTHOR':<18} {'SENT':<4} {'FLAGS':<16} TEXT"
+    )
     cols = width()
     for item in items:
         flags = []
@@ -102,13 +106,16 @@ def thread_text(data: dict[str, Any]) -> str:
     if item:
         state = item["sla_state"].replace("_", " ")
         out.append(
-            click.style(f"due {item['due_at']} ({due_text(item['seconds_left'])}, {state})",
-                        fg=SLA_COLOURS.get(item["sla_state"]))
+            click.style(
+                f"due {item['due_at']} ({due_text(item['seconds_left'])}, {state})",
+                fg=SLA_COLOURS.get(item["sla_state"]),
+            )
         )
         if item["sensitive"]:
             out.append(
                 click.style("personal data: " + ", ".join(item["sensitive_reasons"]), fg="red")
-                + " → move to e-mail: social-watch to-email " + str(data["item_id"])
+                + " → move to e-mail: social-watch to-email "
+                + str(data["item_id"])
             )
     if data["first_response_at"]:
         out.append(f"first response {data['first_response_at']} by {data['first_response_by']}")

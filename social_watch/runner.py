@@ -9,7 +9,7 @@ committed with the cursor that covers it, up to ``max_pages`` (the rest on the n
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -101,7 +101,10 @@ def poll_source(
             "skipped": len(result.skipped),
             "rate_limit_reset": iso(result.rate_limit_reset),
         }
-        counts = pipeline.ingest(db, result.mentions, source=source.key, cursor=result.cursor, poll=poll)
+        mentions = [m if m.query else replace(m, query=source.key) for m in result.mentions]
+        counts = pipeline.ingest(
+            db, mentions, source=source.key, cursor=result.cursor, poll=poll
+        )
         summary.pages += 1
         summary.fetched += poll["fetched"]
         summary.new += counts.new
@@ -134,6 +137,8 @@ def _record_failure(
         )
 
 
-def poll_connector(db: sqlite_utils.Database, pipeline: Pipeline, connector: Connector) -> list[PollSummary]:
+def poll_connector(
+    db: sqlite_utils.Database, pipeline: Pipeline, connector: Connector
+) -> list[PollSummary]:
     """Every source of one connector; a failing source does not stop the others."""
     return [poll_source(db, pipeline, connector, source) for source in connector.sources()]

@@ -103,14 +103,16 @@ def _counts(r: IngestResult) -> dict[str, int]:
 
 
 def record_poll(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
-    cols = (
-        "source started_at finished_at fetched new updated unchanged ignored skipped "
-        "error rate_limit_reset"
-    ).split()
-    values = [row.get(c, 0 if c in ("fetched", "new", "updated", "unchanged") else None) for c in cols]
-    values = [0 if v is None and c in ("ignored", "skipped") else v for c, v in zip(cols, values, strict=True)]
+    cols = ["source", "started_at", "finished_at", "fetched", "new", "updated", "unchanged", "ignored", "skipped", "error", "rate_limit_reset"]
+    values = [
+        row.get(c, 0 if c in ("fetched", "new", "updated", "unchanged") else None) for c in cols
+    ]
+    values = [
+        0 if v is None and c in ("ignored", "skipped") else v
+        for c, v in zip(cols, values, strict=True)
+    ]
     db.conn.execute(
-        f"INSERT INTO polls ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",  # noqa: S608
+        f"INSERT INTO polls ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
         values,
     )
 
@@ -122,7 +124,7 @@ def _existing(conn: Any, gids: list[str]) -> dict[str, dict[str, Any]]:
         rows = conn.execute(
             "SELECT id, global_id, text, url, author_name, author_followers, lang, raw, sources, "
             "tags, sensitive_reasons, kind FROM mentions WHERE global_id IN "
-            f"({', '.join('?' for _ in chunk)})",  # noqa: S608
+            f"({', '.join('?' for _ in chunk)})",
             chunk,
         )
         cols = [d[0] for d in rows.description]
@@ -211,7 +213,7 @@ def _insert(conn: Any, p: Prepared, sources: list[str], fetched_at: str | None) 
 def _insert_row(conn: Any, row: dict[str, Any]) -> int:
     cols = list(row)
     cur = conn.execute(
-        f"INSERT INTO mentions ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",  # noqa: S608
+        f"INSERT INTO mentions ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
         [row[c] for c in cols],
     )
     return int(cur.lastrowid)
@@ -242,8 +244,15 @@ def _answer_natively(conn: Any, brand_post: Mention, brand_row_id: int) -> int:
             target[1],
             by,
             at,
-            _dumps({"native": True, "remote_id": brand_post.native_id, "url": brand_post.url,
-                    "text": brand_post.text, "brand_mention_id": brand_row_id}),
+            _dumps(
+                {
+                    "native": True,
+                    "remote_id": brand_post.native_id,
+                    "url": brand_post.url,
+                    "text": brand_post.text,
+                    "brand_mention_id": brand_row_id,
+                }
+            ),
         ),
     )
     return int(cur.rowcount)
@@ -289,7 +298,7 @@ def _update(
             )
     if sets:
         conn.execute(
-            f"UPDATE mentions SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",  # noqa: S608
+            f"UPDATE mentions SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
             [*sets.values(), old["id"]],
         )
     return bool(changed)
@@ -344,7 +353,9 @@ def add_action(
     )
 
 
-def iter_rows(db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+def iter_rows(
+    db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()
+) -> list[dict[str, Any]]:
     cur = db.conn.execute(sql, list(params))
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, row, strict=True)) for row in cur]

@@ -21,8 +21,12 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     import os
 
     for key in list(os.environ):
-        if key.startswith(("SOCIAL_WATCH_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")) or key.lower() in (
-            "http_proxy", "https_proxy", "all_proxy",
+        if key.startswith(
+            ("SOCIAL_WATCH_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+        ) or key.lower() in (
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
         ):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
