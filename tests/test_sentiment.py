@@ -1,0 +1,261 @@
+"""Behaviour of the care-tuned sentiment scorer (social_watch.sentiment)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from social_watch import sentiment
+from social_watch.models import SENTIMENT_LABELS, Sentiment
+from social_watch.sentiment import clean_for_scoring, detect_language, score, score_plain
+
+DATA = Path(__file__).parent / "data" / "care_sentiment.jsonl"
+
+
+def _load() -> list[dict[str, str]]:
+    with DATA.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+ITEMS = _load()
+
+
+def _labels(items: list[dict[str, str]], fn: Callable[[str], Sentiment]) -> list[str]:
+    return [fn(it["text"]).label for it in items]
+
+
+def _neg_recall(gold: list[str], pred: list[str]) -> float:
+    neg = [p for g, p in zip(gold, pred, strict=True) if g == "negative"]
+    return sum(p == "negative" for p in neg) / len(neg)
+
+
+def _accuracy(gold: list[str], pred: list[str]) -> float:
+    return sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
+
+
+# ---------------------------------------------------------------- the data set
+
+
+def test_data_set_shape() -> None:
+    assert len(ITEMS) >= 300
+    test = [it for it in ITEMS if it["split"] == "test"]
+    assert len(test) >= 100
+    for it in ITEMS:
+        assert set(it) == {"text", "label", "lang", "split"}
+        assert it["split"] in ("dev", "test")
+        if it["lang"] == "en":
+            assert it["label"] in ("positive", "neutral", "negative")
+        else:
+            assert it["label"] == "unknown"
+    assert len({it["text"] for it in ITEMS}) == len(ITEMS)
+
+
+def test_held_out_split_beats_plain_vader() -> None:
+    test = [it for it in ITEMS if it["split"] == "test"]
+    gold = [it["label"] for it in test]
+    care = _labels(test, score)
+    plain = _labels(test, score_plain)
+    assert _neg_recall(gold, care) >= 0.8
+    assert _neg_recall(gold, care) >= _neg_recall(gold, plain) + 0.25
+    assert _accuracy(gold, care) >= 0.8
+    assert _accuracy(gold, care) >= _accuracy(gold, plain) + 0.15
+    # precision on negatives does not collapse for the recall
+    flagged = [g for g, p in zip(gold, care, strict=True) if p == "negative"]
+    assert sum(g == "negative" for g in flagged) / len(flagged) >= 0.8
+
+
+# ---------------------------------------------------------------- API contract
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "@brand", "https://t.co/x", "#hashtag", "ok", "🙃", "?!", "WHERE IS MY ORDER"],
+)
+def test_edge_cases_return_valid_sentiment(text: str) -> None:
+    for s in (score(text), score(text, "en"), score_plain(text)):
+        assert isinstance(s, Sentiment)
+        assert s.label in SENTIMENT_LABELS
+        assert -1.0 <= s.compound <= 1.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_scores_in_range(text: str) -> None:
+    s = score(text)
+    assert s.label in SENTIMENT_LABELS
+    assert -1.0 <= s.compound <= 1.0
+
+
+# ---------------------------------------------------------------- cleaning
+
+
+def test_clean_drops_handles_and_urls_keeps_hashtag_words() -> None:
+    cleaned = clean_for_scoring("@united lost my bag https://t.co/abc #fail www.x.com/y")
+    assert "united" not in cleaned
+    assert "http" not in cleaned and "www" not in cleaned
+    assert "fail" in cleaned and "#" not in cleaned
+    assert clean_for_scoring("haven’t") == "haven't"
+
+
+@pytest.mark.parametrize("handle", ["@united", "@bestbuy", "@LoveBeauty", "@HappyShop"])
+def test_handles_are_not_sentiment(handle: str) -> None:
+    s = score(f"{handle} is my order shipped from the Leeds warehouse")
+    assert s.label == "neutral"
+    assert score(f"{handle} https://t.co/happy-love-best").label == "neutral"
+
+
+def test_url_words_are_not_sentiment() -> None:
+    assert score("Order 123 update https://shop.example.com/love-great-best").label == "neutral"
+
+
+# ---------------------------------------------------------------- language
+
+
+@pytest.mark.parametrize("lang", ["de", "cs", "es", "fr", "DE", "pt-BR"])
+def test_given_non_english_lang_is_unknown(lang: str) -> None:
+    assert score("my order never arrived, worst service", lang) == Sentiment("unknown", 0.0)
+
+
+@pytest.mark.parametrize("lang", ["en", "en-US", "en_GB", "EN", "und", "zxx", ""])
+def test_english_or_undetermined_lang_is_scored(lang: str) -> None:
+    assert score("my order never arrived, worst service", lang).label == "negative"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Meine Bestellung ist immer noch nicht angekommen, ich warte seit zwei Wochen.", "de"),
+        ("Objednávka pořád nedorazila, už čekám týden. Co se děje?", "cs"),
+        ("Mi pedido todavía no ha llegado y nadie responde a mis correos.", "es"),
+        ("Toujours pas de remboursement après trois semaines, c'est inadmissible", "fr"),
+    ],
+)
+def test_detected_non_english_is_unknown(text: str, code: str) -> None:
+    assert detect_language(text) == code
+    assert score(text).label == "unknown"
+
+
+def test_detect_language_english_and_too_short() -> None:
+    assert detect_language("@shop where is my order? it has been two weeks") == "en"
+    assert detect_language("@shop 👍") is None
+    assert detect_language("ok") is None
+
+
+def test_english_fast_path_does_not_call_langid(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom() -> None:
+        raise AssertionError("py3langid called for plain English")
+
+    monkeypatch.setattr(sentiment, "_get_identifier", boom)
+    assert score("Hi, my parcel still hasn't arrived and it's been a week").label == "negative"
+    assert detect_language("do you ship to Canada? thanks for the help") == "en"
+
+
+# ---------------------------------------------------------------- the care layer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi, could you please help? My order still hasn't arrived, thanks so much!",
+        "Thanks for nothing. Third email and zero answers.",
+        "I've been patient but it's been a month and still no refund.",
+        "Where is my order? Paid for express delivery five days ago.",
+        "why haven't I received my money back yet?",
+        "Hello, I was charged twice for the same order. Could you check please?",
+        "Lovely, another 'delivery attempted' note while I was home all day 🙄",
+        "I love how next day delivery means a week lol",
+        "Ordered a birthday present 10 days ago and nothing has arrived",
+        "your app keeps crashing at checkout",
+        "Not happy with the quality at all, the sole came off",
+    ],
+)
+def test_complaints_are_negative_even_when_polite(text: str) -> None:
+    assert score(text).label == "negative"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Huge thanks, parcel arrived a day early and the jumper is gorgeous 😍",
+        "Got my refund within 2 days, smooth process, thank you",
+        "Was worried my order was lost but it turned up today, thanks for the quick reply",
+        "Problem solved in one message, brilliant service",
+        "Will definitely be ordering again, great quality",
+    ],
+)
+def test_praise_stays_positive(text: str) -> None:
+    assert score(text).label == "positive"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "do you ship to Canada?",
+        "@ShopCo what are your opening hours on Sunday?",
+        "Is there a student discount?",
+        "Can I change the delivery address on my order?",
+        "Do gift cards expire?",
+        "Can I order to a PO box?",
+    ],
+)
+def test_plain_questions_stay_neutral(text: str) -> None:
+    assert score(text).label == "neutral"
+
+
+def test_score_plain_is_plain_vader_on_raw_text() -> None:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    ref = SentimentIntensityAnalyzer()
+    for it in ITEMS[:60]:
+        compound = ref.polarity_scores(it["text"])["compound"]
+        assert score_plain(it["text"]).compound == compound
+    assert score_plain("@united thanks").label == "positive"  # the baseline's known flaw
+
+
+# ---------------------------------------------------------------- speed machinery is exact
+
+
+def test_fast_vader_equals_vader() -> None:
+    fast = sentiment._make_care_analyzer(care_lexicon=False)
+    plain = sentiment._get_plain()
+    extra = [
+        "VADER is VERY SMART, uber handsome, and FRIGGIN FUNNY!!!",
+        "At least it isn't a horrible book.",
+        "The book was only kind of good.",
+        "Today only kinda sux! But I'll get by, lol",
+        "never so good, without doubt great 😍😍x 🙃done",
+    ]
+    for text in [it["text"] for it in ITEMS] + extra:
+        assert fast.polarity_scores(text) == plain.polarity_scores(text), text
+
+
+_VADER_VOCAB = (
+    "not never no so this without doubt kind of good GREAT bad but very kinda "
+    "the bomb least at 😍 🙃 ! ? , . sux lol"
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_VADER_VOCAB.split()), max_size=14))
+def test_fast_vader_equals_vader_generated(words: list[str]) -> None:
+    text = " ".join(words)
+    fast = sentiment._make_care_analyzer(care_lexicon=False)
+    assert fast.polarity_scores(text) == sentiment._get_plain().polarity_scores(text)
+
+
+def test_rule_gate_never_changes_the_cues() -> None:
+    for it in ITEMS:
+        low = clean_for_scoring(it["text"]).lower()
+        toks, words = sentiment._tokens(low)
+        gated = sentiment._care_cues(low, toks, words)
+        fired = sentiment._fired_rules(it["text"])
+        weights = {name: w for name, w, _t, _p in sentiment._RULES}
+        assert len(weights) == len(sentiment._RULES)  # names are unique
+        ungated_neg = sum(weights[n] for n in fired if weights[n] > 0)
+        ungated_pos = -sum(weights[n] for n in fired if weights[n] < 0)
+        assert gated == pytest.approx((ungated_neg, ungated_pos)), it["text"]
