@@ -72,8 +72,8 @@ def ingest(
     with dbmod.write(db):
         conn = db.conn
         existing = _existing(conn, list(unique))
-        # Brand posts first, so a reply arriving in the same batch as its mention counts.
-        ordered = sorted(unique.values(), key=lambda p: (p.kind != "brand", p.mention.created_at))
+        # In posting order, so a reply in the same batch finds the messages it answers.
+        ordered = sorted(unique.values(), key=lambda p: p.mention.created_at)
         for p in ordered:
             m = p.mention
             sources = found_by.get(m.global_id, [])
@@ -103,7 +103,19 @@ def _counts(r: IngestResult) -> dict[str, int]:
 
 
 def record_poll(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
-    cols = ["source", "started_at", "finished_at", "fetched", "new", "updated", "unchanged", "ignored", "skipped", "error", "rate_limit_reset"]
+    cols = [
+        "source",
+        "started_at",
+        "finished_at",
+        "fetched",
+        "new",
+        "updated",
+        "unchanged",
+        "ignored",
+        "skipped",
+        "error",
+        "rate_limit_reset",
+    ]
     values = [
         row.get(c, 0 if c in ("fetched", "new", "updated", "unchanged") else None) for c in cols
     ]
@@ -172,21 +184,6 @@ def _insert(conn: Any, p: Prepared, sources: list[str], fetched_at: str | None) 
 
     key = thread_key(m)
     row["thread_key"] = key
-    native_reply = conn.execute(
-        "SELECT id, author_handle, created_at FROM mentions WHERE network = ? AND in_reply_to = ? "
-        "AND kind = 'brand' ORDER BY created_at LIMIT 1",
-        (m.network, m.native_id),
-    ).fetchone()
-    if native_reply is not None:
-        row.update(
-            status="answered",
-            first_response_at=native_reply[2],
-            first_response_by=f"brand:{native_reply[1]}",
-            closed_at=native_reply[2],
-        )
-        mention_id = _insert_row(conn, row)
-        conn.execute("UPDATE mentions SET item_id = id WHERE id = ?", (mention_id,))
-        return 1
     head = conn.execute(
         "SELECT item_id, status, claimed_by, claimed_at, claim_expires_at, created_at FROM mentions "
         "WHERE thread_key = ? AND status IN ('open', 'claimed') ORDER BY created_at LIMIT 1",
@@ -194,20 +191,33 @@ def _insert(conn: Any, p: Prepared, sources: list[str], fetched_at: str | None) 
     ).fetchone()
     mention_id = _insert_row(conn, row)
     if head is None:
+        item_id = mention_id
         conn.execute("UPDATE mentions SET item_id = id WHERE id = ?", (mention_id,))
-        return 0
-    item_id, status, claimed_by, claimed_at, expires, head_created = head
-    conn.execute(
-        "UPDATE mentions SET status = ?, claimed_by = ?, claimed_at = ?, claim_expires_at = ? "
-        "WHERE id = ?",
-        (status, claimed_by, claimed_at, expires, mention_id),
-    )
-    if created is not None and created < head_created:
-        # An older message of the same thread arrived late: it starts the clock.
-        conn.execute("UPDATE mentions SET item_id = ? WHERE item_id = ?", (mention_id, item_id))
     else:
-        conn.execute("UPDATE mentions SET item_id = ? WHERE id = ?", (item_id, mention_id))
-    return 0
+        item_id, status, claimed_by, claimed_at, expires, head_created = head
+        conn.execute(
+            "UPDATE mentions SET status = ?, claimed_by = ?, claimed_at = ?, claim_expires_at = ? "
+            "WHERE id = ?",
+            (status, claimed_by, claimed_at, expires, mention_id),
+        )
+        if created is not None and created < head_created:
+            # An older message of the same thread arrived late: it starts the clock.
+            conn.execute(
+                "UPDATE mentions SET item_id = ? WHERE item_id = ? OR id = ?",
+                (mention_id, item_id, mention_id),
+            )
+            item_id = mention_id
+        else:
+            conn.execute("UPDATE mentions SET item_id = ? WHERE id = ?", (item_id, mention_id))
+    # A brand reply to this message that was stored before it (another poll, another batch).
+    native = conn.execute(
+        "SELECT id, native_id, author_handle, created_at, url, text FROM mentions "
+        "WHERE network = ? AND in_reply_to = ? AND kind = 'brand' ORDER BY created_at LIMIT 1",
+        (m.network, m.native_id),
+    ).fetchone()
+    if native is None:
+        return 0
+    return _answer_item(conn, item_id, *native)
 
 
 def _insert_row(conn: Any, row: dict[str, Any]) -> int:
@@ -224,37 +234,70 @@ def _answer_natively(conn: Any, brand_post: Mention, brand_row_id: int) -> int:
     if not brand_post.in_reply_to:
         return 0
     target = conn.execute(
-        "SELECT id, item_id, status FROM mentions WHERE network = ? AND native_id = ? "
-        "AND kind = 'mention'",
+        "SELECT item_id FROM mentions WHERE network = ? AND native_id = ? AND kind = 'mention' "
+        "AND status IN ('open', 'claimed')",
         (brand_post.network, brand_post.in_reply_to),
     ).fetchone()
-    if target is None or target[2] not in ("open", "claimed"):
+    if target is None:
         return 0
-    at = iso(brand_post.created_at)
-    by = f"brand:{brand_post.author.handle}"
+    return _answer_item(
+        conn,
+        target[0],
+        brand_row_id,
+        brand_post.native_id,
+        brand_post.author.handle,
+        iso(brand_post.created_at),
+        brand_post.url,
+        brand_post.text,
+    )
+
+
+def _answer_item(
+    conn: Any,
+    item_id: int,
+    brand_row_id: int,
+    remote_id: str,
+    handle: str,
+    at: str | None,
+    url: str | None,
+    text: str,
+) -> int:
+    """Mark a whole queue item answered by a native brand reply (first response at its time).
+
+    Only messages written before the reply are answered by it; a later follow-up stays open.
+    """
+    by = f"brand:{handle}"
     cur = conn.execute(
         "UPDATE mentions SET status = 'answered', first_response_at = COALESCE(first_response_at, ?), "
-        "first_response_by = COALESCE(first_response_by, ?), closed_at = ? "
-        "WHERE item_id = ? AND status IN ('open', 'claimed')",
-        (at, by, at, target[1]),
+        "first_response_by = COALESCE(first_response_by, ?), closed_at = ?, claimed_by = NULL, "
+        "claim_expires_at = NULL WHERE item_id = ? AND status IN ('open', 'claimed') "
+        "AND created_at <= ?",
+        (at, by, at, item_id, at),
     )
-    conn.execute(
-        "INSERT INTO actions (mention_id, action, agent, at, details) VALUES (?, 'replied', ?, ?, ?)",
-        (
-            target[1],
-            by,
-            at,
-            _dumps(
-                {
-                    "native": True,
-                    "remote_id": brand_post.native_id,
-                    "url": brand_post.url,
-                    "text": brand_post.text,
-                    "brand_mention_id": brand_row_id,
-                }
-            ),
-        ),
-    )
+    if cur.rowcount:
+        # Follow-ups written after the reply still need an answer: they become their own item.
+        rest = conn.execute(
+            "SELECT id FROM mentions WHERE item_id = ? AND status IN ('open', 'claimed') "
+            "ORDER BY created_at, id LIMIT 1",
+            (item_id,),
+        ).fetchone()
+        if rest is not None:
+            conn.execute(
+                "UPDATE mentions SET item_id = ? WHERE item_id = ? AND status IN ('open', 'claimed')",
+                (rest[0], item_id),
+            )
+        details = {
+            "native": True,
+            "remote_id": remote_id,
+            "url": url,
+            "text": text,
+            "brand_mention_id": brand_row_id,
+        }
+        conn.execute(
+            "INSERT INTO actions (mention_id, action, agent, at, details) "
+            "VALUES (?, 'replied', ?, ?, ?)",
+            (item_id, by, at, _dumps(details)),
+        )
     return int(cur.rowcount)
 
 
