@@ -1,0 +1,170 @@
+"""Queue ordering, SLA states, filters and the agent actions with their audit trail."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from social_watch import queue as q
+from social_watch.errors import Conflict, NotFound, UsageError
+from social_watch.queue import QueueFilter, SlaSettings
+from tests.helpers import NOW, mention, open_db, pipeline, rows
+
+TTL = timedelta(minutes=30)
+
+
+@pytest.fixture
+def db(tmp_path):
+    db = open_db(tmp_path)
+    pipeline().ingest(
+        db,
+        [
+            # oldest first: short ids follow posting order, so id == native id here
+            mention("1", "@shopexample hello, do you ship to Canada?", minutes_ago=45, handle="dan", network="reddit"),
+            mention("2", "@shopexample charged twice, refund please", minutes_ago=25, handle="cat"),
+            mention("3", "@shopexample where is my parcel? still waiting", minutes_ago=16, handle="ben"),
+            mention("4", "@shopexample love my new boots", minutes_ago=2, handle="ann"),
+        ],
+    )
+    return db
+
+
+def listing(db, **kw):
+    return q.list_items(db, now=NOW, sla=SlaSettings(), filters=QueueFilter(**kw))
+
+
+def test_most_urgent_first_with_sla_states(db):
+    items = listing(db)
+    assert [i["id"] for i in items] == [1, 2, 3, 4]
+    assert [i["sla_state"] for i in items] == ["breached", "urgent", "at_risk", "ok"]
+    assert [i["seconds_left"] for i in items] == [-900, 300, 840, 1680]
+
+
+def test_sla_thresholds_are_configurable(db):
+    items = q.list_items(db, now=NOW, sla=SlaSettings(at_risk=0.9, urgent=0.95), filters=QueueFilter())
+    assert [i["sla_state"] for i in items] == ["breached", "ok", "ok", "ok"]
+
+
+def test_item_shape_has_the_documented_keys(db):
+    item = listing(db)[0]
+    for key in (
+        "id", "global_id", "network", "url", "author", "text", "created_at", "due_at",
+        "seconds_left", "sla_state", "sentiment", "tags", "sensitive", "sensitive_reasons", "claimed_by",
+    ):
+        assert key in item
+    assert set(item["author"]) >= {"handle", "name", "followers"}
+    assert set(item["sentiment"]) >= {"label", "compound"}
+    json.dumps(item)
+
+
+def test_filters(db):
+    assert [i["id"] for i in listing(db, network="reddit")] == [1]
+    assert [i["id"] for i in listing(db, overdue=True)] == [1]
+    assert {i["id"] for i in listing(db, sentiment="negative")} >= {3, 2}
+    assert 4 not in {i["id"] for i in listing(db, sentiment="negative")}
+    assert [i["id"] for i in listing(db, tag="question")][:1] == [1]
+    assert [i["id"] for i in listing(db, limit=2)] == [1, 2]
+    q.claim(db, 2, "jana", now=NOW, ttl=TTL)
+    assert [i["id"] for i in listing(db, mine="jana")] == [2]
+    assert [i["id"] for i in listing(db, unclaimed=True)] == [1, 3, 4]
+    with pytest.raises(UsageError):
+        listing(db, sentiment="angry")
+
+
+def test_sensitive_items_suggest_email(db):
+    item = next(i for i in listing(db) if i["id"] == 2)
+    assert item["sensitive"] is True and item["suggest"] == "to-email"
+    assert "topic:refund" in item["sensitive_reasons"]
+
+
+def test_claim_is_exclusive_and_expires(db):
+    q.claim(db, 3, "jana", now=NOW, ttl=TTL)
+    with pytest.raises(Conflict, match="claimed by jana"):
+        q.claim(db, 3, "tom", now=NOW + timedelta(minutes=5), ttl=TTL)
+    # renewing your own claim is fine
+    q.claim(db, 3, "jana", now=NOW + timedelta(minutes=10), ttl=TTL)
+    # after expiry the item is free again and shows unclaimed
+    later = NOW + timedelta(minutes=41)
+    item = next(i for i in q.list_items(db, now=later, sla=SlaSettings(), filters=QueueFilter()) if i["id"] == 3)
+    assert item["claimed_by"] is None
+    assert q.claim(db, 3, "tom", now=later, ttl=TTL)["claimed_by"] == "tom"
+
+
+def test_release_and_its_guard(db):
+    q.claim(db, 3, "jana", now=NOW, ttl=TTL)
+    with pytest.raises(Conflict):
+        q.release(db, 3, "tom", now=NOW)
+    q.release(db, 3, "tom", now=NOW, force=True)
+    assert listing(db, unclaimed=True)[2]["id"] == 3
+    with pytest.raises(Conflict, match="not claimed"):
+        q.release(db, 3, "jana", now=NOW)
+
+
+def test_done_and_dismiss_shrink_the_queue_and_are_audited(db):
+    q.close(db, 3, "jana", now=NOW, status="done", note="called her")
+    q.close(db, 4, "jana", now=NOW, status="dismissed", reason="no-reply-needed")
+    assert [i["id"] for i in listing(db)] == [1, 2]
+    history = rows(db, "SELECT mention_id, action, agent, details FROM actions ORDER BY id")
+    assert [(h["mention_id"], h["action"]) for h in history] == [(3, "done"), (4, "dismissed")]
+    assert json.loads(history[1]["details"])["reason"] == "no-reply-needed"
+    with pytest.raises(Conflict, match="dismissed"):
+        q.close(db, 4, "jana", now=NOW, status="dismissed", reason="spam")
+    with pytest.raises(UsageError):
+        q.close(db, 2, "jana", now=NOW, status="dismissed", reason="boring")
+
+
+def test_close_refuses_an_item_claimed_by_someone_else(db):
+    q.claim(db, 2, "jana", now=NOW, ttl=TTL)
+    with pytest.raises(Conflict, match="claimed by jana"):
+        q.close(db, 2, "tom", now=NOW, status="done")
+    q.close(db, 2, "tom", now=NOW, status="done", force=True)
+
+
+def test_label_correction_wins_and_is_audited(db):
+    q.label(db, 4, "negative", "jana", now=NOW)
+    item = next(i for i in listing(db) if i["id"] == 4)
+    assert item["sentiment"]["label"] == "negative" and item["sentiment"]["corrected"] is True
+    (action,) = rows(db, "SELECT details FROM actions WHERE action = 'labelled'")
+    assert json.loads(action["details"])["model"] == "positive"
+
+
+def test_bulk_label_with_where(db):
+    count = q.label_where(db, ["network=x", "sentiment=negative"], "negative", "jana", now=NOW)
+    assert count == 2
+    with pytest.raises(UsageError, match="KEY=VALUE"):
+        q.label_where(db, ["nonsense"], "negative", "jana", now=NOW)
+    with pytest.raises(UsageError, match="KEY=VALUE"):
+        q.parse_where(["id=1"])
+
+
+def test_retag(db):
+    result = q.retag(db, 4, "jana", now=NOW, add=["vip"], remove=["review"])
+    assert "vip" in result["tags"] and "review" not in result["tags"]
+
+
+def test_unknown_ids_and_brand_posts(db):
+    with pytest.raises(NotFound):
+        q.claim(db, 999, "jana", now=NOW, ttl=TTL)
+    pipeline().ingest(db, [mention("9", "hi", handle="shopexample")])
+    brand_id = db.conn.execute("SELECT id FROM mentions WHERE kind = 'brand'").fetchone()[0]
+    with pytest.raises(UsageError, match="brand's own post"):
+        q.claim(db, brand_id, "jana", now=NOW, ttl=TTL)
+
+
+def test_show_returns_thread_and_history(db):
+    pipeline().ingest(db, [mention("5", "@shopexample hello??", minutes_ago=1, handle="ben", conversation_id="3")])
+    db.conn.execute("UPDATE mentions SET conversation_id = '3' WHERE native_id = '3'")
+    q.claim(db, "x:3", "jana", now=NOW, ttl=TTL)
+    data = q.show(db, 3, now=NOW, sla=SlaSettings())
+    assert [m["global_id"] for m in data["thread"]] == ["x:3", "x:5"]
+    assert data["actions"][0]["action"] == "claimed"
+    assert data["claimed_by"] == "jana"
+
+
+def test_summary_counts(db):
+    q.claim(db, 2, "jana", now=NOW, ttl=TTL)
+    assert q.summary(db, now=NOW) == {
+        "waiting": 4, "overdue": 1, "claimed": 1, "oldest_created_at": "2026-11-24T09:15:00Z"
+    }
