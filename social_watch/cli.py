@@ -508,3 +508,6 @@ def db_status(app: App, as_json: bool) -> None:
     click.echo(
         f"sentiment       {data['sentiment_reviewed']} reviewed by agents, {share} agreed with the model"
     )
+
+
+from social_watch import cli_connectors  # noqa: E402,F401
