@@ -262,7 +262,7 @@ _NO_LABELS: frozenset[str] = frozenset()
 _NO_LABELS_FOREVER = repeat(_NO_LABELS)  # default argument stream for ``dict.get`` in ``map``
 
 
-def _words(lowered: str) -> list[bytes]:
+def _split_words(lowered: str) -> list[bytes]:
     """The words of an already lower-cased text, as UTF-8 bytes (cheap to build and hash).
 
     Punctuation and spaces split words; so does any non-word character (emoji, “quotes”),
@@ -279,6 +279,21 @@ def _words(lowered: str) -> list[bytes]:
             cleaned = _NON_WORD.sub(" ", word.decode("utf-8", "surrogatepass"))
             result.extend(cleaned.encode("utf-8", "surrogatepass").split())
     return result
+
+
+# Tagging and sensitive-topic detection usually look at the same text one after the other.
+_last_words: tuple[str, list[bytes]] = ("", [])
+
+
+def _words(lowered: str) -> list[bytes]:
+    """``_split_words`` remembering the last text; callers must not change the list."""
+    global _last_words
+    last_text, last_words = _last_words
+    if lowered == last_text:
+        return last_words
+    words = _split_words(lowered)
+    _last_words = (lowered, words)
+    return words
 
 
 def _loose_regex(phrase: str) -> re.Pattern[str]:
