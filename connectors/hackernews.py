@@ -176,6 +176,7 @@ class HackerNewsConnector(Connector):
         if len(hits) < self.hits_per_page or int(body.get("nbPages", 1)) <= 1:
             return finished()
         oldest = min((t for t, _ in times), default=None)
+        next_seen: set[str]
         if oldest is None:  # a full page without usable times: step one second back
             next_until, next_seen = int(until if until is not None else since) - 1, set()
         elif fresh == 0 and oldest >= int(until if until is not None else since):
