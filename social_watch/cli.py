@@ -316,8 +316,7 @@ def dismiss(app: App, mention_id: str, reason: str, note: str | None, force: boo
 @cli.command()
 @store_options
 @agent_option
-@click.argument("mention_id", required=False)
-@click.argument("sentiment", type=click.Choice(["positive", "neutral", "negative", "unknown"]))
+@click.argument("args", nargs=-1, required=True, metavar="[ID] SENTIMENT")
 @click.option(
     "--where",
     "where",
@@ -326,8 +325,10 @@ def dismiss(app: App, mention_id: str, reason: str, note: str | None, force: boo
     help="Bulk: label every mention matching all filters (network, status, author, "
     "sentiment, model, tag, lang, query, text).",
 )
-def label(app: App, mention_id: str | None, sentiment: str, where: tuple[str, ...]) -> None:
+def label(app: App, args: tuple[str, ...], where: tuple[str, ...]) -> None:
     """Correct the sentiment of a mention; the correction wins over the model.
+
+    SENTIMENT is positive, neutral, negative or unknown.
 
     \b
     Example:
@@ -337,6 +338,10 @@ def label(app: App, mention_id: str | None, sentiment: str, where: tuple[str, ..
     from social_watch import queue as q
 
     agent = app.agent(required=False)
+    if len(args) > 2:
+        raise UsageError("expected ID SENTIMENT, or SENTIMENT with --where filters")
+    sentiment = args[-1]
+    mention_id = args[0] if len(args) == 2 else None
     if where:
         if mention_id:
             raise UsageError("give a mention id or --where filters, not both")
@@ -349,11 +354,11 @@ def label(app: App, mention_id: str | None, sentiment: str, where: tuple[str, ..
     click.echo(f"Mention {result['id']}: {sentiment} (model said {result['model']}).")
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})
 @store_options
 @agent_option
 @click.argument("mention_id")
-@click.argument("changes", nargs=-1, required=True)
+@click.argument("changes", nargs=-1, required=True, type=click.UNPROCESSED)
 def tag(app: App, mention_id: str, changes: tuple[str, ...]) -> None:
     """Add (+tag or tag) or remove (-tag) tags on a mention.
 
@@ -420,8 +425,8 @@ def sentiment(texts: tuple[str, ...], as_json: bool, lang: str | None) -> None:
     """
     from social_watch import sentiment as sent
 
-    lines = texts or (line.rstrip("\n") for line in click.get_text_stream("stdin"))
-    out = click.get_text_stream("stdout")
+    lines = texts or (line.rstrip("\r\n") for line in sys.stdin)
+    out = sys.stdout
     for text in lines:
         s = sent.score(text, lang)
         if as_json:

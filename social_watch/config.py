@@ -205,10 +205,26 @@ def _typename(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+_COMMON_CONNECTOR_OPTIONS: dict[str, Callable[[Any, str], Any]] = {
+    "base_url": lambda v, k: url(v, k),
+    "queries": lambda v, k: list_of(nonempty_string)(v, k),
+    "hashtags": lambda v, k: list_of(nonempty_string)(v, k),
+    "subreddits": lambda v, k: list_of(nonempty_string)(v, k),
+    "feeds": lambda v, k: list_of(url)(v, k),
+    "mentions": lambda v, k: boolean(v, k),
+    "max_pages": lambda v, k: positive_int(v, k),
+}
+
+
 def _check_connector_options(value: dict[str, Any], key: str) -> dict[str, Any]:
     """Generic checks on connector options; each connector validates its own keys later."""
     for name, item in value.items():
         path = f"{key}.{name}"
+        if name in _COMMON_CONNECTOR_OPTIONS:
+            value[name] = _COMMON_CONNECTOR_OPTIONS[name](item, path)
+            if isinstance(value[name], tuple):
+                value[name] = list(value[name])
+            continue
         if any(w in name.lower() for w in _SECRET_WORDS) and not name.endswith(("_env", "_file")):
             raise _fail(
                 path,
@@ -255,6 +271,7 @@ SCHEMA = Table(
                 }
             ),
             {},
+            "who the brand is on each network",
         ),
         "queue": Key(
             Table(
@@ -270,6 +287,7 @@ SCHEMA = Table(
                 }
             ),
             {},
+            "the first-response target and its states",
         ),
         "ingest": Key(
             Table(
@@ -280,6 +298,7 @@ SCHEMA = Table(
                 }
             ),
             {},
+            "what is never queued",
         ),
         "sentiment": Key(
             Table(
@@ -289,6 +308,7 @@ SCHEMA = Table(
                 }
             ),
             {},
+            "label thresholds",
         ),
         "tags": Key(
             Table(
@@ -299,6 +319,7 @@ SCHEMA = Table(
                 }
             ),
             {},
+            "tag rules",
         ),
         "sensitive": Key(
             Table(
@@ -308,6 +329,7 @@ SCHEMA = Table(
                 }
             ),
             {},
+            "personal data and topics that move to e-mail",
         ),
         "agents": Key(
             MapOf(
@@ -320,6 +342,7 @@ SCHEMA = Table(
                 )
             ),
             {},
+            "the care team, one table per agent",
         ),
         "templates": Key(
             MapOf(
@@ -331,6 +354,7 @@ SCHEMA = Table(
                 )
             ),
             {},
+            "reply templates, one table per template",
         ),
         "email": Key(
             Table(
@@ -347,6 +371,7 @@ SCHEMA = Table(
                 }
             ),
             None,
+            "SMTP for to-email, reminders and digests",
         ),
         "notify": Key(
             Table(
@@ -356,6 +381,7 @@ SCHEMA = Table(
                 }
             ),
             {},
+            "where reminders and alerts go",
         ),
         "watch": Key(
             Table(
@@ -366,6 +392,7 @@ SCHEMA = Table(
                 }
             ),
             {},
+            "the watch loop",
         ),
         "digest": Key(
             Table(
@@ -377,6 +404,7 @@ SCHEMA = Table(
                 }
             ),
             {},
+            "the marketing digest",
         ),
         "alerts": Key(
             Table(
@@ -393,6 +421,7 @@ SCHEMA = Table(
                 }
             ),
             {},
+            "negative-spike alerts",
         ),
         "connectors": Key(MapOf(_CONNECTOR), {}, "one table per network"),
     }

@@ -102,9 +102,7 @@ def poll_source(
             "rate_limit_reset": iso(result.rate_limit_reset),
         }
         mentions = [m if m.query else replace(m, query=source.key) for m in result.mentions]
-        counts = pipeline.ingest(
-            db, mentions, source=source.key, cursor=result.cursor, poll=poll
-        )
+        counts = pipeline.ingest(db, mentions, source=source.key, cursor=result.cursor, poll=poll)
         summary.pages += 1
         summary.fetched += poll["fetched"]
         summary.new += counts.new

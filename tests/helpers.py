@@ -12,7 +12,12 @@ from social_watch.models import Author, Mention
 from social_watch.pipeline import Pipeline
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-BRAND = {"brand": {"name": "Shop Example", "handles": {"x": "shopexample", "mastodon": "shopexample@mastodon.social"}}}
+BRAND = {
+    "brand": {
+        "name": "Shop Example",
+        "handles": {"x": "shopexample", "mastodon": "shopexample@mastodon.social"},
+    }
+}
 
 
 def mention(

@@ -25,7 +25,9 @@ def test_a_mention_found_by_two_queries_knows_both(tmp_path):
     db = open_db(tmp_path)
     p = pipeline()
     p.ingest(db, [replace(mention("1"), query="shopexample")])
-    p.ingest(db, [replace(mention("1"), query='"shop example"'), replace(mention("1"), query="mentions")])
+    p.ingest(
+        db, [replace(mention("1"), query='"shop example"'), replace(mention("1"), query="mentions")]
+    )
     (row,) = rows(db, "SELECT sources FROM mentions")
     assert json.loads(row["sources"]) == ["shopexample", '"shop example"', "mentions"]
 
@@ -36,7 +38,9 @@ def test_reingest_updates_network_changes_but_keeps_agent_work(tmp_path):
     p.ingest(db, [mention("1", "@shopexample love it")])
     q.claim(db, 1, "jana", now=NOW, ttl=SlaSettings().claim_ttl)
     q.label(db, 1, "negative", "jana", now=NOW)
-    edited = replace(mention("1", "@shopexample my parcel never arrived, still waiting"), author=mention().author)
+    edited = replace(
+        mention("1", "@shopexample my parcel never arrived, still waiting"), author=mention().author
+    )
     result = p.ingest(db, [edited])
     assert result.updated == 1
     (row,) = rows(db, "SELECT * FROM mentions")
@@ -58,14 +62,21 @@ def test_brand_posts_are_stored_but_never_queued_and_answer_their_thread(tmp_pat
     p = pipeline()
     customer = mention("10", "@shopexample my order is late", minutes_ago=20, conversation_id="10")
     reply = mention(
-        "11", "@alice sorry! DM us ^JN", handle="ShopExample", minutes_ago=8,
-        conversation_id="10", in_reply_to="10",
+        "11",
+        "@alice sorry! DM us ^JN",
+        handle="ShopExample",
+        minutes_ago=8,
+        conversation_id="10",
+        in_reply_to="10",
     )
     result = p.ingest(db, [customer, reply])  # same batch, any order
     assert result.answered_natively == 1
     items = q.list_items(db, now=NOW, sla=SlaSettings(), filters=QueueFilter())
     assert items == []
-    (row,) = rows(db, "SELECT status, first_response_at, first_response_by FROM mentions WHERE native_id = '10'")
+    (row,) = rows(
+        db,
+        "SELECT status, first_response_at, first_response_by FROM mentions WHERE native_id = '10'",
+    )
     assert row == {
         "status": "answered",
         "first_response_at": "2026-11-24T09:52:00Z",
@@ -91,7 +102,9 @@ def test_brand_search_echo_and_reposts_and_ignored_authors_are_not_queued(tmp_pa
     result = p.ingest(
         db,
         [
-            mention("1", "New arrivals at Shop Example!", handle="@ShopExample"),  # brand via search
+            mention(
+                "1", "New arrivals at Shop Example!", handle="@ShopExample"
+            ),  # brand via search
             mention("2", "", is_repost=True),
             mention("3", "RT @bob: Shop Example is great", is_repost=True),
             mention("4", "buy followers", handle="spambot"),
@@ -100,7 +113,9 @@ def test_brand_search_echo_and_reposts_and_ignored_authors_are_not_queued(tmp_pa
         ],
     )
     assert result.ignored == 4
-    queued = [i["global_id"] for i in q.list_items(db, now=NOW, sla=SlaSettings(), filters=QueueFilter())]
+    queued = [
+        i["global_id"] for i in q.list_items(db, now=NOW, sla=SlaSettings(), filters=QueueFilter())
+    ]
     assert queued == ["mastodon:6"]
 
 
@@ -126,12 +141,17 @@ def test_follow_ups_of_one_author_in_one_conversation_are_one_item(tmp_path):
     p.ingest(
         db,
         [
-            mention("2", "@shopexample hello??", minutes_ago=20, conversation_id="1", in_reply_to="1"),
+            mention(
+                "2", "@shopexample hello??", minutes_ago=20, conversation_id="1", in_reply_to="1"
+            ),
             mention("3", "same here", handle="bob", minutes_ago=10, conversation_id="1"),
         ],
     )
     items = q.list_items(db, now=NOW, sla=SlaSettings(), filters=QueueFilter())
-    assert [(i["id"], i["messages"], i["author"]["handle"]) for i in items] == [(1, 2, "alice"), (3, 1, "bob")]
+    assert [(i["id"], i["messages"], i["author"]["handle"]) for i in items] == [
+        (1, 2, "alice"),
+        (3, 1, "bob"),
+    ]
     # the clock starts at the earliest message
     assert items[0]["due_at"] == "2026-11-24T09:50:00Z"
     assert items[0]["text"] == "@shopexample hello??"
@@ -173,7 +193,9 @@ def test_enrichment_is_stored(tmp_path):
     p.ingest(
         db,
         [
-            mention("1", "@shopexample charged twice for order #4829133, email me at ann@example.com"),
+            mention(
+                "1", "@shopexample charged twice for order #4829133, email me at ann@example.com"
+            ),
             mention("2", "Bestellung nie angekommen, sehr enttäuscht", lang="de"),
         ],
     )
@@ -197,7 +219,9 @@ def test_a_failing_batch_stores_nothing_and_not_its_cursor(tmp_path, monkeypatch
 
     monkeypatch.setattr(store, "record_poll", boom)
     with pytest.raises(RuntimeError):
-        p.ingest(db, [mention("1")], source="x:search:q", cursor={"since_id": "1"}, poll={"source": "x"})
+        p.ingest(
+            db, [mention("1")], source="x:search:q", cursor={"since_id": "1"}, poll={"source": "x"}
+        )
     assert db.conn.execute("SELECT COUNT(*) FROM mentions").fetchone()[0] == 0
     assert store.load_cursor(db, "x:search:q") is None
 
@@ -215,7 +239,16 @@ def test_business_hours_pause_the_clock(tmp_path):
 
     db = open_db(tmp_path)
     config = make_config(
-        {"queue": {"business_hours": {"timezone": "Europe/Prague", "days": "mon-fri", "start": "09:00", "end": "17:00"}}}
+        {
+            "queue": {
+                "business_hours": {
+                    "timezone": "Europe/Prague",
+                    "days": "mon-fri",
+                    "start": "09:00",
+                    "end": "17:00",
+                }
+            }
+        }
     )
     friday = datetime(2026, 11, 27, 15, 45, tzinfo=UTC)  # 16:45 in Prague
     p = pipeline(config, now=friday)
@@ -231,9 +264,23 @@ def test_a_brand_reply_to_a_follow_up_answers_the_whole_item_but_not_later_messa
         db,
         [
             mention("1", "@shopexample lamp arrived broken", minutes_ago=60, conversation_id="1"),
-            mention("2", "@shopexample hello??", minutes_ago=40, conversation_id="1", in_reply_to="1"),
-            mention("3", "@alice so sorry, DM us", handle="shopexample", minutes_ago=30, conversation_id="1", in_reply_to="2"),
-            mention("4", "@shopexample DM sent, order number is in there", minutes_ago=10, conversation_id="1"),
+            mention(
+                "2", "@shopexample hello??", minutes_ago=40, conversation_id="1", in_reply_to="1"
+            ),
+            mention(
+                "3",
+                "@alice so sorry, DM us",
+                handle="shopexample",
+                minutes_ago=30,
+                conversation_id="1",
+                in_reply_to="2",
+            ),
+            mention(
+                "4",
+                "@shopexample DM sent, order number is in there",
+                minutes_ago=10,
+                conversation_id="1",
+            ),
         ],
     )
     status = dict(db.conn.execute("SELECT native_id, status FROM mentions").fetchall())

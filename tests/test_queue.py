@@ -22,9 +22,17 @@ def db(tmp_path):
         db,
         [
             # oldest first: short ids follow posting order, so id == native id here
-            mention("1", "@shopexample hello, do you ship to Canada?", minutes_ago=45, handle="dan", network="reddit"),
+            mention(
+                "1",
+                "@shopexample hello, do you ship to Canada?",
+                minutes_ago=45,
+                handle="dan",
+                network="reddit",
+            ),
             mention("2", "@shopexample charged twice, refund please", minutes_ago=25, handle="cat"),
-            mention("3", "@shopexample where is my parcel? still waiting", minutes_ago=16, handle="ben"),
+            mention(
+                "3", "@shopexample where is my parcel? still waiting", minutes_ago=16, handle="ben"
+            ),
             mention("4", "@shopexample love my new boots", minutes_ago=2, handle="ann"),
         ],
     )
@@ -43,15 +51,30 @@ def test_most_urgent_first_with_sla_states(db):
 
 
 def test_sla_thresholds_are_configurable(db):
-    items = q.list_items(db, now=NOW, sla=SlaSettings(at_risk=0.9, urgent=0.95), filters=QueueFilter())
+    items = q.list_items(
+        db, now=NOW, sla=SlaSettings(at_risk=0.9, urgent=0.95), filters=QueueFilter()
+    )
     assert [i["sla_state"] for i in items] == ["breached", "ok", "ok", "ok"]
 
 
 def test_item_shape_has_the_documented_keys(db):
     item = listing(db)[0]
     for key in (
-        "id", "global_id", "network", "url", "author", "text", "created_at", "due_at",
-        "seconds_left", "sla_state", "sentiment", "tags", "sensitive", "sensitive_reasons", "claimed_by",
+        "id",
+        "global_id",
+        "network",
+        "url",
+        "author",
+        "text",
+        "created_at",
+        "due_at",
+        "seconds_left",
+        "sla_state",
+        "sentiment",
+        "tags",
+        "sensitive",
+        "sensitive_reasons",
+        "claimed_by",
     ):
         assert key in item
     assert set(item["author"]) >= {"handle", "name", "followers"}
@@ -87,7 +110,11 @@ def test_claim_is_exclusive_and_expires(db):
     q.claim(db, 3, "jana", now=NOW + timedelta(minutes=10), ttl=TTL)
     # after expiry the item is free again and shows unclaimed
     later = NOW + timedelta(minutes=41)
-    item = next(i for i in q.list_items(db, now=later, sla=SlaSettings(), filters=QueueFilter()) if i["id"] == 3)
+    item = next(
+        i
+        for i in q.list_items(db, now=later, sla=SlaSettings(), filters=QueueFilter())
+        if i["id"] == 3
+    )
     assert item["claimed_by"] is None
     assert q.claim(db, 3, "tom", now=later, ttl=TTL)["claimed_by"] == "tom"
 
@@ -154,7 +181,9 @@ def test_unknown_ids_and_brand_posts(db):
 
 
 def test_show_returns_thread_and_history(db):
-    pipeline().ingest(db, [mention("5", "@shopexample hello??", minutes_ago=1, handle="ben", conversation_id="3")])
+    pipeline().ingest(
+        db, [mention("5", "@shopexample hello??", minutes_ago=1, handle="ben", conversation_id="3")]
+    )
     db.conn.execute("UPDATE mentions SET conversation_id = '3' WHERE native_id = '3'")
     q.claim(db, "x:3", "jana", now=NOW, ttl=TTL)
     data = q.show(db, 3, now=NOW, sla=SlaSettings())
@@ -166,5 +195,8 @@ def test_show_returns_thread_and_history(db):
 def test_summary_counts(db):
     q.claim(db, 2, "jana", now=NOW, ttl=TTL)
     assert q.summary(db, now=NOW) == {
-        "waiting": 4, "overdue": 1, "claimed": 1, "oldest_created_at": "2026-11-24T09:15:00Z"
+        "waiting": 4,
+        "overdue": 1,
+        "claimed": 1,
+        "oldest_created_at": "2026-11-24T09:15:00Z",
     }

@@ -1,0 +1,234 @@
+"""Every core command through click's CliRunner on a real SQLite file: output, exit code, rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from social_watch import db as dbmod
+from tests.conftest import mention_line
+
+
+def now_iso(minutes_ago: float) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+
+
+@pytest.fixture
+def inbox(cli, write_jsonl):
+    path = write_jsonl(
+        [
+            mention_line(
+                id="1",
+                text="@shopexample my parcel never arrived",
+                created_at=datetime.now(UTC) - timedelta(minutes=40),
+                handle="ann",
+            ),
+            mention_line(
+                id="2",
+                text="@shopexample do you ship to Canada?",
+                created_at=datetime.now(UTC) - timedelta(minutes=10),
+                handle="ben",
+            ),
+            mention_line(
+                id="3",
+                text="cheap followers here",
+                created_at=datetime.now(UTC) - timedelta(minutes=5),
+                handle="spam",
+            ),
+        ]
+    )
+    result = cli("import", str(path))
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_demo_builds_a_queue_and_is_safe_twice(cli):
+    first = cli("demo")
+    assert first.exit_code == 0, first.output
+    assert "waiting" in first.output and "Try next:" in first.output
+    again = cli("demo")
+    assert again.exit_code == 0
+    assert " 0 new" in again.output
+    db = dbmod.connect("social-watch.db")
+    total = db.conn.execute("SELECT COUNT(*) FROM mentions").fetchone()[0]
+    assert total > 150
+    networks = {r[0] for r in db.conn.execute("SELECT DISTINCT network FROM mentions")}
+    assert networks == {"x", "reddit", "mastodon", "bluesky", "hackernews", "rss"}
+    states = {i["sla_state"] for i in json.loads(cli("queue", "--json", "--limit", "0").output)}
+    assert {"breached", "ok"} <= states
+
+
+def test_demo_refuses_a_database_with_real_mentions(cli, inbox):
+    result = cli("demo")
+    assert result.exit_code == 2
+    assert "not demo data" in result.output
+    assert cli("demo", "--db", "demo.db").exit_code == 0
+
+
+def test_queue_json_and_text(cli, inbox):
+    items = json.loads(cli("queue", "--json").output)
+    assert [i["global_id"] for i in items] == ["x:1", "x:2", "x:3"]
+    assert items[0]["sla_state"] == "breached" and items[0]["seconds_left"] < 0
+    text = cli("queue").output
+    assert "3 waiting" in text and "@ann" in text and "over" in text
+
+
+def test_the_daily_loop(cli, inbox):
+    assert "Claimed 1 for jana" in cli("claim", "1", "--as", "jana").output
+    held = cli("claim", "1", "--as", "tom")
+    assert held.exit_code == 1 and "claimed by jana" in held.output
+    mine = json.loads(cli("queue", "--mine", "--json", env={"SOCIAL_WATCH_AGENT": "jana"}).output)
+    assert [i["id"] for i in mine] == [1]
+    shown = cli("show", "1")
+    assert "never arrived" in shown.output and "claimed" in shown.output
+    data = json.loads(cli("show", "1", "--json").output)
+    assert data["actions"][0]["action"] == "claimed"
+    assert cli("done", "1", "--as", "jana").exit_code == 0
+    assert cli("dismiss", "3", "--reason", "spam", "--as", "jana").exit_code == 0
+    assert [i["id"] for i in json.loads(cli("queue", "--json").output)] == [2]
+    assert cli("claim", "2", "--as", "jana").exit_code == 0
+    assert cli("release", "2", "--as", "jana").exit_code == 0
+    assert json.loads(cli("queue", "--json", "--unclaimed").output)[0]["id"] == 2
+
+
+def test_agent_is_required_and_checked(cli, inbox, tmp_path):
+    result = cli("claim", "1")
+    assert result.exit_code == 2 and "SOCIAL_WATCH_AGENT" in result.output
+    (tmp_path / "social-watch.toml").write_text('[agents.jana]\nname = "Jana"\n')
+    result = cli("claim", "1", "--as", "zed")
+    assert result.exit_code == 2 and "configured agents: jana" in result.output
+
+
+def test_label_and_db_status_agreement(cli, inbox):
+    assert cli("label", "1", "negative", "--as", "jana").exit_code == 0
+    assert cli("label", "2", "negative", "--as", "jana").exit_code == 0
+    status = json.loads(cli("db", "status", "--json").output)
+    assert status["schema_version"] >= 2 and status["mentions"] == 3
+    assert status["sentiment_reviewed"] == 2 and status["sentiment_agreement"] == 0.5
+    assert "50% agreed" in cli("db", "status").output
+    bulk = cli("label", "neutral", "--where", "author=spam")
+    assert bulk.exit_code == 0 and "Labelled 1" in bulk.output
+    assert cli("label", "1", "happy").exit_code == 2
+
+
+def test_tag_command(cli, inbox):
+    result = cli("tag", "2", "+vip", "-question")
+    assert result.exit_code == 0 and "vip" in result.output and "question" not in result.output
+
+
+def test_unknown_id_is_a_clear_error(cli, inbox):
+    result = cli("show", "99")
+    assert result.exit_code == 2 and "no mention with id '99'" in result.output
+
+
+def test_sentiment_command_args_and_stdin(cli):
+    out = cli("sentiment", "still waiting for my refund", "love it!").output.splitlines()
+    assert out[0].startswith("negative\t") and out[1].startswith("positive\t")
+    lines = "\n".join(["where is my order??", "thanks, great service"] * 5000)
+    result = cli("sentiment", "--json", input=lines)
+    rows = [json.loads(x) for x in result.output.splitlines()]
+    assert len(rows) == 10_000
+    assert rows[0]["label"] == "negative" and rows[1]["label"] == "positive"
+    assert set(rows[0]) >= {"label", "compound"}
+    assert cli("sentiment", "--lang", "de", "alles gut").output.startswith("unknown")
+
+
+def test_import_reports_bad_lines_and_keeps_the_rest(cli, write_jsonl):
+    path = write_jsonl(
+        [
+            mention_line(id="1"),
+            "{not json",
+            json.dumps(
+                {
+                    "network": "x",
+                    "id": "2",
+                    "text": "hi",
+                    "created_at": "2026-11-24T10:00:00",
+                    "author": {"handle": "a"},
+                }
+            ),
+            json.dumps(
+                {"network": "x", "id": "3", "text": "hi", "created_at": "2026-11-24T10:00:00Z"}
+            ),
+            json.dumps(
+                {
+                    "network": "x",
+                    "id": "4",
+                    "text": 5,
+                    "created_at": "2026-11-24T10:00:00Z",
+                    "author": {"handle": "a"},
+                }
+            ),
+            "",
+            mention_line(id="5"),
+            "[1, 2]",
+        ]
+    )
+    result = cli("import", str(path))
+    assert result.exit_code == 1
+    assert "line 2: invalid JSON" in result.output
+    assert "line 3: 'created_at' must be ISO 8601 with a time zone" in result.output
+    assert "line 4: missing required field 'author.handle'" in result.output
+    assert "line 5: 'text' must be a string" in result.output
+    assert "line 8: expected a JSON object" in result.output
+    assert "2 new" in result.output and "5 rejected" in result.output
+    again = json.loads(cli("import", str(path), "--json").output)
+    assert again["new"] == 0 and again["unchanged"] == 2 and again["rejected"] == 5
+
+
+def test_import_from_stdin_and_unreadable_files(cli):
+    result = cli("import", "-", input=mention_line(id="9") + "\n")
+    assert result.exit_code == 0 and "1 new" in result.output
+    missing = cli("import", "nope.jsonl")
+    assert missing.exit_code == 2 and "nope.jsonl" in missing.output
+
+
+def test_invalid_config_names_file_key_and_reason(cli, tmp_path):
+    (tmp_path / "bad.toml").write_text('[connectors.x]\nqueries = ["a", "b", 3]\n')
+    result = cli("queue", "--config", "bad.toml")
+    assert result.exit_code == 2
+    assert "bad.toml: connectors.x.queries[2]: expected a string" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_config_key_suggests_the_nearest(cli, tmp_path):
+    (tmp_path / "social-watch.toml").write_text('[queue]\ntagret = "30m"\n')
+    result = cli("queue")
+    assert (
+        result.exit_code == 2
+        and "queue.tagret: unknown key; did you mean 'target'?" in result.output
+    )
+
+
+def test_config_found_through_env(cli, tmp_path):
+    (tmp_path / "elsewhere.toml").write_text('database = "other.db"\n')
+    cli(
+        "import",
+        "-",
+        input=mention_line(id="1") + "\n",
+        env={"SOCIAL_WATCH_CONFIG": "elsewhere.toml"},
+    )
+    assert (tmp_path / "other.db").exists()
+
+
+def test_unreadable_database_is_a_clear_error(cli, tmp_path):
+    (tmp_path / "garbage.db").write_bytes(b"this is not sqlite" * 100)
+    result = cli("queue", "--db", "garbage.db")
+    assert result.exit_code == 2 and "cannot open the database" in result.output
+    result = cli("queue", "--db", "missing/dir/x.db")
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_python_dash_m_works():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "social_watch", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "social-watch" in out.stdout

@@ -1,0 +1,109 @@
+"""Config: defaults, discovery, and errors that name the file, the key path and the reason."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from social_watch import config as cfg
+from social_watch.errors import ConfigError
+
+
+def load_text(tmp_path, text: str) -> cfg.Config:
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    return cfg.load(str(path), env={})
+
+
+def error(tmp_path, text: str) -> str:
+    with pytest.raises(ConfigError) as exc:
+        load_text(tmp_path, text)
+    return str(exc.value)
+
+
+def test_no_config_file_is_valid_defaults(tmp_path):
+    config = cfg.load(None, env={})
+    assert config.path is None
+    assert config.database == "social-watch.db"
+    assert config.queue["target"] == timedelta(minutes=30)
+    assert config.queue["at_risk"] == 0.5 and config.queue["urgent"] == 0.8
+    assert config.agents == {}
+
+
+def test_discovery_order(tmp_path):
+    (tmp_path / "social-watch.toml").write_text('database = "cwd.db"\n')
+    (tmp_path / "env.toml").write_text('database = "env.db"\n')
+    (tmp_path / "flag.toml").write_text('database = "flag.db"\n')
+    assert cfg.load(None, env={}).database == "cwd.db"
+    assert cfg.load(None, env={"SOCIAL_WATCH_CONFIG": "env.toml"}).database == "env.db"
+    assert cfg.load("flag.toml", env={"SOCIAL_WATCH_CONFIG": "env.toml"}).database == "flag.db"
+
+
+def test_the_example_config_is_valid():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    config = cfg.load(str(example), env={})
+    assert config.agents["jana"].signature == "^JN"
+    assert config.queue["targets"]["rss"] == timedelta(hours=4)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[connectors.x]\nqueries = ["a", 2]',
+            "connectors.x.queries[1]: expected a string, got a number",
+        ),
+        ('[queue]\ntarget = "soon"', "queue.target: expected a duration"),
+        ("[queue]\nat_risk = 1.5", "queue.at_risk: expected a number between 0 and 1"),
+        (
+            "[queue]\nat_risk = 0.9\nurgent = 0.5",
+            "queue.urgent: must not be lower than queue.at_risk",
+        ),
+        ('[queue]\ntagret = "30m"', "queue.tagret: unknown key; did you mean 'target'?"),
+        ("bogus = 1", "bogus: unknown key"),
+        ('[agents.jana]\nsignature = "^JN"', "agents.jana.name: is required"),
+        (
+            '[connectors.mastodon]\naccess_token = "abc"',
+            "connectors.mastodon.access_token: secrets never live in the config file",
+        ),
+        (
+            '[connectors.mastodon]\naccess_token_env = "sk-live 123"',
+            "connectors.mastodon.access_token_env: must name an environment variable",
+        ),
+        ('[queue.business_hours]\ntimezone = "Mars/Olympus"', "queue.business_hours"),
+        ('[queue.business_hours]\ntimezone = "UTC"\ndays = "someday"', "queue.business_hours"),
+        ('[tags.rules]\nbad = ["re:(unclosed"]', "tags.rules: bad[0]: invalid regular expression"),
+        ('[sensitive]\norder_pattern = "("', "sensitive.order_pattern: invalid regular expression"),
+        ('[email]\nhost = "smtp"', "email.from: is required"),
+        (
+            '[email]\nhost = "smtp"\nfrom = "a@b"\nsecurity = "ssl"',
+            "email.security: expected one of none, starttls, tls",
+        ),
+        (
+            '[connectors.rss]\nfeeds = ["ftp://x"]',
+            "connectors.rss.feeds[0]: expected an http(s) URL",
+        ),
+        ('[queue.targets]\nmyspace = "1h"', "queue.targets.myspace: unknown network"),
+        ("database = [", "invalid TOML"),
+    ],
+)
+def test_errors_name_the_key_and_reason(tmp_path, text, expected):
+    message = error(tmp_path, text)
+    assert expected in message
+    assert message.startswith(str(tmp_path / "c.toml"))
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        cfg.load(str(tmp_path / "nope.toml"), env={})
+
+
+def test_durations():
+    assert cfg.parse_duration("90s") == timedelta(seconds=90)
+    assert cfg.parse_duration("2h") == timedelta(hours=2)
+    assert cfg.parse_duration(45) == timedelta(seconds=45)
+    with pytest.raises(ValueError):
+        cfg.parse_duration("-5m")
