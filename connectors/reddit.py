@@ -19,8 +19,8 @@ Listings have no since-id, so the cursor (JSON, per source) is a high-water mark
                 "top": 1554774308.0, "pending": {…}}}
 
 A poll reads newest first and stops at the first item older than ``since`` minus an overlap
-(search indexing lags, so late arrivals just below the mark are still picked up; ``seen``
-absorbs the overlap). A burst larger than one page is read page by page with ``after``,
+(10 minutes for searches, whose index lags, so late arrivals just below the mark are still
+picked up; a minute for the inbox); ``seen`` absorbs the overlap. A burst larger than one page is read page by page with ``after``,
 each page committed with its cursor; ``since`` moves only when the burst has been read to
 the end, so a crash or the runner's page limit resumes the burst and never skips it.
 The first poll reads back ``lookback`` (default 24h), not all of history.
@@ -77,7 +77,9 @@ WEB = "https://www.reddit.com"  # public links always point here, whatever host 
 OAUTH_URL = "https://oauth.reddit.com"
 REDDIT_URL = "https://www.reddit.com"
 PAGE_SIZE = 100  # Reddit's maximum per listing request
-OVERLAP = 3600.0  # seconds re-read below the mark: search indexing can lag behind
+# Seconds re-read below the mark: Reddit's search index lags behind new posts by minutes;
+# the inbox does not, so it only needs the same-second overlap.
+OVERLAP = {SEARCH: 600.0, MENTIONS: 60.0}
 SEEN_MAX = 500  # bound on remembered fullnames
 DEFAULT_LOOKBACK = timedelta(hours=24)
 DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=1)  # a 429 without any reset header
@@ -410,10 +412,12 @@ class RedditConnector(Connector):
         )
         children, after = _listing(data, f"GET /{path}")
         log.debug("reddit: GET /%s: %d items, after=%s", path, len(children), after)
-        return self._read_page(state, children, after)
+        return self._read_page(state, children, after, OVERLAP[source.kind])
 
-    def _read_page(self, state: _Cursor, children: list[Any], after: str | None) -> PollResult:
-        boundary = state.since - OVERLAP
+    def _read_page(
+        self, state: _Cursor, children: list[Any], after: str | None, overlap: float
+    ) -> PollResult:
+        boundary = state.since - overlap
         resume = state.resume or {}
         top: float | None = resume.get("top")
         pending: dict[str, float] = dict(resume.get("pending") or {})
@@ -443,11 +447,11 @@ class RedditConnector(Connector):
         )
         if more:
             assert after is not None
-            keep = _prune(pending, (top or state.since) - OVERLAP)
+            keep = _prune(pending, (top or state.since) - overlap)
             next_cursor = state.dump(resume={"after": after, "top": top, "pending": keep})
         else:
             since = max(state.since, top) if top is not None else state.since
-            seen = _prune({**state.seen, **pending}, since - OVERLAP)
+            seen = _prune({**state.seen, **pending}, since - overlap)
             next_cursor = _Cursor(since, seen, None).dump()
         return PollResult(mentions, next_cursor, skipped, more=more)
 
