@@ -104,10 +104,15 @@ class Enricher:
         lang = m.lang
         if lang is None and s.label == "unknown":
             lang = sentiment.detect_language(m.text)
+        reasons = self.detector.reasons(m.text)
+        if s.label == "positive":
+            # "refund came in two days, great service" names a topic but needs no e-mail;
+            # personal data always counts, whatever the tone.
+            reasons = tuple(r for r in reasons if not r.startswith("topic:"))
         return Enrichment(
             sentiment=s,
             tags=self.tagger.tags(m.text, followers=m.author.followers),
-            sensitive_reasons=self.detector.reasons(m.text),
+            sensitive_reasons=reasons,
             lang=lang,
         )
 

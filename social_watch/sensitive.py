@@ -35,6 +35,10 @@ DEFAULT_ORDER_PATTERN = (
     r"[#oO](?:(?<![\w#]#)[0-9]{5,12}"
     r"|(?<![\w#][oO])[rR][dD](?:[eE][rR])?(?:[ \t]*(?:number|num|nr|no|id|ref)\.?)?"
     r"[ \t]*[:#-]?[ \t]*#?[0-9]{4,12})(?!\w)"
+    # the same in the languages customers write to shops in: de, cs, es, fr, nl, pl
+    r"|(?<!\w)(?:bestell(?:ung|nummer|nr)|auftrag(?:snummer)?|objedn[aá]vk[ayuo]"
+    r"|pedido|commande|bestelling|zam[oó]wieni[ae])\.?"
+    r"(?:[ \t]*(?:nr|no|n[oº°]|č|num)\.?)?[ \t]*[:#-]?[ \t]*#?[0-9]{4,12}(?!\w)"
 )
 
 DEFAULT_TOPICS: dict[str, tuple[str, ...]] = {
@@ -43,7 +47,7 @@ DEFAULT_TOPICS: dict[str, tuple[str, ...]] = {
         "reimbursed", "reimbursement", "return label",
     ),
     "billing": (
-        "charged", "charge", "charges", "double charged", "overcharged", "invoice", "invoices",
+        "charged", "double charged", "charged twice", "overcharged", "invoice", "invoices",
         "payment", "payments", "billed", "billing", "bank statement", "card declined",
         "transaction",
     ),
@@ -52,7 +56,8 @@ DEFAULT_TOPICS: dict[str, tuple[str, ...]] = {
         "verification code", "2fa", "one time code",
     ),
     "account": (
-        "account", "my account", "login", "log in", "logged out", "sign in", "signin",
+        "my account", "your account", "customer account", "login", "log in", "logged out",
+        "sign in", "signin",
         "locked out", "hacked", "compromised", "username", "deactivated", "suspended",
     ),
     "legal": (
@@ -63,6 +68,8 @@ DEFAULT_TOPICS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 KINDS: tuple[str, ...] = ("email", "phone", "card", "order_number", "address")
+# Cheap prefilter for the default order pattern: one of these must be in the lowered text.
+_ORDER_HINTS = ("ord", "bestell", "auftrag", "objedn", "pedido", "commande", "zam")
 _PRIORITY = ("card", "email", "order_number", "phone", "address")  # who wins an overlap
 _MASKS = {
     "email": "[email]",
@@ -314,7 +321,8 @@ class SensitiveDetector:
         # Counting ASCII digits: delete every other byte, in C.
         digits = len(text.encode("utf-8", "surrogatepass").translate(None, _NOT_DIGIT_BYTES))
         if self._order is not None and (
-            not self._order_needs_digit or (digits >= 4 and ("#" in text or "ord" in lowered))
+            not self._order_needs_digit
+            or (digits >= 4 and ("#" in text or any(h in lowered for h in _ORDER_HINTS)))
         ):
             candidates.extend(
                 (m.start(), m.end(), "order_number")

@@ -289,3 +289,20 @@ def test_a_brand_reply_to_a_follow_up_answers_the_whole_item_but_not_later_messa
     assert item["global_id"] == "x:4" and item["messages"] == 1
     (first,) = rows(db, "SELECT first_response_at FROM mentions WHERE native_id = '1'")
     assert first["first_response_at"] == "2026-11-24T09:30:00Z"
+
+
+def test_a_topic_in_praise_is_not_sensitive_but_personal_data_always_is(tmp_path):
+    db = open_db(tmp_path)
+    pipeline().ingest(
+        db,
+        [
+            mention("1", "@shopexample refund arrived in two days, brilliant service, thank you!"),
+            mention("2", "@shopexample love it! my order #4829133 came early"),
+            mention("3", "@shopexample still waiting for my refund"),
+        ],
+    )
+    flags = {
+        r["native_id"]: json.loads(r["sensitive_reasons"])
+        for r in rows(db, "SELECT native_id, sensitive_reasons FROM mentions")
+    }
+    assert flags == {"1": [], "2": ["order_number"], "3": ["topic:refund"]}

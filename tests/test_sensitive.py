@@ -331,3 +331,23 @@ def test_property_findings_are_ordered_disjoint_spans(text: str) -> None:
     reasons = DETECTOR.reasons(text)
     assert len(reasons) == len(set(reasons))
     assert {f.kind for f in findings} == {r for r in reasons if not r.startswith("topic:")}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Meine Bestellung 5571239 ist nie angekommen",
+        "Bestellnr. 88123 fehlt",
+        "objednávka č. 2024113 nedorazila",
+        "mi pedido 77120345 no llega",
+        "ma commande n° 554433 est perdue",
+        "zamówienie nr 123456",
+    ],
+)
+def test_order_numbers_in_other_languages(text):
+    assert "order_number" in SensitiveDetector().reasons(text)
+
+
+@pytest.mark.parametrize("text", ["my fedi account is new", "free of charge delivery, nice"])
+def test_everyday_words_are_not_topics(text):
+    assert SensitiveDetector().reasons(text) == ()
