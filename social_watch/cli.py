@@ -125,7 +125,23 @@ class Group(click.Group):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="social-watch")
-def cli() -> None:
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    envvar="SOCIAL_WATCH_LOG_LEVEL",
+    default="warning",
+    show_default=True,
+    help="How much to log on stderr.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    envvar="SOCIAL_WATCH_LOG_FORMAT",
+    default="text",
+    show_default=True,
+    help="Readable lines, or JSON lines for log collectors.",
+)
+def cli(log_level: str, log_format: str) -> None:
     """social-watch: every public mention of your brand, answered within 30 minutes.
 
     \b
@@ -134,6 +150,9 @@ def cli() -> None:
         social-watch queue           what waits for an answer, most urgent first
         social-watch claim 12 --as jana
     """
+    from social_watch import logs
+
+    logs.setup(log_level, log_format)
 
 
 def main() -> None:

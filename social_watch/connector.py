@@ -101,7 +101,9 @@ class Connector(ABC):
         """Refuse unknown option keys (a typo must not silently disable a query)."""
         import difflib
 
-        known = set(cls.options) | set(cls.secrets) | {"enabled", "interval", "quiet_period"}
+        # "class" selects the implementation (registry.build); every connector accepts it.
+        common = {"enabled", "interval", "quiet_period", "class"}
+        known = set(cls.options) | set(cls.secrets) | common
         for name in options:
             if name not in known:
                 hint = difflib.get_close_matches(name, sorted(known), n=1)
@@ -118,6 +120,9 @@ class Connector(ABC):
         value = self.env.get(var, "")
         if not value.strip():
             raise AuthError(f"{self.name}: environment variable {var} is not set", env_var=var)
+        from social_watch import redact
+
+        redact.register(value.strip())
         return value.strip()
 
     def missing_secrets(self) -> list[str]:

@@ -87,13 +87,16 @@ def poll_source(
             summary.error, summary.error_kind = str(exc), "config"
         except ConnectorError as exc:
             summary.error, summary.error_kind = str(exc), "transient"
+        except Exception as exc:  # a connector bug must not stop the other connectors
+            summary.error, summary.error_kind = f"unexpected {type(exc).__name__}", "error"
+            log.debug("%s: unexpected error", source.key, exc_info=True)
         if summary.error:
             _record_failure(db, source, started, clock(), summary)
             log.warning("%s: %s", source.key, summary.error)
             return summary
         for s in result.skipped:
             log.warning("%s: skipped item %s: %s", source.key, s.item_id, s.reason)
-        poll = {
+        poll: dict[str, Any] = {
             "source": source.key,
             "started_at": iso(started),
             "finished_at": iso(clock()),
@@ -104,7 +107,7 @@ def poll_source(
         mentions = [m if m.query else replace(m, query=source.key) for m in result.mentions]
         counts = pipeline.ingest(db, mentions, source=source.key, cursor=result.cursor, poll=poll)
         summary.pages += 1
-        summary.fetched += poll["fetched"]
+        summary.fetched += len(result.mentions) + len(result.skipped)
         summary.new += counts.new
         summary.updated += counts.updated
         summary.duplicates += counts.unchanged

@@ -16,6 +16,9 @@ class Secret:
     __slots__ = ("_value", "source")
 
     def __init__(self, value: str, source: str):
+        from social_watch import redact
+
+        redact.register(value)
         self._value = value
         self.source = source  # "env:NAME" or "file:PATH": safe to show
 
