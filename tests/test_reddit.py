@@ -23,6 +23,7 @@ import pytest
 import responses
 import sqlite_utils
 from connector_contract import NOW, ConnectorContract, Harness
+from fixture_server import FixtureServer, Reply, serve_fixtures  # noqa: F401
 
 from connectors.reddit import RedditConnector
 from social_watch import __version__, store
@@ -669,3 +670,71 @@ def test_no_secret_in_debug_logs(fake: FakeReddit, caplog: pytest.LogCaptureFixt
     for secret in [*ENV.values(), ACCESS_TOKEN]:
         if secret != ENV["SOCIAL_WATCH_REDDIT_USERNAME"]:
             assert secret not in logged
+
+
+# --- end to end through the CLI, over a real socket -------------------------------------
+def test_poll_and_check_end_to_end_against_a_local_server(
+    fixture_server: FixtureServer, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """base_url points praw's token and API hosts at 127.0.0.1; the CLI polls twice."""
+    fixture_server.post("/api/v1/access_token", Reply.fixture("reddit/access_token.json"))
+    fixture_server.get("/r/all/search/", Reply.fixture("reddit/search_r_all.json"))
+    fixture_server.get("/api/v1/me", Reply.json({"name": "shopexample"}))
+    config = tmp_path / "social-watch.toml"
+    config.write_text(
+        f'database = "{tmp_path / "sw.db"}"\n'
+        '[brand]\nname = "Shop Example"\nhandles = { reddit = "shopexample" }\n'
+        f'[connectors.reddit]\nbase_url = "{fixture_server.url}"\n'
+        'queries = ["praw oauth search"]\nlookback = "5000d"\n',
+        encoding="utf-8",
+    )
+    result = cli("poll", "--config", str(config), "--json", env=ENV)
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output)
+    assert (report["connector"], report["status"], report["new"]) == ("reddit", "ok", 2)
+    token, search = fixture_server.requests[:2]
+    assert (token.method, token.path, search.path) == (
+        "POST",
+        "/api/v1/access_token",
+        "/r/all/search/",
+    )
+    assert search.query["sort"] == "new" and search.query["q"] == "praw oauth search"
+    assert search.headers["authorization"] == "bearer <ACCESS_TOKEN>"
+
+    again = cli("poll", "--config", str(config), env=ENV)
+    assert again.exit_code == 0 and "new 0" in again.output, again.output
+    checked = cli("check", "--config", str(config), env=ENV)
+    assert checked.exit_code == 0 and "authenticated as u/shopexample" in checked.output
+
+    db = dbmod.connect(tmp_path / "sw.db")
+    rows = db.conn.execute("SELECT native_id, url FROM mentions ORDER BY created_at").fetchall()
+    assert rows == [
+        (
+            "t3_6ganxe",
+            "https://www.reddit.com/r/learnpython/comments/6ganxe/"
+            "how_to_check_if_a_username_is_available_on_reddit/",
+        ),
+        (
+            "t3_b6b9uf",
+            "https://www.reddit.com/r/redditdev/comments/b6b9uf/"
+            "im_trying_to_identify_users_from_a_list_that_have/",
+        ),
+    ]
+    db.close()
+
+
+def test_missing_secret_is_a_one_line_skip_in_the_cli(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    config = tmp_path / "social-watch.toml"
+    config.write_text(
+        f'database = "{tmp_path / "sw.db"}"\n[brand]\nname = "Shop Example"\n'
+        '[connectors.reddit]\nqueries = ["shopexample"]\n',
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in ENV.items() if k != "SOCIAL_WATCH_REDDIT_PASSWORD"}
+    for command in ("poll", "check"):
+        result = cli(command, "--config", str(config), env=env)
+        assert result.exit_code == 1, result.output
+        assert "SOCIAL_WATCH_REDDIT_PASSWORD" in result.output
+        assert "Traceback" not in result.output
