@@ -240,10 +240,14 @@ class RedditConnector(Connector):
             def delay() -> None:
                 import time
 
-                ts = getattr(limiter, "next_request_timestamp_ns", None)
-                if ts is None:
+                ns = getattr(limiter, "next_request_timestamp_ns", None)  # prawcore >= 3
+                secs = getattr(limiter, "next_request_timestamp", None)  # prawcore 2 (praw 7)
+                if ns is not None:
+                    wait = (ns - time.monotonic_ns()) / 1e9
+                elif secs is not None:
+                    wait = secs - time.time()
+                else:
                     return
-                wait = (ts - time.monotonic_ns()) / 1e9
                 remaining = getattr(limiter, "remaining", None)
                 if wait > 0 and remaining is not None and remaining <= 0:
                     reset = clock() + timedelta(seconds=wait)
