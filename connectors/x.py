@@ -99,6 +99,13 @@ NO_LANGUAGE = {"und", "zxx", "qme", "qht", "qam", "qct", "qst", "art"}  # X's "n
 STATUS_URL = "https://x.com/{}/status/{}"
 
 
+# a 403 about the credentials or the app, not about the one post or tweet asked for
+_PERMISSION = re.compile(
+    r"oauth|permission|developer app|project|access level|client|suspended|locked|token",
+    re.IGNORECASE,
+)
+
+
 class _BadRequest(ConnectorError):
     """A 400: the request itself was refused (stale since_id, expired pagination token)."""
 
@@ -277,7 +284,19 @@ class XConnector(Connector):
                 f"{reset:%Y-%m-%d %H:%M:%S} UTC",
                 reset_at=reset,
             ) from None
-        except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
+        except tweepy.Forbidden as exc:
+            if not _PERMISSION.search(_detail(exc) or "oauth"):
+                # refused for this one post (duplicate text, reply restricted, tweet deleted)
+                raise ConnectorError(
+                    f"{self.name}: {_where(what, exc)} → 403 refused{_detail(exc)}"
+                ) from None
+            names = self._auth_vars(user_auth)
+            raise AuthError(
+                f"{self.name}: {_where(what, exc)} → {_status(exc)}{_detail(exc)}; "
+                f"check {', '.join(names)} and the app's permissions",
+                env_var=names[0],
+            ) from None
+        except tweepy.Unauthorized as exc:
             names = self._auth_vars(user_auth)
             raise AuthError(
                 f"{self.name}: {_where(what, exc)} → {_status(exc)}{_detail(exc)}; "

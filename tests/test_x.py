@@ -31,7 +31,7 @@ from social_watch import config as cfg
 from social_watch import db as dbmod
 from social_watch import polling, registry, store
 from social_watch.connector import MENTIONS, SEARCH, Source
-from social_watch.errors import AuthError, ConfigError, RateLimited, TransientError
+from social_watch.errors import AuthError, ConfigError, ConnectorError, RateLimited, TransientError
 from social_watch.models import Author, Mention
 from social_watch.pipeline import Pipeline
 from social_watch.runner import poll_source
@@ -493,6 +493,29 @@ def test_reply_posts_once_in_reply_to_the_mention_under_user_context(
     }
     assert call.request.headers["Authorization"].startswith("OAuth ")
     assert XConnector.reply_rule is not None and XConnector.reply_rule.limit == 280
+
+
+@pytest.mark.parametrize(
+    "detail, kind",
+    [
+        ("You are not allowed to create a Tweet with duplicate content.", ConnectorError),
+        (
+            "Your client app is not configured with the appropriate oauth1 app permissions "
+            "for this endpoint.",
+            AuthError,
+        ),
+    ],
+)
+def test_a_403_is_an_auth_error_only_when_it_is_about_the_credentials(
+    rsps: responses.RequestsMock, detail: str, kind: type[Exception]
+) -> None:
+    problem = {"title": "Forbidden", "type": "about:blank", "status": 403, "detail": detail}
+    rsps.add("POST", f"{API}/2/tweets", status=403, json=problem)
+    with pytest.raises(ConnectorError) as info:
+        connector().reply(mention(), "Hi!", "k")
+    assert type(info.value) is kind and detail[:30] in str(info.value)
+    if kind is AuthError:
+        assert "SOCIAL_WATCH_X_CONSUMER_KEY" in str(info.value)
 
 
 def test_find_reply_reads_the_brand_timeline_since_the_mention(
