@@ -427,6 +427,7 @@ class RedditConnector(Connector):
         pending: dict[str, float] = dict(resume.get("pending") or {})
         mentions: list[Mention] = []
         skipped: list[Skipped] = []
+        undated: list[str] = []
         reached = False
         for child in children:
             name, ts = _identity(child)
@@ -443,6 +444,10 @@ class RedditConnector(Connector):
             if name is not None and ts is not None:
                 pending[name] = ts
                 top = ts if top is None else max(top, ts)
+            elif name is not None:
+                undated.append(name)
+        for name in undated:  # remembered at the mark, so it is reported once, not every poll
+            pending[name] = max(top or state.since, state.since)
         more = (
             not reached
             and bool(children)

@@ -738,3 +738,14 @@ def test_missing_secret_is_a_one_line_skip_in_the_cli(
         assert result.exit_code == 1, result.output
         assert "SOCIAL_WATCH_REDDIT_PASSWORD" in result.output
         assert "Traceback" not in result.output
+
+
+def test_a_malformed_item_is_reported_once_not_on_every_poll(fake: FakeReddit) -> None:
+    fake.page_size = 10
+    broken = submission(2)
+    del broken["data"]["created_utc"]
+    fake.items["search"] = [submission(1), broken]
+    c = make()
+    first = c.poll(SEARCH_SRC, None)
+    assert [s.item_id for s in first.skipped] == ["t3_p2"]
+    assert c.poll(SEARCH_SRC, first.cursor).skipped == []
