@@ -130,6 +130,34 @@ def m0002(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0003_outbox_owner_handoffs")
+def m0003(db: sqlite_utils.Database) -> None:
+    """Who is sending an outbox row (so a retry never races a live sender) and handoffs.
+
+    ``owner`` is ``host:pid`` while a row is 'sending': a retry takes a 'sending' row over
+    only when that process is gone (same host) or its lease ran out (another host).
+    ``handoffs`` keeps one reference code per queue item, so a retried `to-email` reuses
+    the reference the help desk already has and never e-mails twice.
+    """
+    db.executescript(
+        """
+        ALTER TABLE outbox ADD COLUMN owner TEXT;
+        ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+        ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE handoffs (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL UNIQUE REFERENCES mentions(id),  -- the queue item
+            reference TEXT NOT NULL UNIQUE,     -- SW-7Q2K
+            agent TEXT,
+            emailed_to TEXT,                    -- JSON list, or '["(printed)"]' in the demo
+            message_id TEXT,
+            created_at TEXT NOT NULL,
+            emailed_at TEXT                     -- NULL until the e-mail went out
+        );
+        """
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     applied = {m.name for m in migrations.applied(db)}
     known = {m.name for m in migrations._migrations}
