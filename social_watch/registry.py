@@ -2,7 +2,9 @@
 
 Built-in connectors are named by dotted path so `social-watch queue` never imports tweepy,
 praw or httpx. Third-party connectors register through the ``social_watch.connectors``
-entry point group (``name = "package.module:ConnectorClass"``).
+entry point group (``name = "package.module:ConnectorClass"``), or per config section with
+``[connectors.<name>] class = "package.module:ConnectorClass"`` (a private connector, or a
+fake one in tests, without packaging it).
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ def available() -> dict[str, str]:
     return names
 
 
-def load_class(name: str) -> type[Connector]:
-    target = available().get(name)
+def load_class(name: str, target: str | None = None) -> type[Connector]:
+    """The connector class for ``name``, or for an explicit ``module:Class`` target."""
+    target = target or available().get(name)
     if target is None:
         raise ConfigError(
             f"unknown connector; available: {', '.join(sorted(available()))}",
@@ -48,7 +51,7 @@ def load_class(name: str) -> type[Connector]:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         raise ConfigError(f"connector module {module_name} cannot be imported: {exc}") from None
-    cls = getattr(module, attr)
+    cls = getattr(module, attr, None)
     if not (isinstance(cls, type) and issubclass(cls, Connector)):
         raise ConfigError(f"{target} is not a social-watch Connector", key=f"connectors.{name}")
     return cls
@@ -63,8 +66,8 @@ def build(
     options: Mapping[str, Any] | None = None,
 ) -> Connector:
     """A configured connector instance; options are validated against what it declares."""
-    cls = load_class(name)
     opts = dict(options if options is not None else config.connectors.get(name, {}))
+    cls = load_class(name, opts.get("class"))
     cls.validate_options(opts, f"connectors.{name}")
     return cls(opts, env=env, brand_handles=config.brand_handles, clock=clock)
 
