@@ -1,0 +1,410 @@
+"""Move a private thread to e-mail: tell the help desk first, then say so in public.
+
+Order matters. The e-mail to the help desk (``[email] to``) goes first; only when it was
+accepted is the public handoff note posted ("…please write to care@shop.example with
+reference SW-7Q2K"), through the same exactly-once outbox as any reply. If the e-mail
+fails, nothing is posted and the item's status does not change: the public note never
+promises an answer nobody was told to give.
+
+The reference code (``SW-`` + four characters from an alphabet without 0/O, 1/I/L) is
+stored per queue item in ``handoffs``, so a re-run reuses the code the help desk already
+has and does not e-mail twice. The public note comes from a template and never repeats
+personal data found in the mention; on read-only networks (Hacker News, RSS) only the
+e-mail is sent. The demo (replay mentions, no ``[email]``) prints the e-mail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+
+import sqlite_utils
+
+from social_watch import db as dbmod
+from social_watch import mailer, outbox, replies
+from social_watch.clock import iso
+from social_watch.config import Config
+from social_watch.errors import ConfigError, Conflict
+from social_watch.queue import effective_sentiment
+from social_watch.store import add_action, iter_rows
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out loud without doubt
+PRINTED = "(printed, demo)"
+
+
+@dataclass
+class Handoff:
+    """What `to-email` did (or, with dry_run, would do)."""
+
+    item_id: int
+    reference: str
+    network: str
+    emailed_to: list[str]
+    message: EmailMessage
+    printed: bool  # demo: the e-mail was printed, not sent
+    draft: replies.Draft | None  # None on read-only networks
+    reply: outbox.SendResult | None = None
+    already_emailed: bool = False
+    dry_run: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "reference": self.reference,
+            "network": self.network,
+            "emailed_to": self.emailed_to,
+            "printed": self.printed,
+            "already_emailed": self.already_emailed,
+            "dry_run": self.dry_run,
+            "public_reply": self.draft.as_dict() if self.draft else None,
+            "outbox": self.reply.as_dict() if self.reply else None,
+            "subject": str(self.message["Subject"]),
+            "notes": self.notes,
+        }
+
+
+def new_reference() -> str:
+    return "SW-" + "".join(secrets.choice(ALPHABET) for _ in range(4))
+
+
+def existing(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
+    rows = iter_rows(db, "SELECT * FROM handoffs WHERE mention_id = ?", [item_id])
+    return rows[0] if rows else None
+
+
+def _reserve(
+    db: sqlite_utils.Database, item_id: int, reference: str, agent: str, now: datetime
+) -> bool:
+    """Store the reference for the item; False if the code is taken (draw another)."""
+    try:
+        with dbmod.write(db):
+            db.conn.execute(
+                "INSERT INTO handoffs (mention_id, reference, agent, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(mention_id) DO NOTHING",
+                (item_id, reference, agent, iso(now)),
+            )
+    except sqlite3.IntegrityError:
+        return False
+    row = existing(db, item_id)
+    return row is not None and row["reference"] == reference
+
+
+def _free(db: sqlite_utils.Database, reference: str) -> bool:
+    return (
+        db.conn.execute("SELECT 1 FROM handoffs WHERE reference = ?", (reference,)).fetchone()
+        is None
+    )
+
+
+# --- the e-mail ------------------------------------------------------------------------
+
+
+_HTML = """\
+<p><b>{{ reference }}</b>: a {{ network }} thread moved to e-mail by {{ agent }}.</p>
+<ul>
+<li>Author: {{ author }}</li>
+<li>Sentiment: {{ sentiment }}; tags: {{ tags }}</li>
+<li>Why private: {{ reasons }}</li>
+</ul>
+{% for m in thread %}<blockquote><p>{{ m.who }} · {{ m.at }}{% if m.url %} ·
+<a href="{{ m.url }}">{{ m.url }}</a>{% endif %}</p><p>{{ m.text }}</p></blockquote>
+{% endfor %}{% if note %}<p>Public note: {{ note }}</p>{% endif %}
+"""
+
+
+def build_email(
+    config: Config,
+    *,
+    sender: str,
+    to: list[str],
+    head: Mapping[str, Any],
+    rows: list[dict[str, Any]],
+    reference: str,
+    agent: str,
+    note: str | None,
+) -> EmailMessage:
+    """Plain text, an HTML alternative (escaped) and the thread as JSON for the help desk."""
+    from jinja2 import Environment
+
+    latest = rows[-1] if rows else head
+    handle = head["author_handle"]
+    author = f"@{handle}" + (f" ({head['author_name']})" if head["author_name"] else "")
+    if head["author_followers"] is not None:
+        author += f", {head['author_followers']} followers"
+    worst = min(
+        rows or [head],
+        key=lambda m: (effective_sentiment(m)["label"] != "negative", m["sentiment_compound"] or 0),
+    )
+    tags: list[str] = []
+    for r in rows:
+        tags += [t for t in json.loads(r["tags"]) if t not in tags]
+    reasons = replies.sensitive_reasons(rows) or ["(none flagged)"]
+    thread = [
+        {
+            "who": f"@{r['author_handle']}",
+            "at": r["created_at"],
+            "url": r["url"],
+            "text": r["text"],
+        }
+        for r in rows
+    ]
+    sentiment = effective_sentiment(worst)["label"]
+    lines = [
+        f"Reference: {reference}",
+        f"Network: {head['network']}",
+        f"Author: {author}",
+        f"Link: {latest['url'] or '(none)'}",
+        f"Sentiment: {sentiment}",
+        f"Tags: {', '.join(tags) or '(none)'}",
+        f"Why private: {', '.join(reasons)}",
+        f"Moved by: {agent}",
+        "",
+        "Thread:",
+    ]
+    for m in thread:
+        lines += ["", f"{m['who']} at {m['at']}" + (f" ({m['url']})" if m["url"] else "")]
+        lines += [f"> {line}" for line in m["text"].splitlines() or [""]]
+    if note:
+        lines += ["", "Public note posted on the thread:", note]
+    else:
+        lines += ["", "No public note: this network is read-only; contact the author directly."]
+    lines += ["", f"Please answer the customer by e-mail and quote {reference}."]
+    html = (
+        Environment(autoescape=True)
+        .from_string(_HTML)
+        .render(
+            reference=reference,
+            network=head["network"],
+            agent=agent,
+            author=author,
+            sentiment=sentiment,
+            tags=", ".join(tags) or "(none)",
+            reasons=", ".join(reasons),
+            thread=thread,
+            note=note,
+        )
+    )
+    first = " ".join(latest["text"].split())
+    subject = f"[{reference}] {head['network']} @{handle}: {first[:70]}"
+    msg = mailer.build(
+        sender=sender,
+        to=to,
+        subject=subject,
+        text="\n".join(lines) + "\n",
+        html=html,
+        headers={"X-Social-Watch-Reference": reference},
+    )
+    payload = {"reference": reference, "item_id": head["id"], "author": author, "thread": thread}
+    msg.add_attachment(
+        json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"),
+        maintype="application",
+        subtype="json",
+        filename=f"{reference}.json",
+    )
+    return msg
+
+
+# --- the flow --------------------------------------------------------------------------
+
+
+def _leaks_mention_data(config: Config, rows: list[dict[str, Any]], text: str) -> list[str]:
+    """Personal data from the customer's own messages that the public note would repeat."""
+    det = replies.detector(config)
+    found = []
+    for r in rows:
+        for f in det.find(r["text"]):
+            if f.value.strip() and f.value.lower() in text.lower():
+                found.append(f"{f.kind.replace('_', ' ')} {f.value!r}")
+    return found
+
+
+def move_to_email(
+    db: sqlite_utils.Database,
+    config: Config,
+    ref: str | int,
+    agent: str,
+    *,
+    env: Mapping[str, str],
+    clock: Callable[[], datetime],
+    template: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    deliver: Callable[[mailer.SmtpSettings, EmailMessage], None] = mailer.send,
+) -> Handoff:
+    """E-mail the help desk, then post the public note once; see the module docstring."""
+    head = replies.item_head(db, ref)
+    item_id = head["id"]
+    rows = replies.item_rows(db, item_id) or [head]
+    network = head["network"]
+    if config.section("email") is None:
+        if not replies.is_replay(db, head):
+            raise ConfigError(
+                "no [email] section: to move a thread to e-mail set [email] host, from and "
+                "to (the help-desk address), see config.example.toml"
+            )
+        smtp, to, sender = None, [PRINTED], "social-watch@localhost"
+    else:
+        smtp = mailer.settings(config, env)
+        if not smtp.to:
+            raise ConfigError("set to = the help-desk address to-email writes to", key="email.to")
+        to, sender = list(smtp.to), smtp.sender
+
+    if not force:
+        sent = db.conn.execute(
+            "SELECT o.id, o.sent_at, o.reference FROM outbox o JOIN mentions m "
+            "ON m.id = o.mention_id WHERE COALESCE(m.item_id, m.id) = ? AND o.kind = 'handoff' "
+            "AND o.status = 'sent'",
+            (item_id,),
+        ).fetchone()
+        if sent is not None:
+            raise Conflict(
+                f"mention {item_id} was already moved to e-mail with reference {sent[2]} "
+                f"at {sent[1]}; --force to post another note"
+            )
+
+    held = existing(db, item_id)
+    writable = network not in replies.READ_ONLY_NETWORKS
+    for _ in range(20):
+        reference = held["reference"] if held else new_reference()
+        if held or dry_run or _free(db, reference):
+            break
+    else:  # pragma: no cover - 31**4 codes
+        raise Conflict("could not draw a free reference code; try again")
+
+    draft = connector = None
+    if writable:
+        try:
+            draft, connector = replies.prepare(
+                db,
+                config,
+                item_id,
+                agent,
+                template=template or replies.HANDOFF_TEMPLATE,
+                env=env,
+                now=clock(),
+                clock=clock,
+                force=force,
+                kind="handoff",
+                reference=reference,
+            )
+        except replies.ReadOnly:
+            draft = connector = None  # a connector without `reply`: the e-mail alone
+        if draft is not None:
+            leaks = _leaks_mention_data(config, rows, draft.text)
+            if leaks:
+                raise replies.Refused(
+                    f"the public note would repeat the customer's personal data "
+                    f"({'; '.join(leaks)}); change the template, nothing was sent"
+                )
+    if draft is None:
+        replies.check_guards(
+            db,
+            config,
+            _email_only_draft(head, rows, agent),
+            now=clock(),
+            force=force,
+            check_sensitive=False,
+        )
+    msg = build_email(
+        config,
+        sender=sender,
+        to=to if smtp else ["help-desk@example.invalid"],
+        head=head,
+        rows=rows,
+        reference=reference,
+        agent=agent,
+        note=draft.text if draft else None,
+    )
+    result = Handoff(
+        item_id=item_id,
+        reference=reference,
+        network=network,
+        emailed_to=to,
+        message=msg,
+        printed=smtp is None,
+        draft=draft,
+        already_emailed=bool(held and held["emailed_at"]),
+        dry_run=dry_run,
+    )
+    if dry_run:
+        return result
+
+    if not result.already_emailed:
+        if not held and not _reserve(db, item_id, reference, agent, clock()):
+            raise Conflict("reference code collision; run to-email again")
+        if smtp is not None:
+            deliver(smtp, msg)  # MailError: nothing posted, status unchanged
+        _mark_emailed(db, item_id, reference, agent, to, msg, clock(), posted=draft is not None)
+    else:
+        result.notes.append(f"the help desk already has {reference}; e-mail not sent again")
+    if draft is not None and connector is not None:
+        try:
+            result.reply = replies.send(db, config, draft, connector, clock=clock, force=force)
+        finally:
+            connector.close()
+    return result
+
+
+def _email_only_draft(
+    head: Mapping[str, Any], rows: list[dict[str, Any]], agent: str
+) -> replies.Draft:
+    """A text-less draft so read-only handoffs pass the same claim and collision guards."""
+    target = replies.to_mention(rows[-1])
+    return replies.Draft(
+        item_id=head["id"],
+        mention=target,
+        mention_id=rows[-1]["id"],
+        network=head["network"],
+        connector="(e-mail only)",
+        agent=agent,
+        kind="handoff",
+        text="",
+        count=0,
+        limit=None,
+        template=None,
+    )
+
+
+def _mark_emailed(
+    db: sqlite_utils.Database,
+    item_id: int,
+    reference: str,
+    agent: str,
+    to: list[str],
+    msg: EmailMessage,
+    now: datetime,
+    *,
+    posted: bool,
+) -> None:
+    with dbmod.write(db):
+        db.conn.execute(
+            "UPDATE handoffs SET emailed_to = ?, message_id = ?, emailed_at = ?, agent = ? "
+            "WHERE mention_id = ?",
+            (json.dumps(to), str(msg["Message-ID"]), iso(now), agent, item_id),
+        )
+        db.conn.execute(
+            "UPDATE mentions SET status = 'moved_to_email', closed_at = ?, "
+            "claim_expires_at = NULL WHERE COALESCE(item_id, id) = ? AND status IN "
+            "('open', 'claimed', 'answered')",
+            (iso(now), item_id),
+        )
+        add_action(
+            db,
+            item_id,
+            "moved_to_email",
+            agent,
+            now,
+            {
+                "reference": reference,
+                "emailed_to": to,
+                "message_id": str(msg["Message-ID"]),
+                "public_note": posted,
+            },
+        )

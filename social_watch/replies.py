@@ -1,0 +1,582 @@
+"""Answer a queue item in public: compose, guard, then send once through the outbox.
+
+Composing renders a care template (jinja2, sandboxed, undefined variables are an error)
+and appends the agent's signature, because customers expect a person to sign. Then the
+guards run, all before anything is recorded or sent, and each refusal says why and what to
+do instead:
+
+- the thread looks private (``sensitive_reasons``): answer by e-mail (`to-email`);
+- the reply itself carries personal data (e-mail, phone, card, order number, address),
+  except the brand's own help-desk addresses from ``[email]``: nothing personal in public;
+- another agent holds the claim;
+- someone else answered since this agent claimed it (a colleague through social-watch, or
+  the brand natively as a poll saw it), naming who and when.
+
+``--force`` overrides each guard (the length rule is never overridden: the network would
+refuse anyway). Sending goes through ``social_watch.outbox``: record, post, mark; earlier
+replies of the item with an unknown outcome are reconciled first, so re-running a timed-out
+command never posts twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from social_watch import db as dbmod
+from social_watch import outbox
+from social_watch.clock import from_db
+from social_watch.config import Agent, Config
+from social_watch.connector import REPLY, Connector
+from social_watch.errors import ConfigError, Conflict, UsageError
+from social_watch.lengths import check_length
+from social_watch.models import Author, Mention
+from social_watch.queue import resolve
+from social_watch.store import iter_rows
+
+READ_ONLY_NETWORKS = ("hackernews", "rss")
+
+STARTER_TEMPLATES: dict[str, dict[str, str]] = {
+    "thanks": {
+        "description": "a thank-you for praise or a kind word",
+        "text": (
+            "Hi {{ customer_name }}, thank you so much for the kind words! They made the "
+            "team's day, and we've passed them on. Anything else we can help with, just ask."
+        ),
+    },
+    "sorry-delay": {
+        "description": "a specific apology for a late order, with the next step",
+        "text": (
+            "Hi {{ customer_name }}, we're sorry your order is taking longer than we promised: "
+            "that's on us. We're checking with the carrier right now and will update you here "
+            "within the hour. Does that work for you?"
+        ),
+    },
+    "where-is-my-order": {
+        "description": "where to find tracking, and an offer to chase it",
+        "text": (
+            "Hi {{ customer_name }}, thanks for asking! Your tracking link is in the shipping "
+            "confirmation e-mail. If it hasn't moved for 2 working days, tell us here and "
+            "we'll chase the carrier for you. Does that help?"
+        ),
+    },
+    "move-to-email": {
+        "description": "the public note when a thread moves to e-mail (needs a reference)",
+        "text": (
+            "Hi {{ customer_name }}, thanks for reaching out, and sorry for the trouble. "
+            "This needs your personal details, so let's continue privately: please write to "
+            "{{ help_desk | default('our care team by e-mail', true) }} with reference "
+            "{{ reference }} and we'll answer within the hour."
+        ),
+    },
+}
+HANDOFF_TEMPLATE = "move-to-email"
+
+
+class Refused(Conflict):
+    """A guard stopped the reply before anything was recorded or sent (exit 1)."""
+
+
+class ReadOnly(UsageError):
+    """The network (or its connector) cannot post: the thread can only move to e-mail."""
+
+
+@dataclass
+class Draft:
+    """Exactly what would be posted, where, and by whom."""
+
+    item_id: int
+    mention: Mention  # the message this replies to (the item's latest)
+    mention_id: int
+    network: str
+    connector: str
+    agent: str
+    kind: str
+    text: str
+    count: int
+    limit: int | None
+    template: str | None
+    reference: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "mention_id": self.mention_id,
+            "network": self.network,
+            "connector": self.connector,
+            "in_reply_to": {
+                "author": self.mention.author.handle,
+                "url": self.mention.url,
+                "native_id": self.mention.native_id,
+            },
+            "agent": self.agent,
+            "kind": self.kind,
+            "text": self.text,
+            "length": self.count,
+            "limit": self.limit,
+            "template": self.template,
+            "reference": self.reference,
+            "warnings": self.warnings,
+        }
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+def templates(config: Config) -> dict[str, dict[str, str]]:
+    """The starter set, extended or overridden by ``[templates.<name>]``."""
+    out = {name: dict(t) for name, t in STARTER_TEMPLATES.items()}
+    for name, t in (config.section("templates") or {}).items():
+        out[name] = {"text": t["text"], "description": t.get("description") or ""}
+    return out
+
+
+def render(source: str, variables: Mapping[str, Any], *, name: str = "reply") -> str:
+    """Render in a sandbox; a missing variable or unsafe access is an error, never blank."""
+    from jinja2 import StrictUndefined, TemplateError, UndefinedError
+    from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+    # Plain text for a social network: autoescape would print "&amp;" to the customer.
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    known = ", ".join(sorted(variables))
+    try:
+        return env.from_string(source).render(**variables).strip()
+    except UndefinedError as exc:
+        hint = " (the reference comes from `to-email`)" if "'reference'" in str(exc) else ""
+        raise UsageError(
+            f"template {name!r}: {exc.message}{hint}; variables here: {known}; nothing was sent"
+        ) from None
+    except SecurityError as exc:
+        raise UsageError(f"template {name!r} is not allowed: {exc}; nothing was sent") from None
+    except TemplateError as exc:
+        raise UsageError(f"template {name!r}: {exc}; nothing was sent") from None
+
+
+def agent_profile(config: Config, agent: str) -> Agent:
+    """The configured agent; with no [agents] at all, the demo's agents (jana, tom) sign."""
+    agents = config.agents
+    if agent in agents:
+        return agents[agent]
+    if not agents:
+        from social_watch.demo import DEMO_CONFIG
+
+        demo = DEMO_CONFIG["agents"].get(agent)
+        if demo:
+            return Agent(agent, demo["name"], demo["signature"])
+    return Agent(agent, agent)
+
+
+def signature(profile: Agent) -> str:
+    """The configured signature, else '– FirstName': a real name, never a blank."""
+    if profile.signature.strip():
+        return profile.signature.strip()
+    return f"– {profile.name.split()[0]}" if profile.name.strip() else ""
+
+
+def sign(text: str, sig: str) -> str:
+    if not sig or text.rstrip().endswith(sig):
+        return text
+    return f"{text}\n\n{sig}" if "\n" in text else f"{text} {sig}"
+
+
+def help_desk(config: Config) -> str | None:
+    email = config.section("email")
+    if email and email.get("to"):
+        return str(email["to"][0])
+    return None
+
+
+def variables(
+    config: Config, head: Mapping[str, Any], target: Mention, profile: Agent
+) -> dict[str, Any]:
+    name = (target.author.name or "").strip()
+    values: dict[str, Any] = {
+        "customer": target.author.handle,
+        "customer_name": name.split()[0] if name else f"@{target.author.handle}",
+        "agent": profile.id,
+        "agent_name": profile.name,
+        "brand": config.brand_name,
+        "network": target.network,
+        "url": target.url or "",
+    }
+    desk = help_desk(config)
+    if desk:
+        values["help_desk"] = desk
+    return values
+
+
+def compose(
+    config: Config,
+    head: Mapping[str, Any],
+    target: Mention,
+    agent: str,
+    *,
+    text: str | None,
+    template: str | None,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """The final public text: rendered, signed. Raises before anything is sent."""
+    if (text is None) == (template is None):
+        raise UsageError("give the reply TEXT or --template NAME (one of them)")
+    if template is not None:
+        known = templates(config)
+        if template not in known:
+            raise UsageError(
+                f"unknown template {template!r}; known: {', '.join(sorted(known))} "
+                '(add your own as [templates.NAME] text = "…")'
+            )
+        source, name = known[template]["text"], template
+    else:
+        assert text is not None
+        source, name = text, "reply text"
+    profile = agent_profile(config, agent)
+    values = {**variables(config, head, target, profile), **(extra or {})}
+    body = render(source, values, name=name)
+    if not body:
+        raise UsageError("the reply is empty; nothing was sent")
+    return sign(body, signature(profile))
+
+
+# --- where it goes -----------------------------------------------------------------------
+
+
+def item_head(db: sqlite_utils.Database, ref: str | int) -> dict[str, Any]:
+    row = resolve(db, ref)
+    if row["kind"] == "brand":
+        raise UsageError(f"mention {row['id']} is the brand's own post; there is nothing to answer")
+    return resolve(db, row["item_id"] or row["id"])
+
+
+def item_rows(db: sqlite_utils.Database, item_id: int) -> list[dict[str, Any]]:
+    return iter_rows(
+        db,
+        "SELECT * FROM mentions WHERE COALESCE(item_id, id) = ? AND kind = 'mention' "
+        "ORDER BY created_at, id",
+        [item_id],
+    )
+
+
+def to_mention(row: Mapping[str, Any]) -> Mention:
+    created = from_db(row["created_at"])
+    assert created is not None
+    raw = json.loads(row["raw"]) if row.get("raw") else None
+    return Mention(
+        network=row["network"],
+        native_id=row["native_id"],
+        text=row["text"],
+        created_at=created,
+        author=Author(row["author_handle"], row["author_name"], row["author_followers"]),
+        url=row["url"],
+        lang=row["lang"],
+        conversation_id=row["conversation_id"],
+        in_reply_to=row["in_reply_to"],
+        raw=raw,
+    )
+
+
+def is_replay(db: sqlite_utils.Database, row: Mapping[str, Any]) -> bool:
+    """Did this mention come from a replay source (the demo, offline tests)?
+
+    True when a query it was found by starts with ``replay:``, or when the database was
+    filled by a replay source at all (the demo refuses to mix sample and real mentions).
+    """
+    sources = json.loads(row.get("sources") or "[]")
+    if any(str(s) == "replay" or str(s).startswith("replay:") for s in sources):
+        return True
+    found = db.conn.execute("SELECT 1 FROM cursors WHERE source LIKE 'replay:%' LIMIT 1")
+    return found.fetchone() is not None
+
+
+def connector_for(
+    db: sqlite_utils.Database,
+    config: Config,
+    row: Mapping[str, Any],
+    *,
+    env: Mapping[str, str],
+    clock: Callable[[], datetime],
+) -> Connector:
+    """A configured connector for the mention's network, else the replay one (demo)."""
+    from social_watch import registry
+
+    network = row["network"]
+    names = sorted(config.connectors, key=lambda n: n != network)  # exact name first
+    for name in names:
+        options = config.connectors[name]
+        cls = registry.load_class(name, options.get("class"))
+        if cls.network == network:
+            return registry.build(config, name, env=env, clock=clock)
+    if is_replay(db, row):
+        return registry.build(
+            config, "replay", env=env, clock=clock, options=config.connectors.get("replay", {})
+        )
+    raise ConfigError(
+        f"no connector configured for {network}: add a [connectors.{network}] section "
+        "with its credentials (see `social-watch connectors`)"
+    )
+
+
+def ensure_writable(network: str, connector: Connector | None, item_id: int) -> None:
+    if network in READ_ONLY_NETWORKS or (
+        connector is not None and REPLY not in connector.capabilities
+    ):
+        raise ReadOnly(
+            f"{network} is read-only: social-watch cannot reply there; move the thread to "
+            f"e-mail with `social-watch to-email {item_id}`"
+        )
+
+
+# --- guards ------------------------------------------------------------------------------
+
+
+def detector(config: Config) -> Any:
+    from social_watch.sensitive import SensitiveDetector
+
+    sens = config.section("sensitive") or {}
+    kwargs: dict[str, Any] = {}
+    if sens.get("order_pattern"):
+        kwargs["order_pattern"] = sens["order_pattern"]
+    return SensitiveDetector(**kwargs)
+
+
+def brand_addresses(config: Config) -> set[str]:
+    email = config.section("email") or {}
+    out = {a.lower() for a in email.get("to") or ()}
+    if email.get("from"):
+        out.add(str(email["from"]).lower())
+    return out
+
+
+def personal_data(config: Config, text: str) -> list[str]:
+    """Personal data in a reply text ('email: a@b.example'), help-desk addresses excepted."""
+    allowed = brand_addresses(config)
+    found = []
+    for f in detector(config).find(text):
+        if f.kind == "email" and f.value.lower() in allowed:
+            continue
+        found.append(f"{f.kind.replace('_', ' ')} {f.value!r}")
+    return found
+
+
+def sensitive_reasons(rows: list[dict[str, Any]]) -> list[str]:
+    reasons: list[str] = []
+    for r in rows:
+        reasons += [x for x in json.loads(r["sensitive_reasons"]) if x not in reasons]
+    return reasons
+
+
+def claim_holder(head: Mapping[str, Any], now: datetime) -> str | None:
+    if head["status"] != "claimed" or not head["claimed_by"]:
+        return None
+    expires = from_db(head["claim_expires_at"])
+    return head["claimed_by"] if expires is None or expires > now else None
+
+
+def answered_by_other(
+    db: sqlite_utils.Database, head: Mapping[str, Any], agent: str
+) -> tuple[str, str] | None:
+    """(who, when) if someone other than ``agent`` answered since ``agent`` claimed it."""
+    since = head["claimed_at"] if head["claimed_by"] == agent else None
+    row = db.conn.execute(
+        "SELECT a.agent, a.at FROM actions a JOIN mentions m ON m.id = a.mention_id "
+        "WHERE COALESCE(m.item_id, m.id) = ? AND a.action IN ('replied', 'moved_to_email') "
+        "AND COALESCE(a.agent, '') != ? AND (? IS NULL OR a.at >= ?) ORDER BY a.at LIMIT 1",
+        (head["id"], agent, since, since),
+    ).fetchone()
+    if row is not None:
+        return str(row[0] or "someone"), str(row[1])
+    by, at = head["first_response_by"], head["first_response_at"]
+    if by and by != agent and (since is None or (at and at >= since)):
+        return str(by), str(at)
+    return None
+
+
+def check_guards(
+    db: sqlite_utils.Database,
+    config: Config,
+    draft: Draft,
+    *,
+    now: datetime,
+    force: bool,
+    check_sensitive: bool,
+) -> None:
+    """Every refusal, in the order an agent can act on them; ``force`` skips them all."""
+    if force:
+        return
+    head = resolve(db, draft.item_id)
+    rows = item_rows(db, draft.item_id)
+    item = draft.item_id
+    if check_sensitive:
+        reasons = sensitive_reasons(rows)
+        if reasons:
+            raise Refused(
+                f"mention {item} looks private ({', '.join(reasons)}): move it to e-mail with "
+                f"`social-watch to-email {item}`, or --force to answer in public anyway"
+            )
+    leaks = personal_data(config, draft.text)
+    if leaks:
+        raise Refused(
+            f"the reply contains personal data ({'; '.join(leaks)}): personal details never "
+            f"go out in public; move it to e-mail with `social-watch to-email {item}`, "
+            "or --force if it is not personal"
+        )
+    holder = claim_holder(head, now)
+    if holder and holder != draft.agent:
+        raise Refused(
+            f"mention {item} is claimed by {holder} until {head['claim_expires_at']}; "
+            "use --force to answer anyway"
+        )
+    other = answered_by_other(db, head, draft.agent)
+    if other:
+        who, when = other
+        raise Refused(
+            f"mention {item} was already answered by {who} at {when}; "
+            f"see `social-watch show {item}`, or --force to answer again"
+        )
+
+
+# --- the whole flow ---------------------------------------------------------------------
+
+
+def prepare(
+    db: sqlite_utils.Database,
+    config: Config,
+    ref: str | int,
+    agent: str,
+    *,
+    text: str | None = None,
+    template: str | None = None,
+    env: Mapping[str, str],
+    now: datetime,
+    clock: Callable[[], datetime],
+    force: bool = False,
+    kind: str = "reply",
+    reference: str | None = None,
+) -> tuple[Draft, Connector]:
+    """Compose and check a reply; nothing is written. Raises with the reason to stop."""
+    head = item_head(db, ref)
+    rows = item_rows(db, head["id"])
+    target_row = rows[-1] if rows else head
+    target = to_mention(target_row)
+    ensure_writable(target.network, None, head["id"])
+    connector = connector_for(db, config, target_row, env=env, clock=clock)
+    ensure_writable(target.network, connector, head["id"])
+    extra = {"reference": reference} if reference else None
+    body = compose(config, head, target, agent, text=text, template=template, extra=extra)
+    n, limit = check_length(target.network, body)
+    draft = Draft(
+        item_id=head["id"],
+        mention=target,
+        mention_id=target_row["id"],
+        network=target.network,
+        connector=connector.name,
+        agent=agent,
+        kind=kind,
+        text=body,
+        count=n,
+        limit=limit,
+        template=template,
+        reference=reference,
+    )
+    check_guards(db, config, draft, now=now, force=force, check_sensitive=kind == "reply")
+    if outbox.unresolved(db, head["id"]):
+        draft.warnings.append(
+            "an earlier reply to this item has no confirmed outcome; it is checked on the "
+            "network before anything new is posted"
+        )
+    return draft, connector
+
+
+def settle_earlier(
+    db: sqlite_utils.Database,
+    item_id: int,
+    connector: Connector,
+    *,
+    clock: Callable[[], datetime],
+) -> outbox.SendResult | None:
+    """Reconcile the item's unfinished replies before a new one; the sent one, if any.
+
+    A row that may be on the network is looked up with ``find_reply``: found means the
+    earlier attempt went out (and the new one must not); not found closes it as failed so
+    the new text replaces it. A row still being sent by a live process refuses.
+    """
+    now = clock()
+    for row in outbox.unresolved(db, item_id):
+        if row["status"] in ("pending", "sending") and outbox.owner_alive(row, now):
+            raise Conflict(
+                f"reply {row['id']} to this item is being sent right now by {row['owner']}; "
+                "check `social-watch outbox` in a minute"
+            )
+        mention = to_mention(resolve(db, row["mention_id"]))
+        if row["attempts"] == 0:
+            outbox.supersede(db, row, "never attempted; replaced by a newer reply")
+            continue
+        try:
+            found = connector.find_reply(mention, row["key"])
+        except Exception as exc:
+            raise Conflict(
+                f"cannot tell whether earlier reply {row['id']} was posted ({exc}); "
+                "nothing new was sent: run `social-watch outbox retry` later"
+            ) from None
+        if found is not None:
+            return outbox.mark_sent(db, row, found, now=clock(), reconciled=True)
+        outbox.supersede(db, row, "not found on the network; replaced by a newer reply")
+    return None
+
+
+def send(
+    db: sqlite_utils.Database,
+    config: Config,
+    draft: Draft,
+    connector: Connector,
+    *,
+    clock: Callable[[], datetime],
+    force: bool = False,
+) -> outbox.SendResult:
+    """Record, post, mark. Re-checks the guards inside the recording transaction."""
+    earlier = settle_earlier(db, draft.item_id, connector, clock=clock)
+    if earlier is not None and earlier.kind == draft.kind:
+        return earlier
+    now = clock()
+    with dbmod.write(db):
+        # The guards again, now under the write lock: a colleague may have replied meanwhile.
+        check_guards(db, config, draft, now=now, force=force, check_sensitive=False)
+        row = outbox.record(
+            db,
+            mention_id=draft.mention_id,
+            kind=draft.kind,
+            agent=draft.agent,
+            network=draft.network,
+            text=draft.text,
+            now=now,
+            reference=draft.reference,
+        )
+    return outbox.send(db, row, connector, draft.mention, clock=clock)
+
+
+def retry_all(
+    db: sqlite_utils.Database,
+    config: Config,
+    *,
+    env: Mapping[str, str],
+    clock: Callable[[], datetime],
+) -> list[outbox.SendResult]:
+    """`outbox retry`: settle every unfinished row (find first, post only if absent)."""
+    results = []
+    for row in outbox.unresolved(db):
+        mention_row = resolve(db, row["mention_id"])
+        try:
+            connector = connector_for(db, config, mention_row, env=env, clock=clock)
+        except ConfigError as exc:
+            results.append(outbox._result(row, error=str(exc)))
+            continue
+        try:
+            results.append(outbox.send(db, row, connector, to_mention(mention_row), clock=clock))
+        finally:
+            connector.close()
+    return results
