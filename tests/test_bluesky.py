@@ -1,0 +1,460 @@
+"""Bluesky: session handling, mapping from recorded posts, cursor paging, the contract, replies
+(refs, facets, rkey idempotency), secrets, and one end-to-end poll through the CLI."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from connector_contract import NOW, ConnectorContract, Harness
+from fixture_server import FixtureServer, Reply, load_recorded, serve_fixtures  # noqa: F401
+
+from connectors.bluesky import BlueskyConnector, build_facets, rkey_for
+from social_watch.clock import parse_iso
+from social_watch.connector import Source
+from social_watch.errors import AuthError, ConfigError, RateLimited
+
+BASE = "https://pds.example"
+PASSWORD = "app-pass-wxyz-1234"
+ENV = {"SOCIAL_WATCH_BLUESKY_APP_PASSWORD": PASSWORD}
+HANDLE = "shopexample.bsky.social"
+TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
+
+
+def recorded(rel: str) -> Any:
+    return json.loads(load_recorded(rel)[2])
+
+
+SEARCH = recorded("bluesky/search_posts.json")
+NOTIFS = recorded("bluesky/list_notifications.json")
+SESSION = recorded("bluesky/create_session.json")
+MY_DID = SESSION["did"]
+
+
+def stamp(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def uri(n: int) -> str:
+    return f"at://did:plc:user{n}/app.bsky.feed.post/3lpk{n:09d}"
+
+
+def post(n: int, *, author: str = "customer") -> dict[str, Any]:
+    p = copy.deepcopy(SEARCH["posts"][0])
+    handle = author if "." in author else f"{author}.bsky.social"
+    t = stamp(NOW - timedelta(minutes=100 - n))
+    p.update(uri=uri(n), cid=f"bafycid{n}", indexedAt=t)
+    p["author"].update(handle=handle, did=f"did:plc:{handle.split('.')[0]}")
+    p["record"].update(text=f"@shopexample where is order {n}?", createdAt=t, langs=["en"])
+    p["record"]["facets"] = []
+    return p
+
+
+class FakeBluesky:
+    """A PDS: sessions, searchPosts (since, offset cursor, limit, newest first),
+    listNotifications, and the repo calls replies use. For respx and the fixture server."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self.notifications: list[dict[str, Any]] = []
+        self.records: dict[str, dict[str, Any]] = {}
+        self.limited_until: datetime | None = None
+        self.expired: set[str] = set()  # access tokens that now answer ExpiredToken
+        self.logins = 0
+        self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+
+    def answer(
+        self, method: str, nsid: str, params: dict[str, Any], headers: dict[str, str], body: Any
+    ) -> tuple[int, dict[str, str], Any]:
+        self.requests.append((nsid, params, headers))
+        if self.limited_until is not None:
+            _, h, b = load_recorded("bluesky/error_429.json")
+            reset = str(int(self.limited_until.timestamp()))
+            return 429, {**h, "ratelimit-reset": reset}, json.loads(b)
+        token = headers.get("authorization", "").removeprefix("Bearer ")
+        if nsid == "com.atproto.server.createSession":
+            if body.get("password") != PASSWORD:
+                return 401, {}, recorded("bluesky/create_session_401.json")
+            self.logins += 1
+            return (
+                200,
+                {},
+                {**SESSION, "accessJwt": f"access-{self.logins}", "refreshJwt": "refresh-1"},
+            )
+        if nsid == "com.atproto.server.refreshSession":
+            return 200, {}, {**SESSION, "accessJwt": "access-refreshed", "refreshJwt": "refresh-2"}
+        if not token.startswith("access-"):
+            return 401, {}, {"error": "AuthenticationRequired", "message": "no token"}
+        if token in self.expired:
+            return 400, {}, recorded("bluesky/error_400_expired_token.json")
+        if nsid == "app.bsky.feed.searchPosts":
+            items = sorted(self.posts, key=lambda p: p["indexedAt"], reverse=True)
+            if params.get("since"):
+                items = [p for p in items if p["indexedAt"] >= params["since"]]
+            return 200, {}, self._page(items, params, "posts")
+        if nsid == "app.bsky.notification.listNotifications":
+            items = sorted(self.notifications, key=lambda p: p["indexedAt"], reverse=True)
+            return 200, {}, self._page(items, params, "notifications")
+        if nsid == "com.atproto.repo.createRecord":
+            if body["rkey"] in self.records:
+                return 400, {}, {"error": "InvalidRequest", "message": "Record already exists"}
+            self.records[body["rkey"]] = body["record"]
+            created = recorded("bluesky/create_record_reply.json")
+            return 200, {}, {**created, "uri": f"at://{MY_DID}/app.bsky.feed.post/{body['rkey']}"}
+        if nsid == "com.atproto.repo.getRecord":
+            if params["rkey"] not in self.records:
+                return 400, {}, {"error": "RecordNotFound", "message": "Could not locate record"}
+            rkey = params["rkey"]
+            return 200, {}, {"uri": f"at://{MY_DID}/app.bsky.feed.post/{rkey}", "value": {}}
+        if nsid == "com.atproto.identity.resolveHandle":
+            if params["handle"] == "alice.example.com":
+                return 200, {}, {"did": "did:plc:alice"}
+            return 400, {}, {"error": "InvalidRequest", "message": "Unable to resolve handle"}
+        return 404, {}, {"error": "MethodNotImplemented"}
+
+    @staticmethod
+    def _page(items: list[Any], params: dict[str, Any], key: str) -> dict[str, Any]:
+        limit = int(params.get("limit", 25))
+        offset = int(params.get("cursor") or 0)
+        page = items[offset : offset + limit]
+        out: dict[str, Any] = {key: page}
+        if offset + limit < len(items):
+            out["cursor"] = str(offset + limit)
+        return out
+
+    def respond(self, request: httpx.Request) -> httpx.Response:
+        nsid = request.url.path.rsplit("/", 1)[-1]
+        params: dict[str, Any] = dict(request.url.params)
+        params["reasons"] = request.url.params.get_list("reasons")
+        body = json.loads(request.content) if request.content else {}
+        status, headers, out = self.answer(
+            request.method, nsid, params, dict(request.headers), body
+        )
+        return httpx.Response(status, headers=headers, json=out)
+
+    def reply(self, request: Any) -> Reply:
+        nsid = request.path.rsplit("/", 1)[-1]
+        body = request.json() if request.body else {}
+        status, headers, out = self.answer(
+            request.method, nsid, request.query, request.headers, body
+        )
+        return Reply.json(out, status=status, headers=headers)
+
+
+# --- the contract ---------------------------------------------------------------------
+
+
+class BlueskyHarness(Harness):
+    name = "bluesky"
+    page_size = 2
+    brand_handle = HANDLE
+
+    def __init__(self, router: respx.MockRouter) -> None:
+        self.fake = FakeBluesky()
+        router.route(url__startswith=f"{BASE}/xrpc/").mock(side_effect=self.fake.respond)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(ENV)
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "base_url": BASE,
+            "handle": HANDLE,
+            "queries": ["shopexample"],
+            "mentions": False,
+            "page_size": self.page_size,
+        }
+
+    def item(self, n: int, *, author: str = "customer", repost: bool = False) -> Any:
+        return post(n, author=author)
+
+    def malformed(self, n: int) -> Any:
+        p = post(n)
+        del p["author"]
+        return p
+
+    def native_id(self, n: int) -> str:
+        return uri(n)
+
+    def serve(self, items: Sequence[Any]) -> None:
+        self.fake.posts = list(items)
+        self.fake.limited_until = None
+
+    def rate_limit(self, reset: datetime) -> None:
+        self.fake.limited_until = reset
+
+    def calls(self) -> int:
+        return len(self.fake.requests)
+
+
+class TestBlueskyContract(ConnectorContract):
+    @pytest.fixture
+    def harness(self) -> Iterator[Harness]:
+        with respx.mock(assert_all_called=False) as router:
+            yield BlueskyHarness(router)
+
+
+# --- unit tests -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBluesky]:
+    f = FakeBluesky()
+    with respx.mock(assert_all_called=False) as router:
+        router.route(url__startswith=f"{BASE}/xrpc/").mock(side_effect=f.respond)
+        yield f
+
+
+def connector(env: dict[str, str] | None = None, **options: Any) -> BlueskyConnector:
+    opts = {"base_url": BASE, "handle": HANDLE, **options}
+    BlueskyConnector.validate_options(opts, "connectors.bluesky")
+    return BlueskyConnector(opts, env=ENV if env is None else env, clock=lambda: NOW)
+
+
+def test_recorded_search_post_maps_to_a_mention() -> None:
+    c = connector()
+    reply = c._mention(SEARCH["posts"][2])
+    assert (
+        reply.native_id == "at://did:plc:7nagdvjqrzaquzk7mueohne5/app.bsky.feed.post/3lpjzka2pzc2l"
+    )
+    assert reply.url == "https://bsky.app/profile/mcpli.bsky.social/post/3lpjzka2pzc2l"
+    assert reply.conversation_id.endswith("/3lpjy3eabqs2l")  # reply.root
+    assert reply.in_reply_to and reply.in_reply_to.endswith("/3lpjzgltpa22l")  # reply.parent
+    assert reply.lang == "en" and reply.author.name == "Michael Li (李之樸)"
+    # the shortened link text is replaced by the facet's full URL
+    assert (
+        "https://drive.google.com/file/d/1rporOuFeT8tvgIITtUCWAw6W_iM_RgfH/view?usp=sharing"
+        in reply.text
+    )
+    first = c._mention(SEARCH["posts"][0])
+    assert first.conversation_id == first.native_id and first.in_reply_to is None
+    assert first.lang is None  # no langs in that record
+    assert first.created_at == parse_iso("2025-05-19T17:10:09.561858Z")
+
+
+def test_notifications_keep_mentions_and_replies_only(fake: FakeBluesky) -> None:
+    fake.notifications = NOTIFS["notifications"]
+    result = connector(lookback="5000d").poll(Source("bluesky", "mentions"), None)
+    reasons = {m.raw["reason"] for m in result.mentions if m.raw}
+    assert reasons <= {"mention", "reply"} and len(result.mentions) == 2
+    nsid, params, headers = fake.requests[-1]
+    assert nsid == "app.bsky.notification.listNotifications"
+    assert params["reasons"] == ["mention", "reply"]
+    assert headers["authorization"] == "Bearer access-1"
+
+
+def test_session_is_kept_and_refreshed_once_on_expired_token(fake: FakeBluesky) -> None:
+    fake.posts = [post(1)]
+    c = connector()
+    source = Source("bluesky", "search", "shopexample")
+    c.poll(source, None)
+    c.poll(source, None)
+    assert fake.logins == 1  # 10 logins a day: one session per connector instance
+    fake.expired.add("access-1")
+    assert len(c.poll(source, None).mentions) == 1
+    calls = [nsid for nsid, _, _ in fake.requests]
+    assert calls.count("com.atproto.server.refreshSession") == 1 and fake.logins == 1
+    assert fake.requests[-1][2]["authorization"] == "Bearer access-refreshed"
+    refresh = next(r for r in fake.requests if r[0] == "com.atproto.server.refreshSession")
+    assert refresh[2]["authorization"] == "Bearer refresh-1"
+
+
+def test_since_overlaps_and_seen_uris_absorb_it(fake: FakeBluesky) -> None:
+    fake.posts = [post(n) for n in range(1, 4)]
+    c = connector(queries=["shopexample"], mentions=False)
+    source = Source("bluesky", "search", "shopexample")
+    first = c.poll(source, None)
+    assert len(first.mentions) == 3
+    assert first.cursor["since"] == stamp(NOW - timedelta(minutes=97))
+    second = c.poll(source, first.cursor)
+    assert second.mentions == []
+    _, params, _ = fake.requests[-1]
+    assert params["since"] == stamp(NOW - timedelta(minutes=107)) and params["sort"] == "latest"
+
+
+def test_429_is_rate_limited_with_the_epoch_reset(fake: FakeBluesky) -> None:
+    fake.limited_until = datetime.fromtimestamp(1726684000).astimezone()
+    with pytest.raises(RateLimited) as info:
+        connector().poll(Source("bluesky", "search", "x"), None)
+    assert int(info.value.reset_at.timestamp()) == 1726684000
+
+
+def test_reply_record_refs_rkey_and_facets(fake: FakeBluesky) -> None:
+    c = connector()
+    mention = c._mention(SEARCH["posts"][2])  # a reply: root and parent differ
+    text = "日本語 🙂 @alice.example.com see https://shop.example/help?o=1. @nobody.example ok"
+    posted = c.reply(mention, text, "outbox-42")
+    rkey = rkey_for("outbox-42", mention.created_at)
+    assert TID.match(rkey)
+    assert posted.remote_id == f"at://{MY_DID}/app.bsky.feed.post/{rkey}"
+    assert posted.url == f"https://bsky.app/profile/{HANDLE}/post/{rkey}"
+    sent = fake.records[rkey]
+    assert sent["reply"] == {
+        "root": SEARCH["posts"][2]["record"]["reply"]["root"],
+        "parent": {"uri": mention.native_id, "cid": SEARCH["posts"][2]["cid"]},
+    }
+    assert sent["$type"] == "app.bsky.feed.post" and sent["createdAt"].endswith("Z")
+    data = text.encode()
+    mention_facet, link_facet = sent["facets"]  # the unresolvable handle has no facet
+    m, link = mention_facet["index"], link_facet["index"]
+    assert data[m["byteStart"] : m["byteEnd"]] == b"@alice.example.com"
+    assert m["byteStart"] == len("日本語 🙂 ".encode()) == 15
+    assert mention_facet["features"] == [
+        {"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:alice"}
+    ]
+    assert data[link["byteStart"] : link["byteEnd"]] == b"https://shop.example/help?o=1"
+    assert link_facet["features"][0]["uri"] == "https://shop.example/help?o=1"
+
+
+def test_reply_to_a_root_post_uses_it_as_root_and_parent(fake: FakeBluesky) -> None:
+    c = connector()
+    mention = c._mention(SEARCH["posts"][0])
+    c.reply(mention, "Thanks!", "k1")
+    (record,) = fake.records.values()
+    ref = {"uri": mention.native_id, "cid": SEARCH["posts"][0]["cid"]}
+    assert record["reply"] == {"root": ref, "parent": ref} and "facets" not in record
+
+
+def test_a_repeated_reply_with_the_same_key_is_already_posted(fake: FakeBluesky) -> None:
+    c = connector()
+    mention = c._mention(SEARCH["posts"][0])
+    first = c.reply(mention, "Thanks!", "k1")
+    again = c.reply(mention, "Thanks!", "k1")  # e.g. after a crash before marking it sent
+    assert again == first and len(fake.records) == 1
+    assert c.find_reply(mention, "k1") == first  # by the key's rkey, no thread lookup
+
+
+def test_find_reply_looks_for_the_brand_did_in_the_thread(fake: FakeBluesky) -> None:
+    thread = recorded("bluesky/get_post_thread.json")
+    target = thread["thread"]["post"]["uri"]
+    mine = copy.deepcopy(thread["thread"]["post"])
+    mine.update(uri=f"at://{MY_DID}/app.bsky.feed.post/3mine")
+    mine["author"]["did"] = MY_DID
+    mine["record"]["reply"] = {
+        "root": {"uri": target, "cid": "x"},
+        "parent": {"uri": target, "cid": "x"},
+    }
+    thread["thread"]["replies"] = [{"$type": "app.bsky.feed.defs#threadViewPost", "post": mine}]
+    original = fake.answer
+
+    def with_thread(method: str, nsid: str, params: Any, headers: Any, body: Any) -> Any:
+        if nsid == "app.bsky.feed.getPostThread":
+            return 200, {}, thread
+        return original(method, nsid, params, headers, body)
+
+    fake.answer = with_thread  # type: ignore[method-assign]
+    c = connector()
+    mention = c._mention(thread["thread"]["post"])
+    found = c.find_reply(mention, "never-sent")
+    assert found is not None and found.remote_id.endswith("/3mine")
+    # and a mention without a stored cid gets it from the thread for a reply
+    bare = type(mention)(**{**mention.__dict__, "raw": None})
+    c.reply(bare, "Hello", "k9")
+    (record,) = fake.records.values()
+    assert record["reply"]["parent"] == {"uri": target, "cid": thread["thread"]["post"]["cid"]}
+
+
+def test_facets_byte_offsets_after_emoji_and_cjk() -> None:
+    text = "🙂🙂 注文 (https://example.com/a) and @bob.test!"
+    facets = build_facets(text, lambda h: "did:plc:bob" if h == "bob.test" else None)
+    data = text.encode()
+    spans = [data[f["index"]["byteStart"] : f["index"]["byteEnd"]] for f in facets]
+    assert spans == [b"https://example.com/a", b"@bob.test"]
+
+
+def test_rkey_is_a_deterministic_valid_tid() -> None:
+    at = NOW
+    keys = {rkey_for(f"outbox-{i}", at) for i in range(200)}
+    assert len(keys) == 200 and all(TID.match(k) for k in keys)
+    assert rkey_for("outbox-1", at) == rkey_for("outbox-1", at)
+
+
+def test_missing_password_is_an_auth_error_naming_the_variable() -> None:
+    c = connector(env={}, app_password_env="SHOP_BSKY")
+    with pytest.raises(AuthError) as info:
+        c.poll(Source("bluesky", "search", "x"), None)
+    assert info.value.env_var == "SHOP_BSKY" and "SHOP_BSKY" in str(info.value)
+
+
+def test_wrong_password_and_secrets_never_leak(
+    fake: FakeBluesky, caplog: pytest.LogCaptureFixture
+) -> None:
+    c = connector(env={"SOCIAL_WATCH_BLUESKY_APP_PASSWORD": "wrong-password-123"})
+    with caplog.at_level(logging.DEBUG), pytest.raises(AuthError) as info:
+        c.check()
+    assert "SOCIAL_WATCH_BLUESKY_APP_PASSWORD" in str(info.value)
+    assert "wrong-password-123" not in str(info.value) + caplog.text
+    ok = connector()
+    assert ok.check() == f"logged in as bskyr.bsky.social ({MY_DID})"
+    assert "access-1" not in repr(ok._session) and PASSWORD not in caplog.text
+
+
+def test_options_are_validated_with_key_paths() -> None:
+    with pytest.raises(ConfigError, match=r"connectors\.bluesky\.queries\[0\]"):
+        BlueskyConnector.validate_options({"queries": [""]}, "connectors.bluesky")
+    with pytest.raises(ConfigError, match=r"connectors\.bluesky\.page_size"):
+        BlueskyConnector.validate_options({"page_size": 500}, "connectors.bluesky")
+    c = BlueskyConnector({}, env=ENV, brand_handles={"bluesky": HANDLE})
+    assert c.handle == HANDLE and [s.key for s in c.sources()] == ["bluesky:mentions:"]
+
+
+# --- end to end -----------------------------------------------------------------------
+
+
+def test_poll_end_to_end_over_a_real_socket(
+    fixture_server: FixtureServer,
+    tmp_path: Path,
+    cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fixture_server.post(
+        "/xrpc/com.atproto.server.createSession", Reply.fixture("bluesky/create_session.json")
+    )
+    fixture_server.get(
+        "/xrpc/app.bsky.feed.searchPosts",
+        Reply.fixture("bluesky/search_posts.json"),
+        when={"cursor": None},
+    )
+    fixture_server.get(
+        "/xrpc/app.bsky.feed.searchPosts", Reply.json({"posts": []}), when={"cursor": "25"}
+    )
+    fixture_server.get(
+        "/xrpc/app.bsky.notification.listNotifications",
+        Reply.fixture("bluesky/list_notifications.json"),
+    )
+    monkeypatch.setenv("SOCIAL_WATCH_BLUESKY_APP_PASSWORD", PASSWORD)
+    config = tmp_path / "social-watch.toml"
+    config.write_text(
+        f'database = "{tmp_path / "sw.db"}"\n[brand]\nname = "Shop Example"\n'
+        f'handles = {{ bluesky = "{HANDLE}" }}\n'
+        f'[connectors.bluesky]\nbase_url = "{fixture_server.url}"\n'
+        'queries = ["redistricting"]\npage_size = 3\nlookback = "5000d"\n',
+        encoding="utf-8",
+    )
+    result = cli("poll", "--config", str(config), "--json")
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output)
+    assert report["status"] == "ok" and report["new"] == 5, report
+    search = next(s for s in report["sources"] if s["source"] == "bluesky:search:redistricting")
+    assert search["pages"] == 2  # followed the recorded cursor "25" to an empty page
+    login = fixture_server.requests[0]
+    assert login.json() == {"identifier": HANDLE, "password": PASSWORD}
+    searches = [r for r in fixture_server.requests if r.path.endswith("searchPosts")]
+    assert searches[0].query["sort"] == "latest" and searches[1].query["cursor"] == "25"
+    assert all(
+        r.headers.get("authorization") == "Bearer REDACTED" for r in fixture_server.requests[1:]
+    )
+
+    again = cli("poll", "--config", str(config), "--json")
+    assert again.exit_code == 0 and json.loads(again.output)[0]["new"] == 0
+    assert PASSWORD not in result.output + again.output
