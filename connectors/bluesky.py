@@ -32,10 +32,11 @@ AppView sorts.
 
 Replies are idempotent through the record key: ``rkey`` is a TID (13 characters of
 base32-sortable, what the ``app.bsky.feed.post`` lexicon requires) derived from the outbox
-key — SHA-256 of the key gives 20 bits of microseconds added to the mention's ``createdAt``
-(the TID's timestamp, so it is valid and never in the future) and the 10-bit clock id. The
-same key always gives the same rkey; a repeated createRecord cannot create a second post,
-and when it fails the record is looked up (getRecord) and reported as already posted.
+key — SHA-256 of the key gives the microseconds within the second of the mention's
+``createdAt`` (the TID's timestamp, so it is valid and never in the future) and the 10-bit
+clock id. The same key always gives the same rkey; a repeated createRecord cannot create a
+second post, and when it fails the record is looked up (getRecord) and reported as already
+posted.
 
 Rate limits: 3000 requests per 5 minutes on the PDS (``RateLimit-Policy: 3000;w=300``),
 createSession 10 per day (``RateLimit-Policy: 10;w=86400``). A 429 becomes ``RateLimited`` at
@@ -517,7 +518,8 @@ def build_facets(text: str, resolve: Callable[[str], str | None]) -> list[dict[s
 def rkey_for(key: str, when: datetime) -> str:
     """A valid TID for the outbox ``key``: same key and mention time → same record key."""
     digest = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
-    micros = int(when.timestamp() * 1_000_000) + (digest >> 44) % 1_000_000
+    # whole seconds: the stored mention time has second precision, a fresh one does not
+    micros = int(when.timestamp()) * 1_000_000 + (digest >> 44) % 1_000_000
     value = ((micros & ((1 << 53) - 1)) << 10) | (digest & 0x3FF)
     out = ""
     for _ in range(13):

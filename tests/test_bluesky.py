@@ -364,6 +364,26 @@ def test_find_reply_looks_for_the_brand_did_in_the_thread(fake: FakeBluesky) -> 
     assert record["reply"]["parent"] == {"uri": target, "cid": thread["thread"]["post"]["cid"]}
 
 
+def test_reply_to_a_stored_mention_uses_its_stored_refs(tmp_path: Path, fake: FakeBluesky) -> None:
+    from helpers import make_config, open_db, pipeline
+
+    from social_watch.replies import to_mention
+    from social_watch.runner import poll_source
+
+    fake.posts = [post(3)]
+    db = open_db(tmp_path)
+    c = connector(queries=["shopexample"], mentions=False)
+    poll_source(db, pipeline(make_config()), c, c.sources()[0])
+    (row,) = db.conn.execute("SELECT * FROM mentions").fetchall()
+    cols = [d[0] for d in db.conn.execute("SELECT * FROM mentions").description]
+    stored = to_mention(dict(zip(cols, row, strict=True)))
+    posted = c.reply(stored, "On it!", "sw-1-reply-abc")
+    (record,) = fake.records.values()
+    assert record["reply"]["parent"] == {"uri": uri(3), "cid": "bafycid3"}
+    assert c.find_reply(stored, "sw-1-reply-abc") == posted
+    assert not any(r[0] == "app.bsky.feed.getPostThread" for r in fake.requests)
+
+
 def test_facets_byte_offsets_after_emoji_and_cjk() -> None:
     text = "🙂🙂 注文 (https://example.com/a) and @bob.test!"
     facets = build_facets(text, lambda h: "did:plc:bob" if h == "bob.test" else None)
@@ -376,7 +396,7 @@ def test_rkey_is_a_deterministic_valid_tid() -> None:
     at = NOW
     keys = {rkey_for(f"outbox-{i}", at) for i in range(200)}
     assert len(keys) == 200 and all(TID.match(k) for k in keys)
-    assert rkey_for("outbox-1", at) == rkey_for("outbox-1", at)
+    assert rkey_for("outbox-1", at) == rkey_for("outbox-1", at + timedelta(microseconds=999))
 
 
 def test_missing_password_is_an_auth_error_naming_the_variable() -> None:
