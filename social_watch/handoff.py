@@ -139,7 +139,7 @@ def build_email(
     if head["author_followers"] is not None:
         author += f", {head['author_followers']} followers"
     worst = min(
-        rows or [head],
+        rows or [dict(head)],
         key=lambda m: (effective_sentiment(m)["label"] != "negative", m["sentiment_compound"] or 0),
     )
     tags: list[str] = []

@@ -114,7 +114,8 @@ def record(
                 iso(now + LEASE),
             ),
         )
-    return get(db, int(cur.lastrowid))
+    assert cur.lastrowid is not None
+    return get(db, cur.lastrowid)
 
 
 def get(db: sqlite_utils.Database, outbox_id: int) -> dict[str, Any]:

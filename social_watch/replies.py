@@ -166,7 +166,8 @@ def agent_profile(config: Config, agent: str) -> Agent:
     if not agents:
         from social_watch.demo import DEMO_CONFIG
 
-        demo = DEMO_CONFIG["agents"].get(agent)
+        demo_agents: dict[str, dict[str, str]] = DEMO_CONFIG["agents"]  # type: ignore[assignment]
+        demo = demo_agents.get(agent)
         if demo:
             return Agent(agent, demo["name"], demo["signature"])
     return Agent(agent, agent)
