@@ -1,0 +1,185 @@
+"""to-email against a real SMTP server (aiosmtpd on 127.0.0.1): e-mail first, then the note.
+
+Checks the MIME parts and headers the help desk receives, that a hostile display name or
+text with CR/LF and ``Bcc:`` never adds a header or a recipient, and that a failed e-mail
+(STARTTLS required but not offered) posts nothing and changes no status.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import mention_line
+from respond_fakes import posts, write_config
+
+HOSTILE = "Eve\r\nBcc: victim@evil.example\r\nX-Injected: yes"
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Sink, int]]:
+    from aiosmtpd.controller import Controller
+
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink, port
+    finally:
+        controller.stop()
+
+
+def setup(
+    tmp_path: Path, cli: Any, write_jsonl: Any, port: int, security: str = "none"
+) -> dict[str, Any]:
+    config = write_config(tmp_path, email_port=port, security=security)
+    lines = [
+        json.loads(
+            mention_line(
+                id="101",
+                text="@shopexample charged twice!\r\nBcc: victim@evil.example\nmail me at eve@home.example",
+                handle="eve",
+            )
+        ),
+        json.loads(
+            mention_line(network="hackernews", id="103", text="refund took 11 days", handle="hn")
+        ),
+    ]
+    lines[0]["author"]["name"] = HOSTILE
+    db = tmp_path / "sw.db"
+    path = write_jsonl([json.dumps(line) for line in lines])
+    assert cli("import", str(path), "--config", str(config), "--db", str(db)).exit_code == 0
+    return {"cli": cli, "config": str(config), "db": str(db), "remote": tmp_path / "remote"}
+
+
+def run(s: dict[str, Any], *args: str) -> Any:
+    return s["cli"](*args, "--config", s["config"], "--db", s["db"])
+
+
+def status(s: dict[str, Any], mention_id: int) -> str:
+    conn = sqlite3.connect(s["db"])
+    try:
+        return str(
+            conn.execute("SELECT status FROM mentions WHERE id = ?", (mention_id,)).fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
+def test_to_email_sends_a_safe_mime_message_then_posts_the_note(tmp_path, cli, write_jsonl, smtp):
+    sink, port = smtp
+    s = setup(tmp_path, cli, write_jsonl, port)
+    result = run(s, "to-email", "1", "--as", "jana")
+    assert result.exit_code == 0, result.stderr
+    (envelope,) = sink.envelopes
+    assert envelope.rcpt_tos == ["care@shop.example"]
+    msg = message_from_bytes(envelope.original_content, policy=policy.default)
+    assert msg["Bcc"] is None and msg["X-Injected"] is None
+    reference = msg["X-Social-Watch-Reference"]
+    assert reference.startswith("SW-") and len(reference) == 7
+    assert set(reference[3:]) <= set("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
+    assert msg["Subject"].startswith(f"[{reference}] x @eve: ")
+    assert "\n" not in msg["Subject"] and msg["From"] == "social-watch@shop.example"
+    parts = [p.get_content_type() for p in msg.walk()]
+    assert parts == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "application/json",
+    ]
+    text = msg.get_body(("plain",)).get_content()
+    assert "Why private: " in text and "topic:" in text and "eve@home.example" in text
+    html = msg.get_body(("html",)).get_content()
+    assert "<script" not in html and "Eve" in html
+    # The public note gives the reference and the help desk, never the customer's data.
+    (post,) = posts(s["remote"])
+    assert reference in post["text"] and "care@shop.example" in post["text"]
+    assert "eve@home.example" not in post["text"] and post["text"].endswith("^JN")
+    assert status(s, 1) == "moved_to_email"
+    shown = json.loads(run(s, "show", "1", "--json").output)
+    moved = next(a for a in shown["actions"] if a["action"] == "moved_to_email")
+    assert moved["details"]["reference"] == reference
+    assert shown["first_response_by"] == "jana"
+
+    again = run(s, "to-email", "1", "--as", "jana")
+    assert (
+        again.exit_code == 1
+        and f"already moved to e-mail with reference {reference}" in again.stderr
+    )
+    assert len(sink.envelopes) == 1 and len(posts(s["remote"])) == 1
+
+
+def test_starttls_required_but_refused_posts_nothing(tmp_path, cli, write_jsonl, smtp):
+    sink, port = smtp
+    s = setup(tmp_path, cli, write_jsonl, port, security="starttls")
+    result = run(s, "to-email", "1", "--as", "jana")
+    assert result.exit_code == 1 and "does not offer STARTTLS" in result.stderr
+    assert sink.envelopes == [] and posts(s["remote"]) == []
+    assert status(s, 1) == "open"
+    assert json.loads(run(s, "outbox", "--json").output) == []
+
+
+def test_read_only_networks_get_the_e_mail_only(tmp_path, cli, write_jsonl, smtp):
+    sink, port = smtp
+    s = setup(tmp_path, cli, write_jsonl, port)
+    result = run(s, "to-email", "2", "--as", "jana")
+    assert result.exit_code == 0, result.stderr
+    assert "no public note" in result.output
+    assert len(sink.envelopes) == 1 and posts(s["remote"]) == []
+    assert status(s, 2) == "moved_to_email"
+
+
+def test_dry_run_shows_the_e_mail_and_the_note_and_sends_nothing(tmp_path, cli, write_jsonl, smtp):
+    sink, port = smtp
+    s = setup(tmp_path, cli, write_jsonl, port)
+    result = run(s, "to-email", "1", "--as", "jana", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert "Would e-mail care@shop.example" in result.output and "Would post on x" in result.output
+    assert sink.envelopes == [] and posts(s["remote"]) == [] and status(s, 1) == "open"
+
+
+def test_without_an_email_section_says_what_to_configure(tmp_path, cli, write_jsonl):
+    config = write_config(tmp_path)
+    db = tmp_path / "sw.db"
+    cli(
+        "import", str(write_jsonl([mention_line(id="5")])), "--config", str(config), "--db", str(db)
+    )
+    result = cli("to-email", "1", "--as", "jana", "--config", str(config), "--db", str(db))
+    assert result.exit_code == 2 and "no [email] section" in result.stderr
+    assert "host, from and to" in result.stderr
+
+
+def test_a_note_template_that_repeats_personal_data_is_refused(tmp_path, cli, write_jsonl, smtp):
+    sink, port = smtp
+    s = setup(tmp_path, cli, write_jsonl, port)
+    path = Path(s["config"])
+    path.write_text(
+        path.read_text()
+        + '\n[templates.leaky]\ntext = "Hi {{ customer_name }}, ref {{ reference }}, seen eve@home.example"\n'
+    )
+    result = run(s, "to-email", "1", "--as", "jana", "--template", "leaky")
+    assert result.exit_code == 1 and "personal data" in result.stderr
+    assert sink.envelopes == [] and posts(s["remote"]) == [] and status(s, 1) == "open"

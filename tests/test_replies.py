@@ -1,0 +1,303 @@
+"""Replies: templates, signatures, guards, dry runs and the demo flow, through the CLI.
+
+Each test checks what was printed, what reached the (fake) network, and the rows written.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import NOW, mention_line
+from respond_fakes import posts, write_config
+
+from social_watch import config as cfg
+from social_watch import replies
+from social_watch.errors import UsageError
+
+
+@pytest.fixture
+def setup(tmp_path: Path, cli: Any, write_jsonl: Any) -> dict[str, Any]:
+    config = write_config(tmp_path)
+    lines = [
+        mention_line(id="101", text="@shopexample where is my order? it's late", handle="alice"),
+        mention_line(
+            id="102",
+            text="@shopexample you charged me twice, refund please",
+            handle="carol",
+        ),
+        mention_line(network="hackernews", id="103", text="Shop Example outage again", handle="hn"),
+        mention_line(id="104", text="@shopexample love the new jacket!", handle="bob"),
+    ]
+    path = write_jsonl(lines)
+    db = tmp_path / "sw.db"
+    result = cli("import", str(path), "--config", str(config), "--db", str(db))
+    assert result.exit_code == 0, result.output
+    return {"config": str(config), "db": str(db), "remote": tmp_path / "remote", "cli": cli}
+
+
+def run(s: dict[str, Any], *args: str) -> Any:
+    return s["cli"](*args, "--config", s["config"], "--db", s["db"])
+
+
+def rows(s: dict[str, Any], sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(s["db"])
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def item_id(s: dict[str, Any], native_id: str) -> int:
+    return int(rows(s, "SELECT id FROM mentions WHERE native_id = ?", native_id)[0][0])
+
+
+# --- composing ---------------------------------------------------------------------------
+
+
+def test_starter_templates_render_signed_and_fit_x() -> None:
+    from social_watch.lengths import check_length
+    from social_watch.models import Author, Mention
+
+    config = cfg.validate(
+        {"agents": {"jana": {"name": "Jana Novak", "signature": "^JN"}}, "email": _email()}
+    )
+    target = Mention("x", "1", "hi", NOW, Author("alice", "Alice Smith"))
+    for name in replies.STARTER_TEMPLATES:
+        text = replies.compose(
+            config, {}, target, "jana", text=None, template=name, extra={"reference": "SW-7Q2K"}
+        )
+        assert text.startswith("Hi Alice,") and text.endswith(" ^JN"), text
+        assert check_length("x", text)[0] <= 280
+    note = replies.compose(
+        config,
+        {},
+        target,
+        "jana",
+        text=None,
+        template="move-to-email",
+        extra={"reference": "SW-7Q2K"},
+    )
+    assert "care@shop.example" in note and "SW-7Q2K" in note
+
+
+def _email() -> dict[str, Any]:
+    return {"host": "127.0.0.1", "from": "sw@shop.example", "to": ["care@shop.example"]}
+
+
+def test_config_templates_override_and_extend_the_starter_set() -> None:
+    config = cfg.validate(
+        {
+            "templates": {
+                "thanks": {"text": "Cheers {{ customer }} from {{ brand }}!"},
+                "restock": {"text": "Back in stock next week, {{ customer_name }}."},
+            }
+        }
+    )
+    known = replies.templates(config)
+    assert known["thanks"]["text"].startswith("Cheers")
+    assert {"restock", "sorry-delay", "where-is-my-order", "move-to-email"} <= set(known)
+
+
+def test_an_undefined_variable_or_sandbox_escape_fails_before_anything_is_sent(setup):
+    first = item_id(setup, "101")
+    result = run(setup, "reply", str(first), "Hi {{ first_name }}", "--as", "jana")
+    assert result.exit_code == 2
+    assert "'first_name' is undefined" in result.stderr and "customer_name" in result.stderr
+    result = run(setup, "reply", str(first), "{{ ''.__class__.__mro__ }}", "--as", "jana")
+    assert result.exit_code == 2 and "not allowed" in result.stderr
+    result = run(setup, "reply", str(first), "--template", "move-to-email", "--as", "jana")
+    assert result.exit_code == 2 and "to-email" in result.stderr
+    assert posts(setup["remote"]) == []
+    assert rows(setup, "SELECT COUNT(*) FROM outbox") == [(0,)]
+
+
+def test_signature_sign_rules() -> None:
+    assert replies.sign("Hi there", "^JN") == "Hi there ^JN"
+    assert replies.sign("Hi\nthere", "– Jana") == "Hi\nthere\n\n– Jana"
+    assert replies.sign("Hi there ^JN", "^JN") == "Hi there ^JN"
+    profile = replies.agent_profile(cfg.validate({"agents": {"x1": {"name": "Priya Shah"}}}), "x1")
+    assert replies.signature(profile) == "– Priya"
+
+
+# --- sending -----------------------------------------------------------------------------
+
+
+def test_dry_run_prints_exactly_what_and_where_and_changes_nothing(setup):
+    first = item_id(setup, "101")
+    result = run(
+        setup, "reply", str(first), "--template", "sorry-delay", "--as", "jana", "--dry-run"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Would post on x (connector fakex) as jana, in reply to @alice" in result.output
+    assert "Hi Alice, we're sorry your order is taking longer" in result.output
+    assert "^JN" in result.output and "/280 weighted characters" in result.output
+    assert posts(setup["remote"]) == []
+    assert rows(setup, "SELECT COUNT(*) FROM outbox") == [(0,)]
+    assert rows(setup, "SELECT status FROM mentions WHERE id = ?", first) == [("open",)]
+
+
+def test_a_reply_is_posted_once_and_answers_the_item(setup):
+    first = item_id(setup, "101")
+    assert run(setup, "claim", str(first), "--as", "jana").exit_code == 0
+    result = run(
+        setup,
+        "reply",
+        str(first),
+        "Hi {{ customer_name }}, it ships today!",
+        "--as",
+        "jana",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.output)
+    assert data["outbox"]["status"] == "sent" and data["text"] == "Hi Alice, it ships today! ^JN"
+    (post,) = posts(setup["remote"])
+    assert post["text"] == "Hi Alice, it ships today! ^JN" and post["key"] == data["outbox"]["key"]
+    status, by, at = rows(
+        setup,
+        "SELECT status, first_response_by, first_response_at FROM mentions WHERE id = ?",
+        first,
+    )[0]
+    assert (status, by) == ("answered", "jana") and at
+    ((details,),) = rows(setup, "SELECT details FROM actions WHERE action = 'replied'")
+    assert json.loads(details)["text"] == "Hi Alice, it ships today! ^JN"
+    listed = json.loads(run(setup, "outbox", "--json").output)
+    assert [(r["status"], r["remote_url"]) for r in listed] == [
+        ("sent", "https://x.example/status/remote-1")
+    ]
+
+
+def test_a_private_thread_is_refused_with_the_reasons_unless_forced(setup):
+    second = item_id(setup, "102")
+    result = run(setup, "reply", str(second), "Sorry about that!", "--as", "jana")
+    assert result.exit_code == 1
+    assert "looks private (topic:" in result.stderr and f"to-email {second}" in result.stderr
+    assert posts(setup["remote"]) == []
+    assert run(setup, "reply", str(second), "Sorry!", "--as", "jana", "--force").exit_code == 0
+    assert len(posts(setup["remote"])) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi, we'll call you on +44 7700 900123",
+        "We wrote to alice.smith@gmail.com",
+        "Your order #4412345 is on its way",
+        "Card 4111 1111 1111 1111 was refunded",
+    ],
+)
+def test_personal_data_in_the_reply_is_refused(setup, text):
+    first = item_id(setup, "101")
+    result = run(setup, "reply", str(first), text, "--as", "jana")
+    assert result.exit_code == 1 and "personal data" in result.stderr, result.stderr
+    assert "to-email" in result.stderr
+    assert posts(setup["remote"]) == []
+
+
+def test_the_help_desk_address_is_not_personal_data(setup, tmp_path):
+    path = Path(setup["config"])
+    path.write_text(
+        path.read_text()
+        + "\n[email]\nhost = 'h'\nfrom = 'sw@shop.example'\nto = 'care@shop.example'\n"
+    )
+    first = item_id(setup, "101")
+    result = run(setup, "reply", str(first), "Please write to care@shop.example", "--as", "jana")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_someone_elses_claim_is_refused_unless_forced(setup):
+    first = item_id(setup, "101")
+    run(setup, "claim", str(first), "--as", "tom")
+    result = run(setup, "reply", str(first), "On it!", "--as", "jana")
+    assert result.exit_code == 1 and "claimed by tom" in result.stderr
+    assert run(setup, "reply", str(first), "On it!", "--as", "jana", "--force").exit_code == 0
+
+
+def test_a_colleagues_answer_since_my_claim_is_named(setup):
+    first = item_id(setup, "101")
+    run(setup, "claim", str(first), "--as", "jana")
+    assert run(setup, "reply", str(first), "Tom here!", "--as", "tom", "--force").exit_code == 0
+    result = run(setup, "reply", str(first), "Jana here!", "--as", "jana")
+    assert result.exit_code == 1
+    assert "already answered by tom at 20" in result.stderr
+    assert len(posts(setup["remote"])) == 1
+
+
+def test_a_native_brand_answer_seen_by_a_poll_blocks_the_reply(setup, write_jsonl):
+    first = item_id(setup, "101")
+    run(setup, "claim", str(first), "--as", "jana")
+    brand = mention_line(
+        id="201",
+        text="@alice it ships today!",
+        handle="shopexample",
+        in_reply_to="101",
+        created_at=NOW,
+    )
+    assert run(setup, "import", str(write_jsonl([brand], "brand.jsonl"))).exit_code == 0
+    result = run(setup, "reply", str(first), "Jana here!", "--as", "jana")
+    assert result.exit_code == 1
+    assert "already answered by brand:shopexample" in result.stderr
+    assert posts(setup["remote"]) == []
+
+
+def test_read_only_networks_point_at_to_email(setup):
+    hn = item_id(setup, "103")
+    result = run(setup, "reply", str(hn), "Sorry!", "--as", "jana")
+    assert result.exit_code == 2
+    assert "hackernews is read-only" in result.stderr and f"to-email {hn}" in result.stderr
+
+
+def test_too_long_says_by_how_much(setup):
+    first = item_id(setup, "101")
+    result = run(setup, "reply", str(first), "a" * 300, "--as", "jana")
+    assert result.exit_code == 2
+    assert "304 of 280 weighted characters, 24 over" in result.stderr
+
+
+def test_no_connector_for_the_network_says_what_to_configure(tmp_path, cli, write_jsonl):
+    db = tmp_path / "plain.db"
+    cli("import", str(write_jsonl([mention_line(network="mastodon", id="9")])), "--db", str(db))
+    result = cli("reply", "1", "Hi", "--as", "jana", "--db", str(db))
+    assert result.exit_code == 2 and "[connectors.mastodon]" in result.stderr
+
+
+def test_compose_needs_text_or_template() -> None:
+    from social_watch.models import Author, Mention
+
+    target = Mention("x", "1", "hi", NOW, Author("alice"))
+    with pytest.raises(UsageError, match="TEXT or --template"):
+        replies.compose(cfg.validate({}), {}, target, "jana", text=None, template=None)
+
+
+# --- the demo, end to end ---------------------------------------------------------------
+
+
+def test_demo_claim_reply_outbox_queue_and_to_email(cli):
+    assert cli("demo", "--db", "demo.db").exit_code == 0
+    before = json.loads(cli("queue", "--json", "--limit", "0", "--db", "demo.db").output)
+    target = next(i for i in before if i["network"] == "x" and not i["sensitive"])
+    assert cli("claim", str(target["id"]), "--as", "jana", "--db", "demo.db").exit_code == 0
+    result = cli(
+        "reply", str(target["id"]), "--template", "thanks", "--as", "jana", "--db", "demo.db"
+    )
+    assert result.exit_code == 0, result.stderr
+    listed = json.loads(cli("outbox", "--json", "--db", "demo.db").output)
+    assert listed[0]["status"] == "sent" and listed[0]["text"].endswith("^JN")
+    after = json.loads(cli("queue", "--json", "--limit", "0", "--db", "demo.db").output)
+    assert len(after) == len(before) - 1
+
+    private = next(i for i in after if i["sensitive"] and i["network"] not in ("hackernews", "rss"))
+    result = cli("to-email", str(private["id"]), "--as", "tom", "--db", "demo.db")
+    assert result.exit_code == 0, result.stderr
+    assert "the e-mail is printed, not sent" in result.output
+    assert "Subject: [SW-" in result.output and "Content-Type: multipart/" in result.output
+    shown = json.loads(cli("show", str(private["id"]), "--json", "--db", "demo.db").output)
+    assert shown["status"] == "moved_to_email"
+    moved = [a for a in shown["actions"] if a["action"] == "moved_to_email"]
+    assert moved and moved[0]["details"]["reference"].startswith("SW-")
+    notes = json.loads(cli("outbox", "--json", "--status", "sent", "--db", "demo.db").output)
+    assert notes[0]["kind"] == "handoff" and notes[0]["reference"] in notes[0]["text"]
