@@ -334,6 +334,8 @@ def move_to_email(
         dry_run=dry_run,
     )
     if dry_run:
+        if connector is not None:
+            connector.close()
         return result
 
     if not result.already_emailed:
