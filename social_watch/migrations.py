@@ -158,6 +158,39 @@ def m0003(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0005_alerts")
+def m0005(db: sqlite_utils.Database) -> None:
+    """Spike-alert state per keyword group, so cron never pages twice for one spike.
+
+    ``alert_state`` holds one row per scope ('*' is all mentions, else the group name):
+    'active' from the first alert until the all-clear; ``alerted_at`` starts the cool-down.
+    ``alert_events`` is the history: every page and all-clear, with where it was delivered.
+    """
+    db.executescript(
+        """
+        CREATE TABLE alert_state (
+            scope TEXT PRIMARY KEY,             -- '*' (all mentions) or an [alerts.groups] name
+            status TEXT NOT NULL CHECK (status IN ('active', 'calm')),
+            started_at TEXT,                    -- first alert of the current spike
+            alerted_at TEXT,                    -- last page that reached someone (cool-down)
+            last_firing_at TEXT,                -- last run on which the rule fired
+            recovered_at TEXT,
+            details TEXT NOT NULL DEFAULT '{}'  -- the last verdict, JSON
+        );
+        CREATE TABLE alert_events (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL,
+            event TEXT NOT NULL CHECK (event IN ('fired', 'reminder', 'recovered')),
+            at TEXT NOT NULL,
+            details TEXT NOT NULL DEFAULT '{}', -- verdict and summary, JSON
+            delivered TEXT NOT NULL DEFAULT '[]',
+            failed TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX idx_alert_events_scope ON alert_events (scope, at);
+        """
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     applied = {m.name for m in migrations.applied(db)}
     known = {m.name for m in migrations._migrations}
