@@ -415,6 +415,9 @@ SCHEMA = Table(
                     "factor": Key(number, 3.0, "window must be this many times the baseline"),
                     "z_threshold": Key(number, 3.5, "modified z-score that counts as a spike"),
                     "share_delta": Key(fraction, 0.25, "rise in negative share that fires"),
+                    "share_min_total": Key(
+                        positive_int, 20, "mentions the window needs before its share counts"
+                    ),
                     "cooldown": Key(positive_duration, timedelta(hours=2), "no repeat alert"),
                     "recovery_notice": Key(boolean, True, "say when the spike is over"),
                     "groups": Key(MapOf(list_of(string)), {}, "keyword group -> keywords"),
