@@ -233,10 +233,12 @@ def _answer_natively(conn: Any, brand_post: Mention, brand_row_id: int) -> int:
     """A brand reply seen by a poll answers the item it replies to, at its own time."""
     if not brand_post.in_reply_to:
         return 0
+    # By global_id (network:native_id), the unique index: (network, native_id) has no index
+    # of its own, and scanning a network's rows for every brand reply made import quadratic.
     target = conn.execute(
-        "SELECT item_id FROM mentions WHERE network = ? AND native_id = ? AND kind = 'mention' "
+        "SELECT item_id FROM mentions WHERE global_id = ? AND kind = 'mention' "
         "AND status IN ('open', 'claimed')",
-        (brand_post.network, brand_post.in_reply_to),
+        (f"{brand_post.network}:{brand_post.in_reply_to}",),
     ).fetchone()
     if target is None:
         return 0
