@@ -8,6 +8,8 @@ Running it twice is safe: the store absorbs what it already has.
 from __future__ import annotations
 
 import os
+import random
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,8 @@ import sqlite_utils
 
 from social_watch import config as cfg
 from social_watch import db as dbmod
-from social_watch.errors import UsageError
+from social_watch.clock import iso as cfg_iso
+from social_watch.errors import SocialWatchError, UsageError
 from social_watch.pipeline import Pipeline
 from social_watch.registry import build
 from social_watch.runner import PollSummary, poll_source
@@ -36,7 +39,20 @@ DEMO_CONFIG = {
         "jana": {"name": "Jana Novak", "signature": "^JN"},
         "tom": {"name": "Tom Berger", "signature": "– Tom"},
     },
+    # blog posts and HN threads are read, not raced: a looser target, as a team would set
+    "queue": {"targets": {"hackernews": "2h", "rss": "4h"}},
 }
+HISTORY_AFTER = timedelta(minutes=90)  # older items have been worked by the team
+FORGOTTEN_SHARE = 0.12  # ...except these: the long-overdue ones a real inbox also has
+_SPAM_WORDS = ("followers", "airdrop", "crypto", "giveaway", "nft", "forex", "promo code bot")
+_APOLOGY = (
+    "Hi {{ customer_name }}, we're sorry to hear this: it's not the experience we want for "
+    "you. Could you tell us a little more here so we can put it right?"
+)
+_NEUTRAL_REPLY = (
+    "Hi {{ customer_name }}, thanks for getting in touch! Happy to help: we've answered "
+    "this in our help centre at help.shop.example, and if anything's unclear just ask here."
+)
 
 
 def sample_path() -> Path:
@@ -73,9 +89,87 @@ def run(path: str) -> PollSummary:
         )
         pipeline = Pipeline(config)
         (source,) = connector.sources()
-        return poll_source(db, pipeline, connector, source)
+        summary = poll_source(db, pipeline, connector, source)
+        simulate_history(db, config, pipeline.clock())
+        return summary
     finally:
         db.close()
+
+
+def simulate_history(db: sqlite_utils.Database, config: cfg.Config, now: datetime) -> int:
+    """Work the older items the way a team would have, through the same library calls.
+
+    Items older than ``HISTORY_AFTER`` were claimed, answered with a signed reply (through
+    the replay connector, so the outbox and audit trail are real), dismissed as spam, or
+    closed; a few stay forgotten. Deterministic per mention id, so reruns agree.
+    """
+    from social_watch import queue as q
+    from social_watch import replies
+
+    cutoff = now - HISTORY_AFTER
+    heads = db.conn.execute(
+        "SELECT id, network, text, created_at, sentiment_label, sensitive, tags FROM mentions "
+        "WHERE status = 'open' AND item_id = id AND created_at < ? ORDER BY created_at",
+        (cfg_iso(cutoff),),
+    ).fetchall()
+    handled = 0
+    ttl = timedelta(minutes=30)
+    for mention_id, network, text, created_text, label, sensitive, tags in heads:
+        rnd = random.Random(mention_id)
+        if rnd.random() < FORGOTTEN_SHARE:
+            continue
+        created = datetime.strptime(created_text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=now.tzinfo)
+        agent = "jana" if rnd.random() < 0.6 else "tom"
+        picked_up = created + timedelta(minutes=rnd.choice([3, 6, 9, 14, 18, 25, 41, 75]))
+        answered = picked_up + timedelta(minutes=rnd.randint(1, 12))
+        if answered >= now:
+            continue
+        lowered = text.lower()
+        if any(w in lowered for w in _SPAM_WORDS):
+            q.close(db, mention_id, agent, now=picked_up, status="dismissed", reason="spam")
+        elif network in replies.READ_ONLY_NETWORKS or sensitive or label == "unknown":
+            note = (
+                "called the customer back"
+                if sensitive
+                else "answered in their language"
+                if label == "unknown"
+                else "read, nothing to answer"
+            )
+            q.close(db, mention_id, agent, now=picked_up, status="done", note=note)
+        else:
+            q.claim(db, mention_id, agent, now=picked_up, ttl=ttl)
+            template, own = None, _NEUTRAL_REPLY
+            if label == "positive":
+                template = "thanks"
+            elif label == "negative":
+                if "undelivered" in tags:
+                    template = "sorry-delay"
+                else:
+                    own = _APOLOGY
+
+            def at(t: datetime = answered) -> datetime:
+                return t
+
+            try:
+                draft, connector = replies.prepare(
+                    db,
+                    config,
+                    mention_id,
+                    agent,
+                    text=None if template else own,
+                    template=template,
+                    env={},
+                    now=answered,
+                    clock=at,
+                )
+                replies.send(db, config, draft, connector, clock=at)
+            except SocialWatchError:
+                q.release(db, mention_id, agent, now=answered)
+                continue
+            if rnd.random() < 0.7:
+                q.close(db, mention_id, agent, now=answered + timedelta(minutes=5), status="done")
+        handled += 1
+    return handled
 
 
 def describe(summary: PollSummary, path: str) -> str:

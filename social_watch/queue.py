@@ -215,7 +215,8 @@ def show(
     )
     head = resolve(db, item_id)
     members = [m for m in thread if m["item_id"] == item_id and m["status"] in ("open", "claimed")]
-    item = _item(head, members or [head], now, sla) if head["due_at"] else None
+    still_open = head["status"] in ("open", "claimed") and head["due_at"]
+    item = _item(head, members or [head], now, sla) if still_open else None
     return {
         "id": row["id"],
         "item_id": item_id,

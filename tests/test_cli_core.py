@@ -232,3 +232,29 @@ def test_python_dash_m_works():
         check=True,
     )
     assert "social-watch" in out.stdout
+
+
+def test_demo_history_is_worked_like_a_real_team(cli):
+    assert cli("demo").exit_code == 0
+    db = dbmod.connect("social-watch.db")
+    statuses = dict(
+        db.conn.execute(
+            "SELECT status, COUNT(*) FROM mentions WHERE kind = 'mention' GROUP BY status"
+        ).fetchall()
+    )
+    assert statuses.get("answered", 0) + statuses.get("done", 0) > 40
+    assert statuses.get("dismissed", 0) >= 1
+    sent = db.conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").fetchone()[0]
+    replied = db.conn.execute(
+        "SELECT COUNT(*) FROM actions WHERE action = 'replied' AND agent IN ('jana', 'tom')"
+    ).fetchone()[0]
+    assert sent == replied > 20
+    # signed replies, first response recorded after the mention
+    row = db.conn.execute(
+        "SELECT o.text, m.created_at, m.first_response_at FROM outbox o JOIN mentions m ON m.id = o.mention_id LIMIT 1"
+    ).fetchone()
+    assert row[0].endswith(("^JN", "– Tom")) and row[2] > row[1]
+    # the live part of the inbox is still there: recent items wait
+    items = json.loads(cli("queue", "--json", "--limit", "0").output)
+    assert {"ok", "breached"} <= {i["sla_state"] for i in items}
+    assert 40 < len(items) < 120
