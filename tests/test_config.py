@@ -107,3 +107,15 @@ def test_durations():
     assert cfg.parse_duration(45) == timedelta(seconds=45)
     with pytest.raises(ValueError):
         cfg.parse_duration("-5m")
+
+
+def test_every_connector_section_of_the_example_is_valid_for_its_connector():
+    from pathlib import Path
+
+    from social_watch import registry
+
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    config = cfg.load(str(example), env={})
+    assert set(config.connectors) >= {"x", "reddit", "mastodon", "bluesky", "hackernews", "rss"}
+    for name, options in config.connectors.items():
+        registry.load_class(name).validate_options(options, f"connectors.{name}")
