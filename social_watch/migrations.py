@@ -158,6 +158,63 @@ def m0003(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0004_watch")
+def m0004(db: sqlite_utils.Database) -> None:
+    """State of the watch loop, so a restart neither repeats nor forgets what it did.
+
+    ``watch_lock`` is one row while a loop runs (a second loop reads who holds it; a dead
+    holder's row is taken over). ``watch_connectors`` keeps each connector's last poll, its
+    backoff and its health, which `status` reads. ``reminders`` records each SLA reminder
+    per item and threshold before it is sent, so it is never sent twice. ``watch_state``
+    holds small facts such as the local date of the last daily digest.
+    """
+    db.executescript(
+        """
+        CREATE TABLE watch_lock (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            token TEXT NOT NULL,                -- random per loop: a reused pid is not us
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            since TEXT NOT NULL,
+            heartbeat TEXT NOT NULL,
+            heartbeat_every REAL NOT NULL       -- seconds; a heartbeat 3x older is dead
+        );
+        CREATE TABLE watch_connectors (
+            connector TEXT PRIMARY KEY,
+            interval REAL NOT NULL,             -- seconds
+            quiet_period REAL NOT NULL,         -- seconds
+            watched_since TEXT NOT NULL,        -- first seen by a loop (health baseline)
+            last_poll_at TEXT,
+            last_status TEXT,                   -- ok, failed, rate_limited, skipped
+            fetched INTEGER NOT NULL DEFAULT 0,
+            new INTEGER NOT NULL DEFAULT 0,
+            duplicates INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            rate_limit_reset TEXT,
+            next_poll_at TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_success_at TEXT,
+            last_mention_at TEXT,               -- last poll that stored a new mention
+            healthy INTEGER NOT NULL DEFAULT 1,
+            health_reason TEXT,
+            health_changed_at TEXT
+        );
+        CREATE TABLE reminders (
+            item_id INTEGER NOT NULL REFERENCES mentions(id),
+            threshold TEXT NOT NULL CHECK (threshold IN ('at_risk', 'urgent', 'breached')),
+            at TEXT NOT NULL,
+            delivered TEXT NOT NULL DEFAULT '[]',   -- channels, or '["superseded"]'
+            PRIMARY KEY (item_id, threshold)
+        );
+        CREATE TABLE watch_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """
+    )
+
+
 @migrations(name="0005_alerts")
 def m0005(db: sqlite_utils.Database) -> None:
     """Spike-alert state per keyword group, so cron never pages twice for one spike.
