@@ -60,7 +60,10 @@ def list_items(
     params: list[Any] = []
     now_s = iso(now)
     if filters.network:
-        where.append("m.network = ?")
+        # Unary + keeps the planner on the queue index: an index starting with network
+        # (conversation, reply-to) would read every mention of that network and sort them,
+        # ~1 s for --network x at 1 M mentions against under 1 ms this way.
+        where.append("+m.network = ?")
         params.append(filters.network)
     if filters.overdue:
         where.append("m.due_at <= ?")
