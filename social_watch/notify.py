@@ -91,9 +91,10 @@ def _webhook(
     if note.url:
         text += f"\n<{note.url}>"
     # The URL is the secret (its path holds the token): errors name only the status.
-    with _http.client(url, transport=transport) as http:
+    # Post to the URL exactly as configured: as a base_url httpx would add a trailing "/".
+    with _http.client("", transport=transport) as http:
         try:
-            response = http.post("", json={"text": text})
+            response = http.post(url, json={"text": text})
         except Exception as exc:
             raise SocialWatchError(f"webhook POST failed: {type(exc).__name__}") from None
     if response.status_code >= 400:
