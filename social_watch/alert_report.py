@@ -1,0 +1,183 @@
+"""What a spike alert says: the worst mentions, what they talk about, where, and why it fired.
+
+Separate from ``alerts`` (the rule and its state) because this is wording and examples for
+people: the same text goes to the terminal, the Slack-compatible webhook and the e-mail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from social_watch.alerts import NEGATIVE, AlertRun, ScopeResult, group_sql, prepare
+from social_watch.clock import iso
+from social_watch.config import Config
+
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_HANDLE = re.compile(r"@[\w.-]+")
+_WORD = re.compile(r"[^\W\d_]{3,}(?:['’][^\W\d_]+)?")
+_STOPWORDS = """
+    about after again all also and any are because been before but can can't cannot could
+    did didn't does doesn't don't for from get got had has have haven't her here his how i'm
+    i've into isn't it's its just more not now off once only our out over should some than that
+    the their them then there these they this those too very was wasn't were what when where
+    which while who why will with won't would you your yet still really like one today via
+    amp just been being even ever every why
+"""
+STOPWORDS = frozenset(_STOPWORDS.split())
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the team reads first: the worst mentions, what they talk about, where."""
+
+    top: tuple[dict[str, Any], ...]
+    terms: tuple[tuple[str, int], ...]
+    networks: tuple[tuple[str, int], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "top": list(self.top),
+            "terms": [{"term": t, "count": n} for t, n in self.terms],
+            "networks": dict(self.networks),
+        }
+
+
+def terms(texts: Sequence[str], limit: int = 8) -> tuple[tuple[str, int], ...]:
+    """Most common words across texts (each counted once per text): no handles, links, stopwords."""
+    counter: Counter[str] = Counter()
+    for text in texts:
+        words = _WORD.findall(_HANDLE.sub(" ", _URL.sub(" ", text.casefold())))
+        counter.update({w for w in words if w not in STOPWORDS})
+    ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple(ranked[:limit])
+
+
+def summarize(
+    db: Any, keywords: Sequence[str] | None, start: datetime, end: datetime, top: int = 5
+) -> Summary:
+    """Negative mentions of one scope in the window: top by sentiment, terms, networks."""
+    conn = prepare(db)
+    cond, words = group_sql(keywords) if keywords is not None else ("1", [])
+    rows = conn.execute(
+        "SELECT id, network, url, author_handle, text, created_at FROM ("
+        "  SELECT *, sw_fold(text) AS t FROM mentions WHERE kind = 'mention' AND "
+        f"  {NEGATIVE} AND created_at > ? AND created_at <= ?) WHERE {cond} "
+        "ORDER BY COALESCE(sentiment_compound, 0), COALESCE(author_followers, 0) DESC, id "
+        "LIMIT 1000",
+        [iso(start), iso(end), *words],
+    ).fetchall()
+    networks = Counter(r[1] for r in rows)
+    # One entry per distinct text: a copied complaint or a repost wave shows once, with a count.
+    seen: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        key = " ".join(r[4].casefold().split())
+        if key in seen:
+            seen[key]["same_text"] += 1
+        elif len(seen) < top:
+            seen[key] = {
+                "id": r[0],
+                "network": r[1],
+                "url": r[2],
+                "author": r[3],
+                "text": r[4],
+                "created_at": r[5],
+                "same_text": 1,
+            }
+    return Summary(
+        top=tuple(seen.values()),
+        terms=terms([r[4] for r in rows]),
+        networks=tuple(sorted(networks.items(), key=lambda kv: (-kv[1], kv[0]))),
+    )
+
+
+# --- words for people -------------------------------------------------------------------
+
+
+def _hm(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "?"
+
+
+def _minutes(value: timedelta) -> str:
+    minutes = value.total_seconds() / 60
+    return f"{minutes / 60:g} h" if minutes >= 120 and minutes % 60 == 0 else f"{minutes:g} min"
+
+
+def describe_scope(s: ScopeResult, window: timedelta) -> list[str]:
+    v = s.verdict
+    head = {
+        "fired": "ALERT",
+        "reminder": "STILL FIRING",
+        "ongoing": "ongoing",
+        "settling": "settling",
+        "recovered": "recovered",
+        "calm": "calm",
+    }[s.event]
+    lines = [
+        f"{head}: {s.label} — {v.observed} negative of {v.total} mentions in the last "
+        f"{_minutes(window)}"
+    ]
+    if s.event in ("ongoing", "settling"):
+        still = "still going on" if s.event == "ongoing" else "below the threshold now"
+        lines.append(
+            f"  spike since {_hm(s.started_at)}, {still}; already alerted, "
+            f"no new alert before {_hm(s.next_alert_at)}"
+        )
+    elif s.event == "recovered":
+        lines.append("  the spike is over: back within the baseline")
+    if v.samples:
+        lines.append(
+            f"  baseline: median {v.median:g}, MAD {v.mad:g} (spread used {v.spread:.2f}) over "
+            f"{len(v.samples)} windows {list(v.samples)}"
+        )
+        ratio = f"{v.ratio:.1f}×" if v.ratio is not None else "n/a (median 0)"
+        lines.append(f"  factor {ratio}, modified z-score {v.z:.2f}")
+    if v.share is not None:
+        base = f"{v.baseline_share:.0%}" if v.baseline_share is not None else "n/a"
+        lines.append(f"  negative share {v.share:.0%} (baseline {base})")
+    lines.append(f"  {'rule fired' if v.fired else 'rule'}: {v.reason}")
+    if s.summary and (s.summary.top or s.summary.terms):
+        nets = ", ".join(f"{n} {c}" for n, c in s.summary.networks)
+        lines.append(f"  networks: {nets}")
+        lines.append("  terms: " + ", ".join(f"{t} ({n})" for t, n in s.summary.terms))
+        lines.append("  top negative mentions:")
+        for m in s.summary.top:
+            text = " ".join(str(m["text"]).split())
+            text = text if len(text) <= 140 else text[:139] + "…"
+            same = f" (×{m['same_text']})" if m["same_text"] > 1 else ""
+            lines.append(f"    - [{m['network']}] @{m['author']}: {text}{same}")
+            if m["url"]:
+                lines.append(f"      {m['url']}")
+    return lines
+
+
+def describe(run: AlertRun, scopes: Sequence[ScopeResult] | None = None) -> str:
+    """The readable summary `social-watch alert` prints and notifications carry."""
+    lines = [
+        f"Negative-spike check at {_hm(run.now)}: window {_minutes(run.window)}, "
+        f"baseline {run.baseline.total_seconds() / 86400:g} days"
+    ]
+    for s in run.scopes if scopes is None else scopes:
+        lines += describe_scope(s, run.window)
+    return "\n".join(lines)
+
+
+def notification(config: Config, run: AlertRun, scopes: Sequence[ScopeResult]) -> Any:
+    from social_watch.notify import Notification
+
+    names = ", ".join(s.label for s in scopes)
+    title = f"{config.brand_name}: negative spike ({names})"
+    return Notification(title=title, text=describe(run, scopes))
+
+
+def recovery_notification(config: Config, run: AlertRun, scopes: Sequence[ScopeResult]) -> Any:
+    from social_watch.notify import Notification
+
+    names = ", ".join(s.label for s in scopes)
+    return Notification(
+        title=f"{config.brand_name}: negative spike over ({names})", text=describe(run, scopes)
+    )
