@@ -3,10 +3,11 @@
 Endpoints (under ``{base_url}/xrpc/``, default https://bsky.social):
 
 - ``com.atproto.server.createSession`` (handle + app password) and
-  ``com.atproto.server.refreshSession``: the session lives in the connector instance. The
-  PDS allows only 10 logins a day per account, so an access token that expired
-  (``ExpiredToken``, HTTP 400 from the PDS, 401 from the AppView) is refreshed and the call
-  retried once; only a refused refresh logs in again;
+  ``com.atproto.server.refreshSession``: the PDS allows only 10 logins a day per account
+  (``RateLimit-Policy: 10;w=86400``) and ``social-watch poll`` runs from cron every minute,
+  so the session outlives the process in a session cache file (below). An access token that
+  expired (``ExpiredToken``, HTTP 400 from the PDS, 401 from the AppView) is refreshed and
+  the call retried once; only a refused refresh logs in again;
 - ``app.bsky.feed.searchPosts`` (``q``, ``sort=latest``, ``since``, ``limit``, ``cursor``):
   one source per query;
 - ``app.bsky.notification.listNotifications`` (``reasons=mention,reply``, filtered again
@@ -38,6 +39,20 @@ clock id. The same key always gives the same rkey; a repeated createRecord canno
 second post, and when it fails the record is looked up (getRecord) and reported as already
 posted.
 
+Session cache: option ``session_file``, default
+``$XDG_STATE_HOME/social-watch/bluesky-<handle>.json`` (``~/.local/state/…`` without
+``XDG_STATE_HOME``). It holds the configured handle's session only — accessJwt, refreshJwt,
+did, the handle the PDS reports, the PDS endpoint from the DID document (informational:
+calls go to ``base_url``) and ``base_url`` — never the app password, and never the database.
+It is written after every login and refresh, atomically (a temp file in the same folder,
+mode 0600, then ``os.replace``; a missing folder is created 0700). A run first loads it
+(its tokens are registered with ``social_watch.redact``) if it is for the same handle and
+``base_url``; a file group or others can access, one owned by another user, or a corrupt
+one is ignored with one warning and replaced at the next login. A cached token the PDS
+rejects outright (``InvalidToken``, 401) is renewed once like an expired one. Losing the
+file only costs a login; a file that cannot be written is warned about once and the poll
+goes on.
+
 Rate limits: 3000 requests per 5 minutes on the PDS (``RateLimit-Policy: 3000;w=300``),
 createSession 10 per day (``RateLimit-Policy: 10;w=86400``). A 429 becomes ``RateLimited`` at
 ``RateLimit-Reset`` (epoch seconds). The app password and tokens are only sent in request
@@ -46,16 +61,23 @@ bodies and ``Authorization`` headers and never appear in an error or log line.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
+import os
 import re
+import stat
+import tempfile
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 
 from connectors import _http
+from social_watch import redact
 from social_watch.clock import parse_iso
 from social_watch.config import parse_duration
 from social_watch.connector import (
@@ -84,6 +106,10 @@ OVERLAP = timedelta(minutes=10)
 SEEN_LIMIT = 500
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _EXPIRED = ("ExpiredToken",)
+_REJECTED = ("InvalidToken", "AuthenticationRequired")  # a cached token that is no good
+CACHE_VERSION = 1
+CACHE_MAX_BYTES = 64 * 1024
+_warned: set[tuple[str, str]] = set()  # (path, problem): each cache problem is logged once
 
 # Facets: an @handle (a domain name) or an http(s) URL, preceded by start, space or "(".
 _MENTION = re.compile(
@@ -95,13 +121,16 @@ _TRAILING = b".,;:!?\"'"
 
 
 class _Session:
-    __slots__ = ("access", "did", "handle", "refresh")
+    __slots__ = ("access", "did", "handle", "pds", "refresh")
 
-    def __init__(self, body: Mapping[str, Any]):
+    def __init__(self, body: Mapping[str, Any], pds: str | None = None):
         self.access = str(body["accessJwt"])
         self.refresh = str(body["refreshJwt"])
         self.did = str(body["did"])
         self.handle = str(body.get("handle") or "")
+        self.pds = _pds_endpoint(body) or pds
+        redact.register(self.access)  # whatever logs a header or a body later
+        redact.register(self.refresh)
 
     def __repr__(self) -> str:  # never show the tokens
         return f"_Session({self.handle or self.did})"
@@ -119,6 +148,10 @@ class BlueskyConnector(Connector):
         "mentions": "the account's mention and reply notifications (default true)",
         "page_size": f"items per request, 1-{MAX_PAGE_SIZE} (default {PAGE_SIZE})",
         "lookback": "how far back the first poll reads (default 24h)",
+        "session_file": (
+            "where the login session is kept between runs, mode 0600 (default "
+            "$XDG_STATE_HOME/social-watch/bluesky-<handle>.json, else ~/.local/state/…)"
+        ),
     }
     reply_rule = LengthRule(300, "graphemes")
 
@@ -150,6 +183,9 @@ class BlueskyConnector(Connector):
             parse_duration(options.get("lookback", "24h"))
         except ValueError as exc:
             raise ConfigError(str(exc), key=f"{key}.lookback") from None
+        session_file = options.get("session_file")
+        if session_file is not None and (not isinstance(session_file, str) or not session_file):
+            raise ConfigError("expected a file path", key=f"{key}.session_file")
         if not (queries or options.get("mentions", True)):
             raise ConfigError("nothing to watch: set queries or mentions = true", key=key)
 
@@ -157,6 +193,7 @@ class BlueskyConnector(Connector):
         super().__init__(*args, **kwargs)
         self._client: httpx.Client | None = None
         self._session: _Session | None = None
+        self._unproven = False  # the session came from the cache and has not been used yet
         self._dids: dict[str, str | None] = {}
 
     # --- plumbing ---
@@ -181,11 +218,26 @@ class BlueskyConnector(Connector):
         return int(self.opts.get("page_size", PAGE_SIZE))
 
     @property
+    def base_url(self) -> str:
+        return str(self.opts.get("base_url", DEFAULT_BASE_URL)).rstrip("/")
+
+    @property
     def http(self) -> httpx.Client:
         if self._client is None:
-            base = str(self.opts.get("base_url", DEFAULT_BASE_URL)).rstrip("/")
-            self._client = _http.client(base)
+            self._client = _http.client(self.base_url)
         return self._client
+
+    @property
+    def session_file(self) -> Path:
+        configured = self.opts.get("session_file")
+        if configured:
+            return Path(str(configured)).expanduser()
+        state = self.env.get("XDG_STATE_HOME") or os.environ.get("XDG_STATE_HOME") or ""
+        if not os.path.isabs(state):  # the XDG spec: a relative value is ignored
+            home = self.env.get("HOME") or str(Path.home())
+            state = os.path.join(home, ".local", "state")
+        name = re.sub(r"[^a-z0-9._-]", "_", self.handle.lower())
+        return Path(state) / "social-watch" / f"bluesky-{name}.json"
 
     def close(self) -> None:
         if self._client is not None:
@@ -217,6 +269,8 @@ class BlueskyConnector(Connector):
             json={"identifier": self.handle, "password": password},
         )
         self._session = _Session(self._json(self._check(response)))
+        self._unproven = False
+        self._save_session()
         return self._session
 
     def _refresh(self) -> _Session:
@@ -224,17 +278,156 @@ class BlueskyConnector(Connector):
         response = self._raw("POST", "com.atproto.server.refreshSession", self._session.refresh)
         if response.status_code in (400, 401):
             return self._login()  # the refresh token expired or was revoked
-        self._session = _Session(self._json(self._check(response)))
+        self._session = _Session(self._json(self._check(response)), self._session.pds)
+        self._unproven = False
+        self._save_session()
         return self._session
+
+    def _current(self) -> _Session:
+        """This run's session: the one in hand, else the cached one, else a login."""
+        if self._session is None:
+            self._session = self._load_session()
+            self._unproven = self._session is not None
+        return self._session or self._login()
 
     def _xrpc(self, method: str, nsid: str, **kwargs: Any) -> httpx.Response:
         """An authenticated call; an expired access token is refreshed and the call retried once."""
-        session = self._session or self._login()
+        session = self._current()
         response = self._raw(method, nsid, session.access, **kwargs)
-        if response.status_code in (400, 401) and _error_name(response) in _EXPIRED:
+        if response.status_code in (400, 401) and self._stale(response):
             session = self._refresh()
             response = self._raw(method, nsid, session.access, **kwargs)
+        if response.is_success:
+            self._unproven = False
         return self._check(response)
+
+    def _stale(self, response: httpx.Response) -> bool:
+        name = _error_name(response)
+        if name in _EXPIRED:
+            return True
+        # A cached token this run has not used yet may have been revoked: renew it once.
+        return self._unproven and response.status_code == 401 and name in _REJECTED
+
+    # --- the session cache (never the database, never a log line) ---
+    def _warn_once(self, problem: str, message: str, *args: Any) -> None:
+        key = (str(self.session_file), problem)
+        if key not in _warned:
+            _warned.add(key)
+            log.warning(message, *args)
+
+    def _load_session(self) -> _Session | None:
+        """The cached session for this handle and base_url, if the file is private and valid."""
+        path = self.session_file
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO never hangs
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # no cache yet; a folder that cannot exist warns when written
+        except OSError as exc:
+            self._warn_once(
+                "read", "%s: cannot read session cache %s (%s)", self.name, path, exc.strerror
+            )
+            return None
+        try:
+            st = os.fstat(fd)
+            if os.name == "posix" and (st.st_mode & 0o077 or st.st_uid != os.getuid()):
+                self._warn_once(
+                    "mode",
+                    "%s: ignoring session cache %s: mode %03o, owner uid %d; it must be private "
+                    "to this user (0600); the next login replaces it",
+                    self.name,
+                    path,
+                    st.st_mode & 0o777,
+                    st.st_uid,
+                )
+                return None
+            raw = b""
+            while stat.S_ISREG(st.st_mode) and len(raw) <= CACHE_MAX_BYTES:
+                chunk = os.read(fd, CACHE_MAX_BYTES + 1 - len(raw))
+                if not chunk:
+                    break
+                raw += chunk
+        except OSError as exc:
+            self._warn_once(
+                "read", "%s: cannot read session cache %s (%s)", self.name, path, exc.strerror
+            )
+            return None
+        finally:
+            os.close(fd)
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            if not isinstance(data, dict) or len(raw) > CACHE_MAX_BYTES:
+                raise ValueError("not a session cache")
+            fields = [data.get(k) for k in ("handle", "did", "accessJwt", "refreshJwt")]
+            if not all(isinstance(v, str) and v for v in fields):
+                raise ValueError("incomplete")
+            pds, service = data.get("pds"), data.get("base_url")
+            if not (pds is None or isinstance(pds, str)) or not isinstance(service, str):
+                raise ValueError("bad pds or base_url")
+        except (UnicodeDecodeError, ValueError):  # json.JSONDecodeError is a ValueError
+            self._warn_once(
+                "corrupt", "%s: ignoring corrupt session cache %s; logging in", self.name, path
+            )
+            return None
+        if str(data["handle"]).lower() != self.handle.lower() or service != self.base_url:
+            self._warn_once(
+                "other",
+                "%s: session cache %s is for another account or server; ignoring it",
+                self.name,
+                path,
+            )
+            return None
+        session = _Session(
+            {
+                "did": data["did"],
+                "handle": data.get("account") or "",
+                "accessJwt": data["accessJwt"],
+                "refreshJwt": data["refreshJwt"],
+            },
+            pds,
+        )
+        log.debug("%s: using the cached session from %s", self.name, path)
+        return session
+
+    def _save_session(self) -> None:
+        """Write this handle's session atomically with mode 0600; a failure only warns."""
+        session, path = self._session, self.session_file
+        if session is None:
+            return
+        data = {
+            "version": CACHE_VERSION,
+            "handle": self.handle,
+            "base_url": self.base_url,
+            "did": session.did,
+            "account": session.handle,
+            "pds": session.pds,
+            "accessJwt": session.access,
+            "refreshJwt": session.refresh,
+        }
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    if hasattr(os, "fchmod"):
+                        os.fchmod(f.fileno(), 0o600)  # mkstemp does already; say it
+                    json.dump(data, f)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            self._warn_once(
+                "write",
+                "%s: cannot write session cache %s (%s); the next run logs in again",
+                self.name,
+                path,
+                exc.strerror or type(exc).__name__,
+            )
+            return
+        log.debug("%s: session cached in %s", self.name, path)
 
     def _json(self, response: httpx.Response) -> Any:
         try:
@@ -256,7 +449,10 @@ class BlueskyConnector(Connector):
         return out
 
     def check(self) -> str:
-        session = self._session or self._login()
+        session = self._current()
+        if self._unproven:  # a cached session: one cheap call proves it (or renews it)
+            self._xrpc("GET", "com.atproto.server.getSession")
+            session = self._session or session
         return f"logged in as {session.handle or self.handle} ({session.did})"
 
     def poll(self, source: Source, cursor: Any) -> PollResult:
@@ -378,7 +574,7 @@ class BlueskyConnector(Connector):
 
     # --- replies ---
     def reply(self, mention: Mention, text: str, key: str) -> PostedReply:
-        session = self._session or self._login()
+        session = self._current()
         parent, root = self._refs(mention)
         record: dict[str, Any] = {
             "$type": POST,
@@ -408,7 +604,7 @@ class BlueskyConnector(Connector):
         found = self._get_record(rkey_for(key, mention.created_at))
         if found is not None:
             return found
-        session = self._session or self._login()
+        session = self._current()
         thread = (
             self._json(
                 self._xrpc(
@@ -429,7 +625,7 @@ class BlueskyConnector(Connector):
         return None
 
     def _get_record(self, rkey: str) -> PostedReply | None:
-        session = self._session or self._login()
+        session = self._current()
         try:
             body = self._json(
                 self._xrpc(
@@ -553,6 +749,17 @@ def _expand_links(text: str, facets: list[Any]) -> str:
         if shown != uri:
             data = data[:start] + uri + data[end:]
     return data.decode("utf-8", errors="replace")
+
+
+def _pds_endpoint(body: Mapping[str, Any]) -> str | None:
+    """The ``#atproto_pds`` service endpoint of the session's DID document, if any."""
+    doc = body.get("didDoc")
+    services = doc.get("service") if isinstance(doc, dict) else None
+    for service in services if isinstance(services, list) else []:
+        if isinstance(service, dict) and str(service.get("id", "")).endswith("#atproto_pds"):
+            endpoint = service.get("serviceEndpoint")
+            return endpoint if isinstance(endpoint, str) else None
+    return None
 
 
 def _error_name(response: httpx.Response) -> str | None:

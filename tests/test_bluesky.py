@@ -1,4 +1,4 @@
-"""Bluesky: session handling, mapping from recorded posts, cursor paging, the contract, replies
+"""Bluesky: session handling and the session cache, mapping from recorded posts, cursor paging, the contract, replies
 (refs, facets, rkey idempotency), secrets, and one end-to-end poll through the CLI."""
 
 from __future__ import annotations
@@ -6,7 +6,9 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +30,14 @@ PASSWORD = "app-pass-wxyz-1234"
 ENV = {"SOCIAL_WATCH_BLUESKY_APP_PASSWORD": PASSWORD}
 HANDLE = "shopexample.bsky.social"
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
+
+
+@pytest.fixture(autouse=True)
+def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The session cache goes under tmp_path: no test reads or writes the real home."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return tmp_path / "state"
 
 
 def recorded(rel: str) -> Any:
@@ -70,6 +80,8 @@ class FakeBluesky:
         self.limited_until: datetime | None = None
         self.expired: set[str] = set()  # access tokens that now answer ExpiredToken
         self.logins = 0
+        self.refused: set[str] = set()  # refresh tokens that are expired or revoked
+        self.rejected: set[str] = set()  # access tokens this PDS never issued (InvalidToken)
         self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
 
     def answer(
@@ -91,11 +103,17 @@ class FakeBluesky:
                 {**SESSION, "accessJwt": f"access-{self.logins}", "refreshJwt": "refresh-1"},
             )
         if nsid == "com.atproto.server.refreshSession":
+            if token in self.refused:
+                return 400, {}, recorded("bluesky/error_400_expired_token.json")
             return 200, {}, {**SESSION, "accessJwt": "access-refreshed", "refreshJwt": "refresh-2"}
         if not token.startswith("access-"):
             return 401, {}, {"error": "AuthenticationRequired", "message": "no token"}
+        if token in self.rejected:
+            return 401, {}, {"error": "InvalidToken", "message": "Token could not be verified"}
         if token in self.expired:
             return 400, {}, recorded("bluesky/error_400_expired_token.json")
+        if nsid == "com.atproto.server.getSession":
+            return 200, {}, {"did": SESSION["did"], "handle": SESSION["handle"]}
         if nsid == "app.bsky.feed.searchPosts":
             items = sorted(self.posts, key=lambda p: p["indexedAt"], reverse=True)
             if params.get("since"):
@@ -428,6 +446,236 @@ def test_options_are_validated_with_key_paths() -> None:
     assert c.handle == HANDLE and [s.key for s in c.sources()] == ["bluesky:mentions:"]
 
 
+# --- the session cache: one login serves many cron runs ---------------------------------
+
+SEARCH_SOURCE = Source("bluesky", "search", "shopexample")
+
+
+def cache_file(state_home: Path) -> Path:
+    return state_home / "social-watch" / f"bluesky-{HANDLE}.json"
+
+
+def run(**options: Any) -> BlueskyConnector:
+    """One `social-watch poll` from cron: a new connector, one poll, closed."""
+    c = connector(**options)
+    try:
+        c.poll(SEARCH_SOURCE, None)
+    finally:
+        c.close()
+    return c
+
+
+def nsids(fake: FakeBluesky) -> list[str]:
+    return [nsid for nsid, _, _ in fake.requests]
+
+
+def write_cache(path: Path, mode: int = 0o600, **fields: Any) -> None:
+    data = {
+        "version": 1,
+        "handle": HANDLE,
+        "base_url": BASE,
+        "did": MY_DID,
+        "account": SESSION["handle"],
+        "pds": None,
+        "accessJwt": "access-cached",
+        "refreshJwt": "refresh-cached",
+        **fields,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    path.chmod(mode)
+
+
+def test_two_cron_runs_log_in_once(fake: FakeBluesky, state_home: Path) -> None:
+    fake.posts = [post(1)]
+    run()
+    run()
+    assert nsids(fake).count("com.atproto.server.createSession") == 1 and fake.logins == 1
+    assert fake.requests[-1][2]["authorization"] == "Bearer access-1"  # the cached token
+    path = cache_file(state_home)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+    cached = json.loads(path.read_text(encoding="utf-8"))
+    assert cached["handle"] == HANDLE and cached["did"] == MY_DID
+    assert cached["accessJwt"] == "access-1" and cached["refreshJwt"] == "refresh-1"
+    assert cached["pds"] == "https://puffball.us-east.host.bsky.network"  # from the didDoc
+    assert PASSWORD not in path.read_text(encoding="utf-8")
+
+
+def test_expired_cached_token_is_refreshed_and_the_cache_updated(
+    fake: FakeBluesky, state_home: Path
+) -> None:
+    run()
+    fake.expired.add("access-1")
+    run()
+    assert nsids(fake).count("com.atproto.server.refreshSession") == 1 and fake.logins == 1
+    refresh = next(r for r in fake.requests if r[0] == "com.atproto.server.refreshSession")
+    assert refresh[2]["authorization"] == "Bearer refresh-1"
+    cached = json.loads(cache_file(state_home).read_text(encoding="utf-8"))
+    assert (cached["accessJwt"], cached["refreshJwt"]) == ("access-refreshed", "refresh-2")
+    assert cached["pds"] == "https://puffball.us-east.host.bsky.network"
+    assert stat.S_IMODE(cache_file(state_home).stat().st_mode) == 0o600
+    fake.requests.clear()
+    run()  # the third run starts from the refreshed session
+    assert nsids(fake) == ["app.bsky.feed.searchPosts"]
+    assert fake.requests[0][2]["authorization"] == "Bearer access-refreshed"
+
+
+def test_refused_refresh_logs_in_again_and_rewrites_the_cache(
+    fake: FakeBluesky, state_home: Path
+) -> None:
+    run()
+    fake.expired.add("access-1")
+    fake.refused.add("refresh-1")
+    run()
+    assert nsids(fake).count("com.atproto.server.refreshSession") == 1 and fake.logins == 2
+    assert fake.requests[-1][2]["authorization"] == "Bearer access-2"
+    cached = json.loads(cache_file(state_home).read_text(encoding="utf-8"))
+    assert cached["accessJwt"] == "access-2"
+
+
+def test_a_rejected_cached_token_is_renewed_once(fake: FakeBluesky, state_home: Path) -> None:
+    write_cache(cache_file(state_home))  # e.g. revoked, or from a PDS the account left
+    fake.rejected.add("access-cached")
+    fake.refused.add("refresh-cached")
+    run()
+    assert nsids(fake) == [
+        "app.bsky.feed.searchPosts",
+        "com.atproto.server.refreshSession",
+        "com.atproto.server.createSession",
+        "app.bsky.feed.searchPosts",
+    ]
+    # a session proven in this run is not renewed on a rejection: that is an error
+    c = connector()
+    c.poll(SEARCH_SOURCE, None)
+    fake.rejected.add("access-1")
+    with pytest.raises(AuthError):
+        c.poll(SEARCH_SOURCE, None)
+    assert fake.logins == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        "[]",
+        '{"handle": "shopexample.bsky.social"}',
+        "\xff\xfe",
+        json.dumps({"handle": HANDLE, "base_url": BASE, "did": 1, "accessJwt": "a" * 9}),
+    ],
+)
+def test_a_corrupt_cache_is_ignored_with_one_warning(
+    fake: FakeBluesky, state_home: Path, caplog: pytest.LogCaptureFixture, content: str
+) -> None:
+    path = cache_file(state_home)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content.encode("utf-8", "surrogateescape"))
+    path.chmod(0o600)
+    with caplog.at_level(logging.WARNING, logger="social_watch.connectors.bluesky"):
+        c = connector()
+        c.poll(SEARCH_SOURCE, None)
+        connector().check()  # another connector in the same process: no second warning
+    assert fake.logins == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "corrupt" in warnings[0] and str(path) in warnings[0]
+    assert json.loads(path.read_text(encoding="utf-8"))["accessJwt"] == "access-1"
+
+
+@pytest.mark.parametrize(
+    "other", [{"handle": "someone-else.bsky.social"}, {"base_url": "https://other.example"}]
+)
+def test_a_cache_for_another_handle_or_server_is_ignored(
+    fake: FakeBluesky, state_home: Path, other: dict[str, Any]
+) -> None:
+    path = cache_file(state_home)
+    write_cache(path, **other)
+    run()
+    assert fake.logins == 1
+    assert all(h.get("authorization") != "Bearer access-cached" for _, _, h in fake.requests)
+    cached = json.loads(path.read_text(encoding="utf-8"))  # now this handle's, and only it
+    assert (cached["handle"], cached["base_url"], cached["accessJwt"]) == (HANDLE, BASE, "access-1")
+
+
+def test_a_cache_others_can_read_is_not_used(
+    fake: FakeBluesky, state_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = cache_file(state_home)
+    write_cache(path, mode=0o644)
+    with caplog.at_level(logging.WARNING, logger="social_watch.connectors.bluesky"):
+        run()
+        run()
+    assert fake.logins == 1
+    assert all("cached" not in h.get("authorization", "") for _, _, h in fake.requests)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "644" in warnings[0] and str(path) in warnings[0]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # replaced by a private file
+
+
+def test_a_cached_session_is_registered_for_redaction_and_never_logged(
+    fake: FakeBluesky,
+    state_home: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from social_watch import redact
+
+    with caplog.at_level(logging.DEBUG):
+        run()  # login, cache written
+        monkeypatch.setattr(redact, "_secrets", set())  # as a fresh process starts
+        c = connector()
+        assert c.check() == f"logged in as {SESSION['handle']} ({MY_DID})"  # from the cache
+        assert redact.redact("Bearer access-1 / refresh-1") == "Bearer *** / ***"
+        fake.expired.add("access-1")
+        run()  # refreshed, cache rewritten
+        fake.expired.add("access-refreshed")
+        fake.refused.add("refresh-2")
+        run()  # refresh refused, logged in again
+    assert fake.logins == 2 and nsids(fake).count("com.atproto.server.getSession") == 1
+    tokens = ["access-1", "refresh-1", "access-refreshed", "refresh-2", "access-2", PASSWORD]
+    assert not [t for t in tokens if t in caplog.text], caplog.text
+    assert str(cache_file(state_home)) in caplog.text  # the path is fine to log
+    assert "access-1" not in repr(c._session)
+
+
+def test_session_file_option_and_default_location(
+    fake: FakeBluesky, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "a" / "b" / "bsky.json"
+    run(session_file=str(target))
+    run(session_file=str(target))
+    assert fake.logins == 1 and stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+    assert connector(session_file="~/s.json").session_file == tmp_path / "home" / "s.json"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/state")  # not absolute: ignored, per XDG
+    expected = tmp_path / "home" / ".local" / "state" / "social-watch" / f"bluesky-{HANDLE}.json"
+    assert connector().session_file == expected
+    monkeypatch.delenv("XDG_STATE_HOME")
+    assert connector().session_file == expected
+    assert "session_file" in BlueskyConnector.options
+    with pytest.raises(ConfigError, match=r"connectors\.bluesky\.session_file"):
+        BlueskyConnector.validate_options({"session_file": 5}, "connectors.bluesky")
+
+
+def test_an_unwritable_cache_warns_once_and_polling_goes_on(
+    fake: FakeBluesky, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "not-a-dir").write_text("", encoding="utf-8")
+    target = tmp_path / "not-a-dir" / "bsky.json"
+    fake.posts = [post(1)]
+    with caplog.at_level(logging.WARNING, logger="social_watch.connectors.bluesky"):
+        c = connector(session_file=str(target))
+        assert len(c.poll(SEARCH_SOURCE, None).mentions) == 1
+        fake.expired.add("access-1")
+        c.poll(SEARCH_SOURCE, None)  # refreshed: the write fails again, no second warning
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "cannot write" in warnings[0]
+    assert not os.path.exists(target)
+    folder = tmp_path / "a-folder"  # session_file naming a folder: warned about, no crash
+    folder.mkdir(mode=0o700)
+    assert len(connector(session_file=str(folder)).poll(SEARCH_SOURCE, None).mentions) == 1
+
+
 # --- end to end -----------------------------------------------------------------------
 
 
@@ -436,6 +684,7 @@ def test_poll_end_to_end_over_a_real_socket(
     tmp_path: Path,
     cli: Callable[..., Any],
     monkeypatch: pytest.MonkeyPatch,
+    state_home: Path,
 ) -> None:
     fixture_server.post(
         "/xrpc/com.atproto.server.createSession", Reply.fixture("bluesky/create_session.json")
@@ -471,10 +720,13 @@ def test_poll_end_to_end_over_a_real_socket(
     assert login.json() == {"identifier": HANDLE, "password": PASSWORD}
     searches = [r for r in fixture_server.requests if r.path.endswith("searchPosts")]
     assert searches[0].query["sort"] == "latest" and searches[1].query["cursor"] == "25"
+    assert state_home.joinpath("social-watch").is_dir()  # the session cache, under tmp_path
     assert all(
         r.headers.get("authorization") == "Bearer REDACTED" for r in fixture_server.requests[1:]
     )
 
     again = cli("poll", "--config", str(config), "--json")
     assert again.exit_code == 0 and json.loads(again.output)[0]["new"] == 0
+    logins = [r for r in fixture_server.requests if r.path.endswith("createSession")]
+    assert len(logins) == 1  # the second run used the cached session
     assert PASSWORD not in result.output + again.output
