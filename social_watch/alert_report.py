@@ -129,7 +129,7 @@ def describe_scope(s: ScopeResult, window: timedelta) -> list[str]:
         )
     elif s.event == "recovered":
         lines.append("  the spike is over: back within the baseline")
-    if v.samples:
+    if v.z is not None:
         lines.append(
             f"  baseline: median {v.median:g}, MAD {v.mad:g} (spread used {v.spread:.2f}) over "
             f"{len(v.samples)} windows {list(v.samples)}"

@@ -200,9 +200,12 @@ def test_sparse_counts_use_the_mad_floor() -> None:
     assert v.spread == 1 and v.z == pytest.approx(0.6745 * 6) and v.rules == ("volume",)
 
 
-def test_not_enough_history_never_fires() -> None:
+def test_not_enough_history_never_fires_and_says_so() -> None:
     v = detect(Counts(50, 50), [Counts(0, 10)] * 2, Rule())
     assert not v.fired and "not enough history" in v.reason
+    scope = alerts.ScopeResult("*", (), "calm", v)
+    text = "\n".join(alert_report.describe_scope(scope, timedelta(minutes=60)))
+    assert "not enough history: 2 baseline sample(s), 3 needed" in text
 
 
 @pytest.mark.parametrize(
