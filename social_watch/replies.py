@@ -547,6 +547,14 @@ def send(
     with dbmod.write(db):
         # The guards again, now under the write lock: a colleague may have replied meanwhile.
         check_guards(db, config, draft, now=now, force=force, check_sensitive=False)
+        # settle_earlier ran before the lock: a reply recorded since then is a colleague's
+        # (or a second run's) send in progress. Its 'replied' action only lands once it is
+        # posted, so the guards above cannot see it; posting now would answer twice.
+        for other in outbox.unresolved(db, draft.item_id):
+            raise Conflict(
+                f"reply {other['id']} to this item by {other['agent'] or 'someone'} is being "
+                f"sent right now ({other['status']}); check `social-watch outbox` in a minute"
+            )
         row = outbox.record(
             db,
             mention_id=draft.mention_id,

@@ -233,3 +233,43 @@ def test_a_process_killed_mid_send_is_settled_by_outbox_retry(world, step):
     assert len(posts(world["remote"])) == 1
     (row,) = outbox.list_rows(world["db"])
     assert row["status"] == "sent"
+
+
+def test_two_agents_replying_at_once_post_once(world, monkeypatch):
+    """Tom's reply is prepared and its earlier rows settled; then Jana's reply is recorded
+    (her process is mid-post) before Tom takes the write lock: Tom must not post too."""
+    draft, connector = replies.prepare(
+        world["db"],
+        world["config"],
+        1,
+        "tom",
+        text="Hi, on it!",
+        env={},
+        now=utcnow(),
+        clock=utcnow,
+    )
+    settle_earlier = replies.settle_earlier
+
+    def jana_records_in_the_gap(*args: Any, **kwargs: Any) -> Any:
+        result = settle_earlier(*args, **kwargs)
+        row = outbox.record(
+            world["db"],
+            mention_id=1,
+            kind="reply",
+            agent="jana",
+            network="x",
+            text="Hi!",
+            now=utcnow(),
+        )
+        with sqlite3.connect(world["db_path"]) as conn:  # Jana's live process is posting it
+            conn.execute(
+                "UPDATE outbox SET status = 'sending', owner = ?, attempts = 1 WHERE id = ?",
+                (f"{outbox.HOST}:{os.getppid()}", row["id"]),
+            )
+        return result
+
+    monkeypatch.setattr(replies, "settle_earlier", jana_records_in_the_gap)
+    with pytest.raises(Conflict, match="being sent right now"):
+        replies.send(world["db"], world["config"], draft, connector, clock=utcnow)
+    assert posts(world["remote"]) == []
+    assert [r["agent"] for r in outbox.list_rows(world["db"])] == ["jana"]
