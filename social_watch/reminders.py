@@ -1,0 +1,209 @@
+"""Reminders before the breach, and escalation when a claim runs out.
+
+A care team promises a first answer within a target (30 minutes); a reminder at at_risk
+and at urgent gives someone time to act before the breach, and one at the breach says it
+happened. Each is recorded per item and threshold before it is sent, so the loop can run
+every few seconds and restart at will without sending one twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from social_watch import db as dbmod
+from social_watch import notify as notifier
+from social_watch.clock import from_db, iso
+from social_watch.queue import SlaSettings
+from social_watch.sla import sla_state
+from social_watch.store import add_action, iter_rows
+from social_watch.watch_state import Sender, deliver, human
+
+log = logging.getLogger("social_watch.watch")
+
+GROUP_AFTER = 5  # more reminders than this in one pass go out as one message
+RETRY_FAILED_REMINDER = timedelta(minutes=1)
+THRESHOLDS = ("at_risk", "urgent", "breached")
+
+
+def _item_details(db: sqlite_utils.Database, item_id: int, now: datetime, sla: SlaSettings) -> Any:
+    from social_watch import queue
+
+    return queue.show(db, item_id, now=now, sla=sla)["item"]
+
+
+_LABEL = {"at_risk": "at risk", "urgent": "urgent", "breached": "past its target"}
+
+
+def reminder_note(item: Mapping[str, Any], threshold: str, now: datetime) -> notifier.Notification:
+    """Names the mention, its network, age, link, sentiment and the command to claim it."""
+    created = from_db(item["created_at"])
+    age = human(now - created) if created else "?"
+    handle = item["author"]["handle"]
+    due = from_db(item["due_at"])
+    left = (
+        f"due in {human(due - now)}"
+        if due and due > now
+        else f"overdue by {human(now - due)}"
+        if due
+        else ""
+    )
+    title = f"Mention {item['id']} is {_LABEL[threshold]}: {item['network']}, {age} old"
+    fields = {
+        "Network": item["network"],
+        "Author": f"@{handle}",
+        "Age": f"{age} ({left})" if left else age,
+        "Sentiment": item["sentiment"]["label"],
+        "Claim": f"social-watch claim {item['id']}",
+    }
+    if item.get("claimed_by"):
+        fields["Claimed by"] = item["claimed_by"]
+    text = " ".join(str(item["text"]).split())
+    return notifier.Notification(
+        title, text[:280] + ("…" if len(text) > 280 else ""), item.get("url"), fields
+    )
+
+
+def group_note(
+    items: list[Mapping[str, Any]], threshold: str, now: datetime
+) -> notifier.Notification:
+    lines = []
+    for item in items[:20]:
+        created = from_db(item["created_at"])
+        age = human(now - created) if created else "?"
+        lines.append(
+            f"{item['id']} {item['network']} @{item['author']['handle']} {age} "
+            f"{item['sentiment']['label']} {item.get('url') or ''} — social-watch claim {item['id']}"
+        )
+    if len(items) > 20:
+        lines.append(f"… and {len(items) - 20} more (social-watch queue)")
+    return notifier.Notification(f"{len(items)} mentions are {_LABEL[threshold]}", "\n".join(lines))
+
+
+def remind(
+    db: sqlite_utils.Database, now: datetime, sla: SlaSettings, send: Sender
+) -> list[tuple[int, str]]:
+    """Notify each item once per threshold it crosses (at_risk, urgent, breached).
+
+    Each reminder is committed before it is sent, so a crash can lose one but a restart
+    never repeats one. An item found past several thresholds at once (the loop was down) gets
+    only the highest; the lower ones are recorded as superseded. A reminder no channel took
+    is tried again a minute later.
+    """
+    heads = iter_rows(
+        db,
+        "SELECT m.id, m.created_at, m.due_at FROM mentions m "
+        "WHERE m.status IN ('open', 'claimed') AND m.item_id = m.id AND m.due_at IS NOT NULL "
+        "AND m.kind = 'mention' AND NOT EXISTS (SELECT 1 FROM reminders r WHERE "
+        "r.item_id = m.id AND r.threshold = 'breached' AND r.delivered != '[]')",
+    )
+    if not heads:
+        return []
+    done: dict[int, dict[str, tuple[str, str]]] = {}
+    for r in iter_rows(
+        db,
+        "SELECT item_id, threshold, delivered, at FROM reminders WHERE item_id IN "
+        "(SELECT id FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id)",
+    ):
+        done.setdefault(r["item_id"], {})[r["threshold"]] = (r["delivered"], r["at"])
+    retry_before = iso(now - RETRY_FAILED_REMINDER)
+    due: dict[str, list[int]] = {t: [] for t in THRESHOLDS}
+    for h in heads:
+        created, deadline = from_db(h["created_at"]), from_db(h["due_at"])
+        assert created is not None and deadline is not None
+        state = sla_state(created, deadline, now, sla.hours, at_risk=sla.at_risk, urgent=sla.urgent)
+        if state == "ok":
+            continue
+        seen = done.get(h["id"], {})
+        if state in seen:
+            delivered, at = seen[state]
+            if delivered != "[]" or (retry_before is not None and at > retry_before):
+                continue
+        due[state].append(h["id"])
+    out: list[tuple[int, str]] = []
+    for threshold, ids in due.items():
+        if not ids:
+            continue
+        lower = THRESHOLDS[: THRESHOLDS.index(threshold)]
+        with dbmod.write(db):
+            for item_id in ids:
+                for t in lower:
+                    db.conn.execute(
+                        "INSERT OR IGNORE INTO reminders (item_id, threshold, at, delivered) "
+                        "VALUES (?, ?, ?, '[\"superseded\"]')",
+                        (item_id, t, iso(now)),
+                    )
+                db.conn.execute(
+                    "INSERT INTO reminders (item_id, threshold, at, delivered) VALUES (?, ?, ?, "
+                    "'[\"sending\"]') ON CONFLICT(item_id, threshold) DO UPDATE SET at = excluded.at, "
+                    "delivered = excluded.delivered",
+                    (item_id, threshold, iso(now)),
+                )
+        items = [_item_details(db, i, now, sla) for i in ids]
+        items = [i for i in items if i is not None]
+        notes = (
+            [(group_note(items, threshold, now), ids)]
+            if len(items) > GROUP_AFTER
+            else [(reminder_note(i, threshold, now), [i["id"]]) for i in items]
+        )
+        for note, covered in notes:
+            channels = json.dumps(deliver(send, note))
+            with dbmod.write(db):
+                db.conn.executemany(
+                    "UPDATE reminders SET delivered = ? WHERE item_id = ? AND threshold = ?",
+                    [(channels, i, threshold) for i in covered],
+                )
+            out += [(i, threshold) for i in covered]
+    return out
+
+
+# --- expired claims -----------------------------------------------------------------------
+
+
+def expire_claims(db: sqlite_utils.Database, now: datetime, send: Sender) -> list[int]:
+    """Claims that ran out with the item unanswered go back to the queue; the team is told."""
+    rows = iter_rows(
+        db,
+        "SELECT id, network, url, author_handle, claimed_by, claim_expires_at FROM mentions "
+        "WHERE status = 'claimed' AND item_id = id AND claim_expires_at <= ?",
+        [iso(now)],
+    )
+    expired = []
+    for row in rows:
+        with dbmod.write(db):
+            cur = db.conn.execute(
+                "UPDATE mentions SET status = 'open', claimed_by = NULL, claimed_at = NULL, "
+                "claim_expires_at = NULL WHERE item_id = ? AND status = 'claimed' "
+                "AND claim_expires_at <= ?",
+                (row["id"], iso(now)),
+            )
+            if not cur.rowcount:
+                continue  # re-claimed or answered meanwhile
+            add_action(
+                db,
+                row["id"],
+                "claim_expired",
+                None,
+                now,
+                {"was": row["claimed_by"], "expired_at": row["claim_expires_at"]},
+            )
+        expired.append(row)
+    for row in expired:
+        note = notifier.Notification(
+            f"Claim expired: mention {row['id']} is back in the queue",
+            f"{row['claimed_by']} claimed it but has not answered; it is unassigned again.",
+            row["url"],
+            {
+                "Network": row["network"],
+                "Author": f"@{row['author_handle']}",
+                "Claim": f"social-watch claim {row['id']}",
+            },
+        )
+        log.warning("%s (held by %s)", note.title, row["claimed_by"])
+        deliver(send, note)
+    return [r["id"] for r in expired]

@@ -1,0 +1,539 @@
+"""The watch loop: poll every connector on its own interval, remind before the breach, guard health.
+
+Why a loop of its own and not cron: staff start it in the morning and rely on it all day, so
+it must survive a failing network (backoff, one failure never stops the others), a slow one
+(each connector polls in its own worker thread with its own SQLite connection), a crash (its
+state lives in the database: reminders are recorded before they are sent, so a restart never
+sends one twice) and a second copy started by mistake (one lock row per database).
+
+The loop runs on its own ``schedule.Scheduler`` with an injected clock and sleep. Each job is
+a plain function over ``(db, …, now)`` so tests drive it with a frozen clock and never sleep:
+``plan_next`` (backoff, rate limits) here, ``remind`` and ``expire_claims`` in ``reminders``,
+the lock, poll state, ``check_health`` and ``status`` in ``watch_state``.
+
+Tables (migration ``0004_watch``): ``watch_lock`` (who runs, heartbeat), ``watch_connectors``
+(last poll, next poll, backoff, health), ``reminders`` (item × threshold), ``watch_state``
+(the day of the last digest).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import logging
+import os
+import random
+import signal
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import schedule
+import sqlite_utils
+
+from social_watch import db as dbmod
+from social_watch.clock import Clock, from_db, iso, utcnow
+from social_watch.config import Config
+from social_watch.connector import Connector
+from social_watch.errors import ConfigError, SocialWatchError
+from social_watch.polling import FAILED, OK, RATE_LIMITED, ConnectorReport
+from social_watch.queue import SlaSettings
+from social_watch.reminders import expire_claims, remind
+from social_watch.watch_state import (
+    HEARTBEAT_EVERY,
+    Sender,
+    acquire_lock,
+    check_health,
+    ensure_connectors,
+    heartbeat,
+    human,
+    read_lock,
+    record_result,
+    release_lock,
+    sender,
+)
+
+log = logging.getLogger("social_watch.watch")
+
+MAX_BACKOFF = timedelta(minutes=30)
+JITTER = 0.25  # a failed connector waits up to 25 % longer, so retries do not bunch up
+RESUME_MARGIN = timedelta(seconds=1)  # reset times are stored to the second
+MORE_DELAY = timedelta(seconds=1)  # a burst cut by the page limit is read on at once
+STOP_GRACE = 3.0  # seconds a running poll gets to finish on SIGTERM
+
+
+# --- polling: when next -----------------------------------------------------------------
+
+
+def backoff_delay(
+    failures: int,
+    interval: timedelta,
+    rand: Callable[[], float] = random.random,
+    cap: timedelta = MAX_BACKOFF,
+) -> timedelta:
+    """interval × 2^(failures-1), up to 25 % jitter on top, never above ``cap`` (or interval)."""
+    cap = max(cap, interval)
+    base = interval * (2 ** min(max(failures - 1, 0), 30))
+    return min(cap, base * (1 + JITTER * rand()))
+
+
+def plan_next(
+    report: ConnectorReport,
+    now: datetime,
+    interval: timedelta,
+    failures: int,
+    rand: Callable[[], float] = random.random,
+) -> tuple[datetime, int]:
+    """(next poll, consecutive failures) after a poll: a success resets the backoff, a rate
+    limit resumes right after its reset (never before), any other failure backs off."""
+    if report.status == OK:
+        more = any(s.more for s in report.sources)
+        return now + (MORE_DELAY if more else interval), 0
+    reset = report.rate_limit_reset
+    if report.status == RATE_LIMITED and reset is not None:
+        return max(reset, now) + RESUME_MARGIN, failures
+    failures += 1
+    return now + backoff_delay(failures, interval, rand), failures
+
+
+# --- digest and spike check (their modules land in parallel) ------------------------------
+
+
+def optional(module: str, attr: str) -> Callable[..., Any] | None:
+    """``social_watch.<module>.<attr>`` if that module exists yet, else None (debug log)."""
+    try:
+        mod = importlib.import_module(f"social_watch.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"social_watch.{module}":
+            raise
+        log.debug("social_watch.%s is not installed; skipping", module)
+        return None
+    fn = getattr(mod, attr, None)
+    if fn is None:
+        log.debug("social_watch.%s has no %s; skipping", module, attr)
+    return fn
+
+
+def parse_hhmm(value: str, key: str = "watch.digest_at") -> time:
+    try:
+        h, m = value.strip().split(":")
+        return time(int(h), int(m))
+    except ValueError:
+        raise ConfigError(f"expected a local time HH:MM, got {value!r}", key=key) from None
+
+
+def _state(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.conn.execute("SELECT value FROM watch_state WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def _set_state(db: sqlite_utils.Database, key: str, value: str | None) -> None:
+    with dbmod.write(db):
+        if value is None:
+            db.conn.execute("DELETE FROM watch_state WHERE key = ?", (key,))
+        else:
+            db.conn.execute(
+                "INSERT OR REPLACE INTO watch_state (key, value) VALUES (?, ?)", (key, value)
+            )
+
+
+def digest_if_due(
+    db: sqlite_utils.Database, config: Config, env: Mapping[str, str], now: datetime
+) -> bool:
+    """Send the daily digest once per local day, at or after ``[watch] digest_at``.
+
+    The day is recorded before sending (never twice, even after a restart); a failed send
+    clears it and is retried ten minutes later.
+    """
+    at = (config.section("watch") or {}).get("digest_at")
+    if not at:
+        return False
+    from social_watch.pipeline import business_hours
+
+    hours = business_hours(config)
+    local = now.astimezone(hours.tz) if hours else now
+    if local.time() < parse_hhmm(at):
+        return False
+    day = local.date().isoformat()
+    retry = from_db(_state(db, "digest_retry_at"))
+    if _state(db, "digest_sent_for") == day or (retry is not None and now < retry):
+        return False
+    fn = optional("digest", "send_daily_digest")
+    if fn is None:
+        return False
+    _set_state(db, "digest_sent_for", day)
+    try:
+        sent = fn(db, config, env, now)
+    except SocialWatchError as exc:
+        _set_state(db, "digest_sent_for", None)
+        _set_state(db, "digest_retry_at", iso(now + timedelta(minutes=10)))
+        log.error("daily digest not sent: %s", exc)
+        return False
+    log.info("daily digest for %s sent: %s", day, getattr(sent, "subject", sent))
+    return True
+
+
+def alerts_check(
+    db: sqlite_utils.Database, config: Config, env: Mapping[str, str], now: datetime
+) -> Any:
+    fn = optional("alerts", "check_and_notify")
+    if fn is None:
+        return None
+    run = fn(db, config, env, now)
+    if getattr(run, "exit_code", 0):
+        log.warning("spike alert fired")
+    return run
+
+
+# --- the loop ---------------------------------------------------------------------------
+
+
+@dataclass
+class Slot:
+    """One connector in the loop: its schedule, backoff, and the connection its worker uses."""
+
+    name: str
+    connector: Connector
+    interval: timedelta
+    quiet_period: timedelta
+    next_poll: datetime
+    failures: int = 0
+    running: bool = False
+    db: sqlite_utils.Database | None = None
+    last: str = "waiting"
+
+
+@dataclass
+class _Job:
+    """A background job (housekeeping) that never runs twice at once."""
+
+    name: str
+    running: bool = False
+    db: sqlite_utils.Database | None = None
+    threads: list[threading.Thread] = field(default_factory=list)
+
+
+class Watch:
+    """The loop. ``start`` builds connectors and takes the lock; ``run`` loops until stopped.
+
+    ``threaded=False`` runs every job inline (tests); ``clock``, ``sleep`` and ``rand`` are
+    injected so the jobs can be driven without waiting.
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        config: Config,
+        env: Mapping[str, str],
+        *,
+        clock: Clock = utcnow,
+        sleep: Callable[[float], Any] | None = None,
+        rand: Callable[[], float] = random.random,
+        send: Sender | None = None,
+        threaded: bool = True,
+        tick: float = 1.0,
+        housekeeping_every: float = 5.0,
+        heartbeat_every: timedelta = HEARTBEAT_EVERY,
+        status_stream: TextIO | None = None,
+    ):
+        self.db_path = Path(db_path)
+        self.config = config
+        self.env = env
+        self.clock = clock
+        self.stop_event = threading.Event()
+        self.sleep = sleep or (lambda seconds: self.stop_event.wait(seconds))
+        self.rand = rand
+        self.send = send or sender(config, env)
+        self.threaded = threaded
+        self.tick = tick
+        self.housekeeping_every = housekeeping_every
+        self.heartbeat_every = heartbeat_every
+        self.status_stream = status_stream
+        self.token = uuid.uuid4().hex
+        self.scheduler = schedule.Scheduler()
+        self.slots: dict[str, Slot] = {}
+        self.housekeeper = _Job("housekeeping")
+        self.exit_code = 0
+        self.started: datetime | None = None
+        self._db: sqlite_utils.Database | None = None
+        self._threads: list[threading.Thread] = []
+        self._alerts_next: datetime | None = None
+        watch = config.section("watch") or {}
+        self.reminders = bool(watch.get("reminders", True))
+        self.alert_every: timedelta = watch.get("alert_every") or timedelta(minutes=10)
+        if watch.get("digest_at"):
+            parse_hhmm(watch["digest_at"])
+        q = config.queue
+        from social_watch.pipeline import business_hours
+
+        self.sla = SlaSettings(business_hours(config), q["at_risk"], q["urgent"], q["claim_ttl"])
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        if self._db is None:
+            self._db = dbmod.connect(self.db_path)
+        return self._db
+
+    # --- life cycle ---
+    def start(self) -> None:
+        from social_watch import polling
+
+        connectors = polling.build_all(self.config, self.env, clock=self.clock)
+        now = self.clock()
+        try:
+            previous = acquire_lock(
+                self.db, now, token=self.token, heartbeat_every=self.heartbeat_every
+            )
+        except BaseException:
+            for c in connectors:
+                c.close()
+            raise
+        if previous is not None:
+            log.warning("took over the lock of a dead watch loop (%s)", previous.describe())
+        self.started = now
+        specs = {}
+        for c in connectors:
+            opts = self.config.connectors.get(c.name, {})
+            specs[c.name] = (
+                opts.get("interval") or timedelta(seconds=60),
+                opts.get("quiet_period") or timedelta(hours=24),
+            )
+        rows = ensure_connectors(self.db, specs, now)
+        for c in connectors:
+            row = rows[c.name]
+            planned = from_db(row["next_poll_at"])
+            self.slots[c.name] = Slot(
+                c.name,
+                c,
+                specs[c.name][0],
+                specs[c.name][1],
+                planned if planned and planned > now else now,
+                row["failures"],
+            )
+        self._alerts_next = now
+        # schedule logs every job run at debug: at --log-level debug it would drown the rest
+        logging.getLogger("schedule").setLevel(logging.INFO)
+        every: Any = self.scheduler.every  # takes float seconds, though typed int
+        every(self.tick).seconds.do(self._guarded, "dispatch", self.dispatch)
+        every(self.housekeeping_every).seconds.do(
+            self._guarded, "housekeeping", self.spawn_housekeeping
+        )
+        every(self.heartbeat_every.total_seconds()).seconds.do(
+            self._guarded, "heartbeat", self.beat
+        )
+        if self.status_stream is not None:
+            every(self.tick).seconds.do(self._guarded, "status", self.status_line)
+        names = ", ".join(f"{s.name} every {human(s.interval)}" for s in self.slots.values())
+        log.info("watching %s (pid %d)", names or "no connectors (queue only)", os.getpid())
+
+    def request_stop(self, *_: Any) -> None:
+        self.stop_event.set()
+
+    def run(self) -> int:
+        """Loop until SIGINT/SIGTERM (or ``request_stop``); returns the exit code."""
+        self.start()
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self.request_stop)
+        try:
+            self.dispatch()
+            self.spawn_housekeeping()
+            while not self.stop_event.is_set():
+                self.scheduler.run_pending()
+                if self.stop_event.is_set():
+                    break
+                self.sleep(self.tick)
+        finally:
+            self.shutdown()
+        return self.exit_code
+
+    def shutdown(self) -> None:
+        """Let running polls finish (a few seconds at most), then release everything."""
+        self.stop_event.set()
+        deadline = STOP_GRACE
+        for t in self._threads:
+            start = utcnow()
+            t.join(timeout=max(deadline, 0.0))
+            deadline -= (utcnow() - start).total_seconds()
+        busy = [s.name for s in self.slots.values() if s.running]
+        if busy:
+            log.warning(
+                "stopping while %s still polls; its uncommitted page is read again next time",
+                ", ".join(busy),
+            )
+        for s in self.slots.values():
+            if not s.running:
+                s.connector.close()
+                if s.db is not None:
+                    s.db.close()
+        if self.status_stream is not None:
+            with contextlib.suppress(Exception):
+                self.status_stream.write("\n")
+                self.status_stream.flush()
+        if self.started is not None:
+            try:
+                release_lock(self.db, self.token)
+            except Exception:
+                log.exception("could not release the watch lock")
+        log.info("watch loop stopped")
+
+    # --- jobs ---
+    def _guarded(self, name: str, fn: Callable[[], Any]) -> None:
+        """An exception in a job is logged and the loop goes on."""
+        try:
+            fn()
+        except Exception:
+            log.exception("watch job %s failed; continuing", name)
+
+    def _spawn(self, name: str, fn: Callable[[], None]) -> None:
+        if not self.threaded:
+            fn()
+            return
+        t = threading.Thread(target=fn, name=name, daemon=True)
+        self._threads = [x for x in self._threads if x.is_alive()]
+        self._threads.append(t)
+        t.start()
+
+    def dispatch(self) -> None:
+        """Start a poll for every connector whose time has come and that is not polling."""
+        now = self.clock()
+        for slot in self.slots.values():
+            if slot.running or now < slot.next_poll or self.stop_event.is_set():
+                continue
+            slot.running = True
+            self._spawn(f"poll-{slot.name}", functools.partial(self._poll_worker, slot))
+
+    def _poll_worker(self, slot: Slot) -> None:
+        try:
+            self.poll(slot)
+        except Exception:
+            log.exception("%s: poll crashed; will retry", slot.name)
+            slot.failures += 1
+            slot.next_poll = self.clock() + backoff_delay(slot.failures, slot.interval, self.rand)
+        finally:
+            slot.running = False
+
+    def poll(self, slot: Slot) -> ConnectorReport:
+        """One poll of one connector on the worker's own connection; records the result."""
+        from social_watch import polling
+        from social_watch.pipeline import Pipeline
+
+        if slot.db is None:
+            slot.db = dbmod.connect(self.db_path)
+        try:
+            report = polling.poll_connector(
+                slot.db, Pipeline(self.config, self.clock), slot.connector
+            )
+        except Exception as exc:
+            log.debug("%s: poll failed", slot.name, exc_info=True)
+            report = ConnectorReport(slot.name, FAILED, f"unexpected {type(exc).__name__}")
+        now = self.clock()
+        slot.next_poll, slot.failures = plan_next(
+            report, now, slot.interval, slot.failures, self.rand
+        )
+        record_result(slot.db, slot.name, report, now, slot.next_poll, slot.failures)
+        slot.last = self._describe(report, slot)
+        level = logging.INFO if report.status == OK else logging.WARNING
+        log.log(level, "%s: %s", slot.name, slot.last)
+        return report
+
+    def _describe(self, report: ConnectorReport, slot: Slot) -> str:
+        nxt = slot.next_poll.strftime("%H:%M:%S")
+        if report.status == OK:
+            return (
+                f"ok, fetched {report.total('fetched')}, new {report.total('new')}, "
+                f"duplicates {report.total('duplicates')}; next poll {nxt}"
+            )
+        if report.status == RATE_LIMITED and report.rate_limit_reset:
+            return f"rate limited until {iso(report.rate_limit_reset)}; resuming {nxt}"
+        return f"{report.status}: {report.reason}; retry {nxt} (failure {slot.failures})"
+
+    def spawn_housekeeping(self) -> None:
+        job = self.housekeeper
+        if job.running or self.stop_event.is_set():
+            return
+        job.running = True
+
+        def work() -> None:
+            try:
+                if job.db is None:
+                    job.db = dbmod.connect(self.db_path)
+                self.housekeeping(job.db)
+            finally:
+                job.running = False
+
+        self._spawn("housekeeping", work)
+
+    def housekeeping(self, db: sqlite_utils.Database) -> None:
+        """Reminders, expired claims, health, digest and spike check: each guarded alone."""
+        now = self.clock()
+        if self.reminders:
+            self._guarded("reminders", lambda: remind(db, now, self.sla, self.send))
+        self._guarded("claims", lambda: expire_claims(db, now, self.send))
+        self._guarded(
+            "health",
+            lambda: check_health(db, list(self.slots), now, self.send, started=self.started),
+        )
+        self._guarded("digest", lambda: digest_if_due(db, self.config, self.env, now))
+        if self._alerts_next is not None and now >= self._alerts_next:
+            self._alerts_next = now + self.alert_every
+            self._guarded("alerts", lambda: alerts_check(db, self.config, self.env, now))
+
+    def beat(self) -> None:
+        if not heartbeat(self.db, self.token, self.clock()):
+            holder = read_lock(self.db)
+            log.error(
+                "another watch loop took over this database (%s); stopping",
+                holder.describe() if holder else "lock released",
+            )
+            self.exit_code = 2
+            self.started = None  # not ours to release
+            self.stop_event.set()
+
+    def status_line(self) -> None:
+        """One compact line, rewritten in place on a terminal."""
+        from social_watch import queue as q
+
+        assert self.status_stream is not None
+        now = self.clock()
+        parts = [now.astimezone().strftime("%H:%M:%S")]
+        for s in self.slots.values():
+            if s.running:
+                state = "polling…"
+            elif s.failures:
+                state = f"retry in {human(s.next_poll - now)}"
+            else:
+                state = s.last.split(";")[0] if s.last != "waiting" else "waiting"
+            parts.append(f"{s.name} {state}")
+        summary = q.summary(self.db, now=now)
+        parts.append(f"queue {summary['waiting']} ({summary['overdue']} past target)")
+        line = " · ".join(parts)
+        self.status_stream.write("\r\x1b[K" + line[:200])
+        self.status_stream.flush()
+
+
+def run(
+    db_path: str | Path,
+    config: Config,
+    env: Mapping[str, str] | None = None,
+    *,
+    tick: float = 1.0,
+    live: bool | None = None,
+) -> int:
+    """The loop as `social-watch watch` runs it: a status line on a terminal, log lines not."""
+    live = sys.stderr.isatty() if live is None else live
+    watch = Watch(
+        db_path,
+        config,
+        os.environ if env is None else env,
+        tick=tick,
+        housekeeping_every=max(tick, min(5.0, tick * 5)),
+        status_stream=sys.stderr if live else None,
+    )
+    return watch.run()

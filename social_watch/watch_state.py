@@ -1,0 +1,356 @@
+"""What the watch loop writes and `social-watch status` reads: lock, poll state, health.
+
+One loop per database: ``watch_lock`` holds its pid, host, start and heartbeat, and a second
+loop reads who holds it; a holder whose process is gone (same host) or whose heartbeat is
+three heartbeats old is dead and taken over. ``watch_connectors`` keeps each connector's
+last poll and health, so a restart neither forgets a dead connector nor announces it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from social_watch import db as dbmod
+from social_watch import notify as notifier
+from social_watch.clock import from_db, iso
+from social_watch.config import Config
+from social_watch.errors import SocialWatchError
+from social_watch.polling import OK, ConnectorReport
+from social_watch.store import iter_rows
+
+log = logging.getLogger("social_watch.watch")
+
+HEARTBEAT_EVERY = timedelta(seconds=5)
+STALE_HEARTBEATS = 3  # a holder silent for this many heartbeats is dead
+UNHEALTHY_AFTER = 5  # intervals without a successful poll
+
+Sender = Callable[[notifier.Notification], notifier.Delivery]
+
+
+class WatchLocked(SocialWatchError):
+    """Another live watch loop holds this database (exit 2)."""
+
+    exit_code = 2
+
+
+# --- small helpers ----------------------------------------------------------------------
+
+
+def human(delta: timedelta) -> str:
+    """'45 s', '16 min', '2 h 5 min', '3 d 4 h': ages in notifications and the status line."""
+    s = max(int(delta.total_seconds()), 0)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        h, m = divmod(s // 60, 60)
+        return f"{h} h {m} min" if m else f"{h} h"
+    d, h = divmod(s // 3600, 24)
+    return f"{d} d {h} h" if h else f"{d} d"
+
+
+def deliver(send: Sender, note: notifier.Notification) -> list[str]:
+    """Channels that took the note; ``["log"]`` when none is configured (logged instead)."""
+    try:
+        result = send(note)
+    except Exception as exc:  # a channel bug must not stop the loop
+        log.warning("notification failed: %s", type(exc).__name__)
+        return []
+    if result.delivered:
+        log.info("%s: sent via %s", note.title, ", ".join(result.delivered))
+        return list(result.delivered)
+    if not result.failed:
+        log.warning("%s (no [notify] channel configured)\n%s", note.title, note.plain())
+        return ["log"]
+    return []
+
+
+def sender(config: Config, env: Mapping[str, str]) -> Sender:
+    return lambda note: notifier.send(config, env, note)
+
+
+# --- the lock: one loop per database ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    token: str
+    pid: int
+    host: str
+    since: datetime
+    heartbeat: datetime
+    heartbeat_every: float
+
+    def describe(self) -> str:
+        return f"pid {self.pid} on {self.host}, running since {iso(self.since)}"
+
+    def alive(self, now: datetime, *, taking_over: bool = False) -> bool:
+        """Dead when its heartbeat is stale, or (same host) its process is gone. When we are
+        taking over, a row with our own pid is a dead predecessor's (the pid was reused)."""
+        stale = timedelta(seconds=self.heartbeat_every * STALE_HEARTBEATS)
+        if now - self.heartbeat > stale:
+            return False
+        if self.host == socket.gethostname():
+            if taking_over and self.pid == os.getpid():
+                return False
+            return pid_alive(self.pid)
+        return True
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def read_lock(db: sqlite_utils.Database) -> LockHolder | None:
+    row = db.conn.execute(
+        "SELECT token, pid, host, since, heartbeat, heartbeat_every FROM watch_lock WHERE id = 1"
+    ).fetchone()
+    if row is None:
+        return None
+    since, beat = from_db(row[3]), from_db(row[4])
+    assert since is not None and beat is not None
+    return LockHolder(row[0], row[1], row[2], since, beat, row[5])
+
+
+def acquire_lock(
+    db: sqlite_utils.Database,
+    now: datetime,
+    *,
+    token: str,
+    heartbeat_every: timedelta = HEARTBEAT_EVERY,
+) -> LockHolder | None:
+    """Take the lock; returns the dead holder it replaced, raises WatchLocked if one lives."""
+    pid, host = os.getpid(), socket.gethostname()
+    with dbmod.write(db):
+        holder = read_lock(db)
+        if holder is not None and holder.token != token and holder.alive(now, taking_over=True):
+            age = human(now - holder.heartbeat)
+            raise WatchLocked(
+                f"another watch loop is running on this database: {holder.describe()} "
+                f"(last heartbeat {age} ago); stop it first, or wait for it to exit"
+            )
+        db.conn.execute(
+            "INSERT OR REPLACE INTO watch_lock (id, token, pid, host, since, heartbeat, "
+            "heartbeat_every) VALUES (1, ?, ?, ?, ?, ?, ?)",
+            (token, pid, host, iso(now), iso(now), heartbeat_every.total_seconds()),
+        )
+    return holder if holder is not None and holder.token != token else None
+
+
+def heartbeat(db: sqlite_utils.Database, token: str, now: datetime) -> bool:
+    """False when the lock is no longer ours (another loop took it over): stop."""
+    with dbmod.write(db):
+        cur = db.conn.execute(
+            "UPDATE watch_lock SET heartbeat = ? WHERE id = 1 AND token = ?", (iso(now), token)
+        )
+    return cur.rowcount == 1
+
+
+def release_lock(db: sqlite_utils.Database, token: str) -> None:
+    with dbmod.write(db):
+        db.conn.execute("DELETE FROM watch_lock WHERE id = 1 AND token = ?", (token,))
+
+
+def ensure_connectors(
+    db: sqlite_utils.Database, specs: Mapping[str, tuple[timedelta, timedelta]], now: datetime
+) -> dict[str, dict[str, Any]]:
+    """One state row per watched connector (interval, quiet period); returns the rows."""
+    with dbmod.write(db):
+        for name, (interval, quiet) in specs.items():
+            db.conn.execute(
+                "INSERT INTO watch_connectors (connector, interval, quiet_period, watched_since) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(connector) DO UPDATE SET "
+                "interval = excluded.interval, quiet_period = excluded.quiet_period",
+                (name, interval.total_seconds(), quiet.total_seconds(), iso(now)),
+            )
+    return {r["connector"]: r for r in iter_rows(db, "SELECT * FROM watch_connectors")}
+
+
+def record_result(
+    db: sqlite_utils.Database,
+    name: str,
+    report: ConnectorReport,
+    now: datetime,
+    next_poll: datetime,
+    failures: int,
+) -> None:
+    ok = report.status == OK
+    new = report.total("new")
+    with dbmod.write(db):
+        db.conn.execute(
+            "UPDATE watch_connectors SET last_poll_at = ?, last_status = ?, fetched = ?, new = ?, "
+            "duplicates = ?, skipped = ?, error = ?, rate_limit_reset = ?, next_poll_at = ?, "
+            "failures = ?, last_success_at = CASE WHEN ? THEN ? ELSE last_success_at END, "
+            "last_mention_at = CASE WHEN ? > 0 THEN ? ELSE last_mention_at END "
+            "WHERE connector = ?",
+            (
+                iso(now),
+                report.status,
+                report.total("fetched"),
+                new,
+                report.total("duplicates"),
+                report.total("skipped"),
+                None if ok else report.reason,
+                iso(report.rate_limit_reset),
+                iso(next_poll),
+                failures,
+                ok,
+                iso(now),
+                new,
+                iso(now),
+                name,
+            ),
+        )
+
+
+# --- the silent-failure guard -----------------------------------------------------------
+
+
+def assess(row: Mapping[str, Any], now: datetime, started: datetime | None = None) -> str | None:
+    """Why a connector is unhealthy, or None. Baselines never predate the loop's start, so a
+    loop restarted after a weekend does not cry wolf before its first poll."""
+    since = from_db(row["watched_since"]) or now
+    # An unhealthy connector recovers only on evidence, not because the loop restarted.
+    floor = max(since, started) if started and row["healthy"] else since
+    interval = timedelta(seconds=row["interval"])
+    last_ok = max(from_db(row["last_success_at"]) or floor, floor)
+    if now - last_ok >= interval * UNHEALTHY_AFTER:
+        error = f" (last error: {row['error']})" if row["error"] else ""
+        return f"no successful poll for {human(now - last_ok)}{error}"
+    last_new = max(from_db(row["last_mention_at"]) or floor, floor)
+    if now - last_new >= timedelta(seconds=row["quiet_period"]):
+        return f"no new mention for {human(now - last_new)} (quiet_period exceeded)"
+    return None
+
+
+def check_health(
+    db: sqlite_utils.Database,
+    names: list[str],
+    now: datetime,
+    send: Sender,
+    *,
+    started: datetime | None = None,
+) -> list[notifier.Notification]:
+    """One notice when a connector turns unhealthy and one when it recovers; state in the DB."""
+    sent = []
+    rows = {r["connector"]: r for r in iter_rows(db, "SELECT * FROM watch_connectors")}
+    for name in names:
+        row = rows.get(name)
+        if row is None:
+            continue
+        reason = assess(row, now, started)
+        if (reason is None) == bool(row["healthy"]):
+            continue
+        with dbmod.write(db):
+            db.conn.execute(
+                "UPDATE watch_connectors SET healthy = ?, health_reason = ?, health_changed_at = ? "
+                "WHERE connector = ?",
+                (reason is None, reason, iso(now), name),
+            )
+        if reason is not None:
+            note = notifier.Notification(
+                f"social-watch: {name} looks unhealthy",
+                f"{name}: {reason}. Mentions may be missed until it recovers.",
+                fields={"Check": f"social-watch check --connector {name}"},
+            )
+        else:
+            changed = from_db(row["health_changed_at"])
+            was = f" after {human(now - changed)}" if changed else ""
+            note = notifier.Notification(
+                f"social-watch: {name} recovered",
+                f"{name} is polling and finding mentions again{was}.",
+            )
+        log.warning("%s", note.title + (f": {reason}" if reason else ""))
+        deliver(send, note)
+        sent.append(note)
+    return sent
+
+
+# --- status (for `social-watch status`) ---------------------------------------------------
+
+
+def status(db: sqlite_utils.Database, config: Config, now: datetime) -> dict[str, Any]:
+    """What `status` prints; ``problems`` is empty when all is well (exit 0)."""
+    from social_watch import queue as q
+    from social_watch import registry
+
+    holder = read_lock(db)
+    alive = holder is not None and holder.alive(now)
+    loop: dict[str, Any] = {"alive": alive}
+    if holder is not None:
+        loop.update(
+            pid=holder.pid,
+            host=holder.host,
+            since=iso(holder.since),
+            heartbeat=iso(holder.heartbeat),
+            heartbeat_age_seconds=int((now - holder.heartbeat).total_seconds()),
+        )
+    names = registry.configured(config)
+    rows = {r["connector"]: r for r in iter_rows(db, "SELECT * FROM watch_connectors")}
+    problems: list[str] = []
+    if names and not alive:
+        problems.append(
+            "no watch loop is running"
+            if holder is None
+            else f"the watch loop ({holder.describe()}) stopped: "
+            f"last heartbeat {human(now - holder.heartbeat)} ago"
+        )
+    connectors = []
+    for name in names:
+        row = rows.get(name)
+        if row is None:
+            connectors.append({"connector": name, "last_poll_at": None, "healthy": None})
+            continue
+        reason = assess(row, now, holder.since if alive and holder else None) if alive else None
+        if not alive and not row["healthy"]:
+            reason = row["health_reason"]
+        if reason:
+            problems.append(f"{name}: {reason}")
+        entry: dict[str, Any] = {
+            "connector": name,
+            "last_poll_at": row["last_poll_at"],
+            "result": row["last_status"],
+            "fetched": row["fetched"],
+            "new": row["new"],
+            "error": row["error"],
+            "rate_limit_reset": row["rate_limit_reset"],
+            "next_poll_at": row["next_poll_at"] if alive else None,
+            "failures": row["failures"],
+            "last_success_at": row["last_success_at"],
+            "last_mention_at": row["last_mention_at"],
+            "healthy": reason is None,
+            "health_reason": reason,
+        }
+        connectors.append(entry)
+    summary = q.summary(db, now=now)
+    oldest = from_db(summary["oldest_created_at"])
+    return {
+        "ok": not problems,
+        "problems": problems,
+        "loop": loop,
+        "connectors": connectors,
+        "queue": {
+            "waiting": summary["waiting"],
+            "past_target": summary["overdue"],
+            "claimed": summary["claimed"],
+            "oldest_created_at": summary["oldest_created_at"],
+            "oldest_age_seconds": int((now - oldest).total_seconds()) if oldest else None,
+        },
+    }
