@@ -10,15 +10,22 @@ streams line by line, so memory stays flat whatever the file size.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from social_watch.clock import parse_iso
 from social_watch.models import Author, Mention
 
 MAX_TEXT = 100_000
+MAX_INT = 2**63 - 1  # SQLite's INTEGER
+# A due time must still fit in a datetime after the target (and business hours) are added.
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+# A JSON escape of a UTF-16 surrogate: a valid pair becomes one character, a lone one is
+# not a character at all and SQLite (UTF-8) cannot store it.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True)
@@ -65,17 +72,21 @@ def mention_from_dict(obj: Any, *, created_at: datetime | None = None) -> Mentio
         assert raw_created is not None
         try:
             created_at = parse_iso(raw_created)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValueError(
                 f"'created_at' must be ISO 8601 with a time zone, got {raw_created!r}"
             ) from None
+        if not EARLIEST <= created_at < LATEST:
+            raise ValueError(f"'created_at' is out of range (1970 to 9000), got {raw_created!r}")
     author = obj.get("author")
     if not isinstance(author, dict):
         raise ValueError("missing required field 'author.handle'")
     handle = _str(author, "handle", required=True, where="author.")
     followers = author.get("followers")
     if followers is not None and (
-        isinstance(followers, bool) or not isinstance(followers, int) or followers < 0
+        isinstance(followers, bool)
+        or not isinstance(followers, int)
+        or not 0 <= followers <= MAX_INT
     ):
         raise ValueError("'author.followers' must be a whole number >= 0")
     repost = obj.get("repost", False)
@@ -114,7 +125,21 @@ def read_jsonl(lines: Iterable[str | bytes]) -> Iterator[Mention | Rejected]:
         except json.JSONDecodeError as exc:
             yield Rejected(number, f"invalid JSON: {exc.msg} at column {exc.colno}")
             continue
+        except RecursionError:
+            yield Rejected(number, "invalid JSON: nested too deeply")
+            continue
+        if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(obj):
+            yield Rejected(number, "contains a lone UTF-16 surrogate escape (\\ud800-\\udfff)")
+            continue
         try:
             yield mention_from_dict(obj)
         except ValueError as exc:
             yield Rejected(number, str(exc))
+
+
+def _has_lone_surrogate(obj: Any) -> bool:
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

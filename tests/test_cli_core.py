@@ -258,3 +258,42 @@ def test_demo_history_is_worked_like_a_real_team(cli):
     items = json.loads(cli("queue", "--json", "--limit", "0").output)
     assert {"ok", "breached"} <= {i["sla_state"] for i in items}
     assert 40 < len(items) < 120
+
+
+def test_import_rejects_lines_sqlite_or_datetime_cannot_hold_and_keeps_the_rest(cli, write_jsonl):
+    """Each of these lines used to raise out of the batch: a traceback, and the good lines
+    of the same batch (up to 1,000) were rolled back with it."""
+
+    def line(id: str, **extra: object) -> str:
+        obj = json.loads(mention_line(id=id))
+        for key, value in extra.items():
+            if key == "followers":
+                obj["author"]["followers"] = value
+            elif key == "handle":
+                obj["author"]["handle"] = value
+            else:
+                obj[key] = value
+        return json.dumps(obj)
+
+    path = write_jsonl(
+        [
+            mention_line(id="1"),
+            line("2", text="lone \ud800 surrogate"),
+            line("3", handle="\udfff"),
+            line("4", extra="\ud800 in a field nobody reads"),
+            line("5", followers=10**30),
+            line("6", created_at="0001-01-01T00:00:00+01:00"),
+            line("7", created_at="9999-12-31T23:50:00Z"),
+            "[" * 100_000 + "]" * 100_000,
+            line("9", text="a real pair \ud83d\ude00 is fine"),
+        ]
+    )
+    result = cli("import", str(path))
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    for n in (2, 3, 4):
+        assert f"line {n}: " in result.output and "surrogate" in result.output
+    assert "line 5: 'author.followers' must be a whole number" in result.output
+    assert "line 6: 'created_at'" in result.output and "line 7: 'created_at'" in result.output
+    assert "line 8: " in result.output
+    assert "2 new" in result.output and "7 rejected" in result.output
