@@ -19,6 +19,7 @@ import sqlite_utils
 from social_watch import sentiment, store
 from social_watch.clock import Clock, utcnow
 from social_watch.config import Config
+from social_watch.importer import EARLIEST, LATEST, MAX_INT
 from social_watch.models import Enrichment, IngestResult, Mention, Sentiment
 from social_watch.sensitive import SensitiveDetector
 from social_watch.sla import BusinessHours, due_at
@@ -115,6 +116,31 @@ class Enricher:
             sensitive_reasons=reasons,
             lang=lang,
         )
+
+
+def unstorable(m: Mention) -> str | None:
+    """Why the store cannot take ``m`` (a bad item to skip), or None.
+
+    A network controls these fields (a federated server its accounts' follower counts and
+    dates); one value SQLite or the due-time arithmetic refuses would otherwise fail its
+    whole page, every poll, and the cursor would never move past it.
+    """
+    if not EARLIEST <= m.created_at < LATEST:
+        return f"created_at {m.created_at.isoformat()} is out of range"
+    followers = m.author.followers
+    if isinstance(followers, int) and not -MAX_INT <= followers <= MAX_INT:
+        return "author followers count too large to store"
+    texts = (m.text, m.native_id, m.author.handle, m.author.name, m.url, m.lang)
+    texts += (m.conversation_id, m.in_reply_to, m.query)
+    try:
+        for value in texts:
+            if isinstance(value, str):
+                value.encode("utf-8")
+        if m.raw is not None:
+            store._dumps(m.raw).encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone UTF-16 surrogate, which is not a character"
+    return None
 
 
 class Pipeline:

@@ -17,9 +17,9 @@ import sqlite_utils
 
 from social_watch import store
 from social_watch.clock import iso
-from social_watch.connector import Connector, Source
+from social_watch.connector import Connector, Skipped, Source
 from social_watch.errors import AuthError, ConfigError, ConnectorError, RateLimited
-from social_watch.pipeline import Pipeline
+from social_watch.pipeline import Pipeline, unstorable
 
 log = logging.getLogger("social_watch.runner")
 MAX_PAGES = 20
@@ -94,6 +94,13 @@ def poll_source(
             _record_failure(db, source, started, clock(), summary)
             log.warning("%s: %s", source.key, summary.error)
             return summary
+        bad = [(m, unstorable(m)) for m in result.mentions]
+        if any(why for _, why in bad):
+            result = replace(
+                result,
+                mentions=[m for m, why in bad if not why],
+                skipped=[*result.skipped, *(Skipped(m.native_id, w) for m, w in bad if w)],
+            )
         for s in result.skipped:
             log.warning("%s: skipped item %s: %s", source.key, s.item_id, s.reason)
         poll: dict[str, Any] = {
