@@ -12,7 +12,7 @@ import threading
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
-MIN_LENGTH = 4  # shorter values would redact ordinary words
+MIN_LENGTH = 6  # shorter values would redact ordinary words (and are no real secret)
 
 
 def register(value: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # recorded payloads, see fixtures/README.md
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
@@ -36,6 +36,16 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+    # Per-process state a test may leave behind: registered secrets, our log handler.
+    import logging
+
+    from social_watch import redact
+
+    redact._secrets.clear()
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == "social-watch":
+            root.removeHandler(handler)
 
 
 @pytest.fixture

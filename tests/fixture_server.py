@@ -24,7 +24,7 @@ importing ``serve_fixtures`` into a test module makes it available there)::
         ...  # run the CLI with base_url = fixture_server.url
         assert fixture_server.requests[0].query["cursor"] is ...
 
-``Reply.fixture(rel, subs={...})`` loads ``../shared/fixtures/<rel>``: status and headers
+``Reply.fixture(rel, subs={...})`` loads ``tests/fixtures/<rel>``: status and headers
 from the recorded ``.headers.json`` (minus Content-Encoding, Content-Length and
 Transfer-Encoding: bodies are stored decoded), and replaces each ``subs`` key by its value in
 the body and header values (e.g. the recorded host by ``fixture_server.url`` in Link headers).
@@ -45,7 +45,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # recorded payloads, see fixtures/README.md
 DROP_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding", "connection"})
 _TYPES = {".json": "application/json", ".xml": "application/xml", ".html": "text/html"}
 
@@ -87,7 +87,7 @@ class Reply:
         headers: Mapping[str, str] | None = None,
         subs: Mapping[str, str] | None = None,
     ) -> Reply:
-        """A recorded body (and its recorded status and headers) from ../shared/fixtures."""
+        """A recorded body (and its recorded status and headers) from tests/fixtures."""
         rec_status, rec_headers, body = load_recorded(rel)
         for old, new in (subs or {}).items():
             body = body.replace(old.encode(), new.encode())

@@ -1,6 +1,6 @@
 """Reddit connector: praw against `responses` serving the recorded fixtures (no internet).
 
-Payloads come from ../shared/fixtures/reddit/ (search_r_all, message_mentions,
+Payloads come from tests/fixtures/reddit/ (search_r_all, message_mentions,
 comment_reply, access_token, error_429), renumbered where a test needs many items. Any
 ``time.sleep`` fails the test: the connector must never wait on its own.
 """
@@ -35,7 +35,7 @@ from social_watch.models import Author, Mention
 from social_watch.pipeline import Pipeline
 from social_watch.runner import poll_source
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "reddit"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "reddit"
 API = "https://oauth.reddit.com"
 TOKEN_URL = "https://www.reddit.com/api/v1/access_token"
 ENV = {

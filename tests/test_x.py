@@ -2,7 +2,7 @@
 errors, replies and reconciliation, redacted debug logs, and the shared connector contract.
 
 tweepy talks through requests, so the network is faked with ``responses``; bodies and headers
-come from ../shared/fixtures/x (see its README). Nothing here sleeps or touches the internet.
+come from tests/fixtures/x (see its README). Nothing here sleeps or touches the internet.
 """
 
 from __future__ import annotations
