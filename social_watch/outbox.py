@@ -358,7 +358,7 @@ def list_rows(
         params += wanted
     sql += " ORDER BY o.id DESC"
     if limit:
-        sql += f" LIMIT {int(limit)}"
+        sql += f" LIMIT {min(int(limit), 2**63 - 1)}"
     return [_shape(r) for r in iter_rows(db, sql, params)]
 
 

@@ -22,6 +22,8 @@ from social_watch.models import DISMISS_REASONS, SENTIMENT_LABELS
 from social_watch.sla import BusinessHours, sla_state
 from social_watch.store import add_action, iter_rows
 
+MAX_SQL_INT = 2**63 - 1  # a larger id or LIMIT is an OverflowError/datatype mismatch
+
 _COLUMNS = (
     "id, global_id, network, native_id, url, author_handle, author_name, author_followers, text, "
     "lang, created_at, due_at, status, kind, item_id, conversation_id, in_reply_to, sources, "
@@ -93,7 +95,7 @@ def list_items(
         f"WHERE {' AND '.join(where)} ORDER BY m.due_at, m.id"
     )
     if filters.limit:
-        sql += f" LIMIT {int(filters.limit)}"
+        sql += f" LIMIT {min(int(filters.limit), MAX_SQL_INT)}"
     heads = iter_rows(db, sql, params)
     members = _members(db, [h["id"] for h in heads])
     return [_item(h, members.get(h["id"], [h]), now, sla) for h in heads]
@@ -181,8 +183,13 @@ def _item(
 def resolve(db: sqlite_utils.Database, ref: str | int) -> dict[str, Any]:
     """A mention by short id or global id (network:native_id)."""
     text = str(ref).strip()
-    if text.isdigit():
-        rows = iter_rows(db, f"SELECT {_COLUMNS} FROM mentions WHERE id = ?", [int(text)])
+    if text.isascii() and text.isdigit():  # isdigit() alone accepts '²', which int() refuses
+        number = int(text)
+        rows = (
+            iter_rows(db, f"SELECT {_COLUMNS} FROM mentions WHERE id = ?", [number])
+            if number <= MAX_SQL_INT
+            else []
+        )
     else:
         rows = iter_rows(db, f"SELECT {_COLUMNS} FROM mentions WHERE global_id = ?", [text])
     if not rows:

@@ -55,3 +55,16 @@ def test_one_unstorable_item_is_skipped_and_the_rest_of_the_page_and_its_cursor_
     assert sorted(summary.skipped_ids) == ["2", "3", "4", "5", "6"]
     assert [r["global_id"] for r in rows(db, "SELECT global_id FROM mentions")] == ["mastodon:1"]
     assert rows(db, "SELECT cursor FROM cursors") == [{"cursor": '{"min_id":"100"}'}]
+
+
+def test_odd_ids_and_huge_limits_are_one_line_errors_not_tracebacks(cli, write_jsonl):
+    from conftest import mention_line
+
+    assert cli("import", str(write_jsonl([mention_line(id="1")]))).exit_code == 0
+    for ref in ("²", "٣", "99999999999999999999"):  # str.isdigit() is true for all three
+        result = cli("show", ref)
+        assert result.exit_code == 2 and "no mention with id" in result.output, ref
+        assert cli("claim", ref, "--as", "jana").exit_code == 2
+    for command in (["queue"], ["outbox"]):
+        result = cli(*command, "--limit", "99999999999999999999", "--json")
+        assert result.exit_code == 0, result.output
