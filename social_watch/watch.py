@@ -206,6 +206,7 @@ class Slot:
     failures: int = 0
     running: bool = False
     db: sqlite_utils.Database | None = None
+    pipeline: Any = None  # built in the worker on first poll, then reused
     last: str = "waiting"
 
 
@@ -427,9 +428,9 @@ class Watch:
         if slot.db is None:
             slot.db = dbmod.connect(self.db_path)
         try:
-            report = polling.poll_connector(
-                slot.db, Pipeline(self.config, self.clock), slot.connector
-            )
+            if slot.pipeline is None:
+                slot.pipeline = Pipeline(self.config, self.clock)
+            report = polling.poll_connector(slot.db, slot.pipeline, slot.connector)
         except Exception as exc:
             log.debug("%s: poll failed", slot.name, exc_info=True)
             report = ConnectorReport(slot.name, FAILED, f"unexpected {type(exc).__name__}")

@@ -472,9 +472,19 @@ def test_digest_and_alerts_are_skipped_while_their_modules_are_missing(
     assert watch.alerts_check(db, config(), {}, NOW) is None
 
 
-def test_the_real_digest_and_alert_functions_are_found() -> None:
-    assert watch.optional("digest", "send_daily_digest") is not None
-    assert watch.optional("alerts", "check_and_notify") is not None
+@pytest.mark.parametrize(
+    ("module", "attr"), [("digest", "send_daily_digest"), ("alerts", "check_and_notify")]
+)
+def test_the_real_digest_and_alert_functions_take_what_the_loop_passes(
+    module: str, attr: str
+) -> None:
+    import inspect
+
+    pytest.importorskip(f"social_watch.{module}")  # written in parallel; may not be here yet
+    fn = watch.optional(module, attr)
+    assert fn is not None
+    params = list(inspect.signature(fn).parameters)
+    assert params[:4] == ["db", "config", "env", "now"]
 
 
 # --- the lock and status ------------------------------------------------------------------
