@@ -57,6 +57,10 @@ def raw_bound(path: Path, db_path: Path, *, batch_size: int = 1000) -> int:
 
     analyzer = SentimentIntensityAnalyzer()
     db = sqlite_utils.Database(db_path)
+    # The store's own durability settings (social_watch.db): WAL, synchronous=NORMAL. With
+    # sqlite's defaults every batch would wait for an fsync the import never does.
+    db.conn.execute("PRAGMA journal_mode = WAL")
+    db.conn.execute("PRAGMA synchronous = NORMAL")
 
     def rows():
         with open(path, "rb") as f:
