@@ -29,6 +29,7 @@ NETWORKS = ("x", "reddit", "mastodon", "bluesky", "hackernews", "rss")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$")
 _UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION = timedelta(days=36500)  # 100 years
 _SECRET_WORDS = ("token", "secret", "password", "api_key", "apikey")
 
 
@@ -36,14 +37,20 @@ def parse_duration(value: object) -> timedelta:
     """'90s', '30m', '2h', '7d', '1w' or a number of seconds."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as '30m'")
+    seconds: float | None = None
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
-        return timedelta(seconds=value)
-    if isinstance(value, str):
+        seconds = value
+    elif isinstance(value, str):
         match = _DURATION.match(value.lower())
         if match:
-            return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+            seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds is not None:
+        # NaN fails both comparisons; beyond the cap a due time overflows datetime.
+        if not 0 <= seconds <= MAX_DURATION.total_seconds():
+            raise ValueError(f"expected a duration of at most {MAX_DURATION.days} days")
+        return timedelta(seconds=seconds)
     raise ValueError(f"expected a duration such as '30s', '30m', '2h' or '7d', got {value!r}")
 
 

@@ -119,3 +119,12 @@ def test_every_connector_section_of_the_example_is_valid_for_its_connector():
     assert set(config.connectors) >= {"x", "reddit", "mastodon", "bluesky", "hackernews", "rss"}
     for name, options in config.connectors.items():
         registry.load_class(name).validate_options(options, f"connectors.{name}")
+
+
+@pytest.mark.parametrize("value", ['"99999999999d"', "inf", "nan", '"300000w"', "1e300"])
+def test_an_absurd_duration_is_a_config_error_not_a_traceback(value, tmp_path):
+    """timedelta overflowed (a traceback on every command), and a target of millennia made
+    every due time overflow at ingest."""
+    (tmp_path / "c.toml").write_text(f"[queue]\ntarget = {value}\n")
+    with pytest.raises(ConfigError, match=r"queue\.target: "):
+        cfg.load(str(tmp_path / "c.toml"), env={})
