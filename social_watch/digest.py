@@ -1,0 +1,726 @@
+"""The marketing digest: what people said about the brand in a period, against the one before.
+
+One ``build`` gathers everything as plain data (the ``--format json`` shape), with personal
+data already masked, so every format shows the same, safe content; ``render`` turns it into
+text for a terminal, Markdown, or an e-mail-ready HTML page (inline CSS, an inline SVG
+chart) through jinja2 templates, HTML with autoescaping on. ``send`` mails HTML with a
+plain-text alternative through ``mailer``; ``send_daily_digest`` is what the watch loop calls.
+
+Cost: counts, top mentions, authors, tags and share of voice are SQL aggregates over the
+period; only rising terms need the words, and they read at most ``TERM_SAMPLE`` texts per
+period (an even sample by id when there are more), so a 30-day digest of a busy brand
+stays within seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+import jinja2
+import sqlite_utils
+
+from social_watch import mailer, stats
+from social_watch.clock import iso
+from social_watch.config import Config
+from social_watch.errors import ConfigError, UsageError
+from social_watch.pipeline import Enricher, business_hours
+from social_watch.sensitive import SensitiveDetector
+from social_watch.stats import Period
+
+FORMATS = ("text", "markdown", "html", "json")
+LABELS = ("negative", "neutral", "positive", "unknown")
+TOP = 5
+TERM_SAMPLE = 20_000
+_LABEL_SQL = "COALESCE(sentiment_override, sentiment_label, 'unknown')"
+_PERIOD_SQL = "kind = 'mention' AND created_at >= ? AND created_at < ?"
+# Counts read only the reports' covering index (migration 0007), never the wide rows.
+_COVERING = "INDEXED BY idx_mentions_stats"
+
+
+# --- gathering --------------------------------------------------------------------------
+
+
+def _params(p: Period) -> tuple[str | None, str | None]:
+    return iso(p.start), iso(p.end)
+
+
+def _change(now: float, before: float) -> float | None:
+    """Relative change in percent; None when there was nothing before."""
+    return round((now - before) / before * 100, 1) if before else None
+
+
+def net_sentiment(split: Mapping[str, int]) -> float | None:
+    """(positive − negative) / (positive + negative) × 100; neutral and unknown excluded."""
+    pos, neg = split.get("positive", 0), split.get("negative", 0)
+    return round((pos - neg) / (pos + neg) * 100, 1) if pos + neg else None
+
+
+def _split(conn: Any, p: Period) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    rows = conn.execute(
+        f"SELECT network, {_LABEL_SQL}, COUNT(*) FROM mentions WHERE {_PERIOD_SQL} GROUP BY 1, 2",
+        _params(p),
+    )
+    for network, label, count in rows:
+        out.setdefault(network, dict.fromkeys(LABELS, 0))[label] = count
+    return out
+
+
+def _sum(splits: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total = dict.fromkeys(LABELS, 0)
+    for s in splits:
+        for label, count in s.items():
+            total[label] = total.get(label, 0) + count
+    return total
+
+
+class _Masker:
+    """Personal data out of everything a digest shows; control characters out too."""
+
+    def __init__(self, detector: SensitiveDetector):
+        self.detector = detector
+
+    def text(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return self.detector.mask(value)
+
+
+def _mention(row: Mapping[str, Any], mask: _Masker) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "network": row["network"],
+        "author": {
+            "handle": row["author_handle"],
+            "name": mask.text(row["author_name"]),
+            "followers": row["author_followers"],
+        },
+        "text": mask.text(row["text"]),
+        "url": row["url"],
+        "created_at": row["created_at"],
+        "sentiment": row["label"],
+        "compound": row["sentiment_compound"],
+    }
+
+
+def _rows(conn: Any, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    cur = conn.execute(sql, params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur]
+
+
+def _extremes(conn: Any, p: Period, label: str, top: int, mask: _Masker) -> list[dict[str, Any]]:
+    """The ``top`` most negative (or positive) mentions: ranked on the index, then fetched."""
+    order = "ASC" if label == "negative" else "DESC"
+    ids = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT id FROM mentions {_COVERING} WHERE {_PERIOD_SQL} AND {_LABEL_SQL} = ? "
+            f"ORDER BY sentiment_compound {order}, id LIMIT ?",
+            [*_params(p), label, top],
+        )
+    ]
+    if not ids:
+        return []
+    rows = _rows(
+        conn,
+        "SELECT id, network, author_handle, author_name, author_followers, text, url, "
+        f"created_at, sentiment_compound, {_LABEL_SQL} AS label FROM mentions "
+        f"WHERE id IN ({', '.join('?' for _ in ids)})",
+        ids,
+    )
+    rows.sort(key=lambda r: ids.index(r["id"]))
+    return [_mention(r, mask) for r in rows]
+
+
+def _authors(conn: Any, p: Period, top: int, mask: _Masker) -> list[dict[str, Any]]:
+    rows = _rows(
+        conn,
+        "SELECT network, MAX(author_handle) AS handle, MAX(author_name) AS name, "
+        "MAX(COALESCE(author_followers, 0)) AS followers, COUNT(*) AS mentions, "
+        f"MAX(url) AS url FROM mentions WHERE {_PERIOD_SQL} "
+        "GROUP BY network, lower(author_handle) ORDER BY followers DESC, mentions DESC LIMIT ?",
+        [*_params(p), top],
+    )
+    return [
+        {
+            "network": r["network"],
+            "handle": r["handle"],
+            "name": mask.text(r["name"]),
+            "followers": r["followers"],
+            "mentions": r["mentions"],
+            "url": r["url"],
+        }
+        for r in rows
+    ]
+
+
+def _tags(conn: Any, p: Period) -> Counter[str]:
+    return Counter(
+        dict(
+            conn.execute(
+                f"SELECT t.value, COUNT(*) FROM mentions {_COVERING}, json_each(mentions.tags) t "
+                f"WHERE {_PERIOD_SQL} GROUP BY t.value",
+                _params(p),
+            ).fetchall()
+        )
+    )
+
+
+# --- rising terms -----------------------------------------------------------------------
+
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_HANDLE = re.compile(r"@[\w.-]+(?:@[\w.-]+)?")
+_WORD = re.compile(r"[^\W\d_]{3,}(?:['’][^\W\d_]+)?")
+STOPWORDS = frozenset(
+    """
+    about above after again against all also and any are aren't because been before being
+    below between both but can can't cannot could couldn't did didn't does doesn't doing don't
+    down during each few for from further get got had hadn't has hasn't have haven't having
+    her here hers herself him himself his how i'm i've into isn't it's its itself just let's
+    more most mustn't myself nor not now off once only other ought our ours ourselves out over
+    own same shan't she she's should shouldn't some such than that that's the their theirs them
+    themselves then there there's these they they're this those through too under until very
+    was wasn't we're were weren't what what's when where which while who whom why will with
+    won't would wouldn't you you're your yours yourself yourselves amp via yes yet one still
+    really like know think thanks thank please hey guys today day week just get got
+    """.split()  # noqa: SIM905
+)
+
+
+def _terms(text: str, skip: frozenset[str]) -> set[str]:
+    """Words and two-word phrases of one text: no handles, links, numbers or stopwords."""
+    text = _HANDLE.sub(" ", _URL.sub(" ", text.lower()))
+    words = _WORD.findall(text)
+    out: set[str] = set()
+    previous: str | None = None
+    for word in words:
+        if word in STOPWORDS or word in skip:
+            previous = None
+            continue
+        out.add(word)
+        if previous is not None:
+            out.add(f"{previous} {word}")
+        previous = word
+    return out
+
+
+def _term_counts(
+    conn: Any, p: Period, total: int, skip: frozenset[str], mask: _Masker
+) -> tuple[Counter[str], int]:
+    """Document frequency of terms in (an even sample of) the period's mentions."""
+    stride = max(1, math.ceil(total / TERM_SAMPLE))
+    counts: Counter[str] = Counter()
+    seen = 0
+    rows = conn.execute(
+        f"SELECT text, sensitive FROM mentions WHERE {_PERIOD_SQL} AND id % ? = 0",
+        [*_params(p), stride],
+    )
+    for text, sensitive in rows:
+        seen += 1
+        counts.update(_terms(mask.text(text) if sensitive else text, skip))
+    return counts, seen
+
+
+def rising_terms(
+    current: Counter[str],
+    n_current: int,
+    previous: Counter[str],
+    n_previous: int,
+    *,
+    limit: int = 10,
+    min_count: int = 3,
+) -> list[dict[str, Any]]:
+    """Terms whose share of mentions grew most: smoothed log-ratio, a minimum count.
+
+    score = ln((c + 1) / (N + 2)) − ln((p + 1) / (M + 2)) for a term in c of N mentions now
+    and p of M before (add-one smoothing keeps a term never seen before finite). A term
+    needs ``max(min_count, 0.2 % of N)`` mentions and at least twice its earlier share; a
+    word inside a chosen phrase with about the same count is left out as redundant.
+    """
+    floor = max(min_count, math.ceil(n_current * 0.002))
+    scored = []
+    for term, c in current.items():
+        if c < floor:
+            continue
+        p = previous.get(term, 0)
+        score = math.log((c + 1) / (n_current + 2)) - math.log((p + 1) / (n_previous + 2))
+        if score >= math.log(2):
+            scored.append((score, c, term, p))
+    scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+    chosen: list[tuple[float, int, str, int]] = []
+    for item in scored:
+        _, c, term, _ = item
+        if " " not in term and any(
+            term in t.split() and ct >= 0.8 * c for _, ct, t, _ in scored if " " in t
+        ):
+            continue
+        chosen.append(item)
+        if len(chosen) == limit:
+            break
+    return [
+        {"term": t, "count": c, "previous": p, "ratio": round(math.exp(s), 1)}
+        for s, c, t, p in chosen
+    ]
+
+
+# --- share of voice ---------------------------------------------------------------------
+
+
+def _voice(
+    conn: Any,
+    p: Period,
+    brand: str,
+    brand_words: Sequence[str],
+    groups: Mapping[str, Sequence[str]],
+) -> dict[str, int]:
+    """Mentions naming each competitor (case-insensitive substring); the rest are the brand's.
+
+    A stored mention was found by one of the brand's queries unless it names a competitor
+    and not the brand, so a mention counts for the brand when it names the brand or no
+    competitor, and for each competitor it names.
+    """
+
+    def any_of(words: Sequence[str]) -> tuple[str, list[str]]:
+        words = [w.lower() for w in words if w.strip()]
+        if not words:
+            return "0", []
+        return "(" + " OR ".join("instr(lower(text), ?) > 0" for _ in words) + ")", words
+
+    cols: list[str] = []
+    params: list[Any] = []
+    comp_exprs: list[tuple[str, list[str]]] = [any_of(words) for words in groups.values()]
+    brand_expr, brand_params = any_of(brand_words)
+    anyc = " OR ".join(e for e, _ in comp_exprs) or "0"
+    anyc_params = [w for _, ps in comp_exprs for w in ps]
+    cols.append(f"SUM({brand_expr} OR NOT ({anyc}))")
+    params += brand_params + anyc_params
+    for expr, ps in comp_exprs:
+        cols.append(f"SUM({expr})")
+        params += ps
+    row = conn.execute(
+        f"SELECT {', '.join(cols)} FROM mentions WHERE {_PERIOD_SQL}",
+        [*params, *_params(p)],
+    ).fetchone()
+    names = [brand, *groups]
+    return {name: int(v or 0) for name, v in zip(names, row, strict=True)}
+
+
+def _shares(counts: Mapping[str, int]) -> dict[str, float | None]:
+    total = sum(counts.values())
+    return {k: (round(v / total, 4) if total else None) for k, v in counts.items()}
+
+
+# --- the chart --------------------------------------------------------------------------
+
+_BUCKET_HOURS = (1, 2, 3, 4, 6, 12, 24)
+
+
+def _chart(conn: Any, p: Period, tz: tzinfo) -> dict[str, Any]:
+    """Mentions per time bucket by sentiment; buckets of 1 h, or wider so at most ~72 bars."""
+    hours = p.seconds / 3600
+    size = next((b for b in _BUCKET_HOURS if hours / b <= 72), 24 * math.ceil(hours / 24 / 72))
+    start = p.start.astimezone(tz)
+    # Buckets start on a local hour that is a multiple of the bucket size (midnight for days).
+    anchor = start.replace(minute=0, second=0, microsecond=0)
+    anchor = anchor.replace(hour=anchor.hour - anchor.hour % size) if size <= 24 else anchor
+    step = timedelta(hours=size)
+    edges: list[datetime] = []
+    edge = anchor.astimezone(UTC)
+    while edge < p.end:
+        edges.append(edge)
+        edge += step
+    buckets = [{"start": iso(e), **dict.fromkeys(LABELS, 0)} for e in edges]
+    rows = conn.execute(
+        f"SELECT substr(created_at, 1, 13), {_LABEL_SQL}, COUNT(*) FROM mentions {_COVERING} "
+        f"WHERE {_PERIOD_SQL} GROUP BY 1, 2",
+        _params(p),
+    )
+    for hour, label, count in rows:
+        at = datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+        index = min(len(buckets) - 1, max(0, int((at - edges[0]) / step)))
+        buckets[index][label] = buckets[index].get(label, 0) + count
+    return {"bucket_hours": size, "buckets": buckets}
+
+
+# --- the digest -------------------------------------------------------------------------
+
+
+def build(
+    db: sqlite_utils.Database,
+    config: Config,
+    *,
+    period: Period,
+    now: datetime,
+    top: int = TOP,
+) -> dict[str, Any]:
+    """Everything a digest shows, as plain data with personal data masked (the JSON shape)."""
+    conn = db.conn
+    hours = business_hours(config)
+    tz = stats.report_tz(hours)
+    mask = _Masker(Enricher(config).detector)
+    before = period.previous()
+
+    cur_split, prev_split = _split(conn, period), _split(conn, before)
+    cur_total, prev_total = _sum(cur_split.values()), _sum(prev_split.values())
+    n_cur, n_prev = sum(cur_total.values()), sum(prev_total.values())
+    networks = []
+    for network in sorted(set(cur_split) | set(prev_split)):
+        now_split = cur_split.get(network, dict.fromkeys(LABELS, 0))
+        was = sum(prev_split.get(network, {}).values())
+        count = sum(now_split.values())
+        networks.append(
+            {
+                "network": network,
+                "mentions": count,
+                "previous": was,
+                "change_pct": _change(count, was),
+                "sentiment": now_split,
+                "net": net_sentiment(now_split),
+                "previous_net": net_sentiment(prev_split.get(network, {})),
+            }
+        )
+    networks.sort(key=lambda n: (-n["mentions"], n["network"]))
+
+    net_now, net_before = net_sentiment(cur_total), net_sentiment(prev_total)
+    tags_now, tags_before = _tags(conn, period), _tags(conn, before)
+
+    brand = config.brand_name
+    skip = frozenset(_WORD.findall(brand.lower())) | frozenset(
+        w for h in config.brand_handles.values() for w in _WORD.findall(str(h).lower())
+    )
+    terms_now, seen_now = _term_counts(conn, period, n_cur, skip, mask)
+    terms_before, seen_before = _term_counts(conn, before, n_prev, skip, mask)
+
+    competitors = (config.section("digest") or {}).get("competitors") or {}
+    voice = None
+    if competitors:
+        brand_words = [brand, *config.raw["brand"]["keywords"]]
+        brand_words += [str(h) for h in config.brand_handles.values()]
+        v_now = _voice(conn, period, brand, brand_words, competitors)
+        v_before = _voice(conn, before, brand, brand_words, competitors)
+        s_now, s_before = _shares(v_now), _shares(v_before)
+        voice = [
+            {
+                "name": name,
+                "brand": name == brand,
+                "mentions": v_now[name],
+                "previous": v_before[name],
+                "share": s_now[name],
+                "previous_share": s_before[name],
+            }
+            for name in v_now
+        ]
+
+    service = stats.compute(db, period=period, now=now, hours=hours, groups=("overall",))
+    overall = service["overall"]
+    return {
+        "brand": brand,
+        "period": {
+            **period.as_dict(),
+            "hours": round(period.seconds / 3600, 2),
+            "timezone": str(getattr(tz, "key", "UTC")),
+        },
+        "previous": before.as_dict(),
+        "generated_at": iso(now),
+        "volume": {
+            "mentions": n_cur,
+            "previous": n_prev,
+            "change": n_cur - n_prev,
+            "change_pct": _change(n_cur, n_prev),
+        },
+        "sentiment": {
+            **cur_total,
+            "previous": prev_total,
+            "net": net_now,
+            "previous_net": net_before,
+            "net_change": round(net_now - net_before, 1)
+            if net_now is not None and net_before is not None
+            else None,
+        },
+        "networks": networks,
+        "most_negative": _extremes(conn, period, "negative", top, mask),
+        "most_positive": _extremes(conn, period, "positive", top, mask),
+        "top_authors": _authors(conn, period, top, mask),
+        "tags": [
+            {"tag": t, "count": c, "previous": tags_before.get(t, 0)}
+            for t, c in sorted(tags_now.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "rising_terms": rising_terms(terms_now, seen_now, terms_before, seen_before),
+        "share_of_voice": voice,
+        "service": {
+            "needing_answer": overall["needing_answer"],
+            "answered": overall["answered"],
+            "first_response": overall["first_response"],
+            "within_target_share": overall["within_target_share"],
+            "response_rate": overall["response_rate"],
+            "breaches": overall["breaches"],
+            "unanswered_now": overall["unanswered_now"],
+            "queue_now": service["queue_now"],
+        },
+        "chart": _chart(conn, period, tz),
+    }
+
+
+# --- rendering --------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
+COLOURS = {
+    "negative": "#d64545",
+    "neutral": "#9aa5b1",
+    "positive": "#2f9e6e",
+    "unknown": "#d9dee4",
+}
+
+
+def plain(value: Any, width: int | None = None) -> str:
+    """One line, no control characters (an ANSI escape in a mention cannot drive a terminal)."""
+    text = " ".join(_CONTROL.sub(" ", str(value if value is not None else "")).split())
+    if width and len(text) > width:
+        text = text[: width - 1].rstrip() + "…"
+    return text
+
+
+def md(value: Any, width: int | None = None) -> str:
+    """Markdown-safe one line: markup and raw HTML in a mention shows as the characters."""
+    return _MD_SPECIAL.sub(r"\\\1", plain(value, width))
+
+
+def safe_url(value: Any) -> str | None:
+    """Only http(s) links are links: a ``javascript:`` URL in a mention never becomes one."""
+    text = plain(value)
+    return text if re.match(r"^https?://[^\s\"'<>]+$", text, re.IGNORECASE) else None
+
+
+def compact(value: Any) -> str:
+    """12345 → '12.3k', 2500000 → '2.5M': reach for people."""
+    if value is None:
+        return "–"
+    n = float(value)
+    for limit, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(n) >= limit:
+            return f"{n / limit:.1f}".rstrip("0").rstrip(".") + suffix
+    return f"{int(n)}"
+
+
+def signed(value: float | None, unit: str = "%") -> str:
+    if value is None:
+        return "new" if unit == "%" else "–"
+    return f"{value:+.0f}{unit}" if abs(value) >= 1 or value == 0 else f"{value:+.1f}{unit}"
+
+
+def _svg(chart: Mapping[str, Any], tz: str) -> dict[str, Any]:
+    """Stacked-bar geometry for the template: the template only draws what is computed here."""
+    width, height, left, bottom, top = 600, 170, 34, 22, 8
+    buckets = chart["buckets"]
+    totals = [sum(b[label] for label in LABELS) for b in buckets]
+    peak = max(totals, default=0)
+    scale_max = max(1, _nice(peak))
+    inner_w, inner_h = width - left - 6, height - bottom - top
+    slot = inner_w / max(1, len(buckets))
+    bar_w = max(1.0, slot * 0.78)
+    bars = []
+    every = max(1, math.ceil(len(buckets) / 8))
+    size = chart["bucket_hours"]
+    for i, bucket in enumerate(buckets):
+        x = left + i * slot + (slot - bar_w) / 2
+        y = top + inner_h
+        rects = []
+        for label in ("negative", "neutral", "unknown", "positive"):
+            h = bucket[label] / scale_max * inner_h
+            if h > 0:
+                y -= h
+                rects.append(
+                    {"y": round(y, 1), "h": round(h, 1), "fill": COLOURS[label], "label": label}
+                )
+        start = datetime.strptime(bucket["start"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        local = start.astimezone(_zone(tz))
+        tick = None
+        if i % every == 0:
+            tick = local.strftime("%d %b") if size >= 24 else local.strftime("%a %H:%M")
+            if size < 24 and len(buckets) * size <= 24:
+                tick = local.strftime("%H:%M")
+        bars.append(
+            {
+                "x": round(x, 1),
+                "w": round(bar_w, 1),
+                "rects": rects,
+                "tick": tick,
+                "cx": round(x + bar_w / 2, 1),
+                "total": totals[i],
+                "title": f"{local:%a %d %b %H:%M}: {totals[i]} mentions",
+            }
+        )
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "base": top + inner_h,
+        "top": top,
+        "right": width - 6,
+        "max": scale_max,
+        "mid": scale_max / 2,
+        "mid_y": top + inner_h / 2,
+        "bars": bars,
+        "bucket_hours": size,
+    }
+
+
+def _nice(value: float) -> int:
+    """The next 'round' axis maximum at or above ``value`` (1, 1.5, 2, 3, 4, 5, 6, 8 × 10^n)."""
+    if value <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    for m in (1, 1.5, 2, 3, 4, 5, 6, 8, 10):
+        if value <= m * power:
+            return max(1, math.ceil(m * power))
+    return int(10 * power)
+
+
+def _zone(name: str) -> tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return UTC if name == "UTC" else ZoneInfo(name)
+
+
+def _local(value: str | None, tz: str, fmt: str = "%a %d %b %Y %H:%M") -> str:
+    if not value:
+        return "–"
+    at = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return at.astimezone(_zone(tz)).strftime(fmt)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("social_watch", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(
+        plain=plain,
+        md=md,
+        safe_url=safe_url,
+        compact=compact,
+        signed=signed,
+        pct=stats.share,
+        dur=stats.seconds,
+    )
+    return env
+
+
+_ENV: jinja2.Environment | None = None
+
+
+def environment() -> jinja2.Environment:
+    global _ENV
+    if _ENV is None:
+        _ENV = _environment()
+    return _ENV
+
+
+def render(data: Mapping[str, Any], fmt: str = "text") -> str:
+    """The digest in one of ``FORMATS``; json is the ``build`` data itself."""
+    if fmt == "json":
+        import json
+
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    names = {"text": "digest.txt", "markdown": "digest.md", "html": "digest.html"}
+    if fmt not in names:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    tz = data["period"]["timezone"]
+    context = {
+        **data,
+        "d": data,
+        "colours": COLOURS,
+        "labels": LABELS,
+        "svg": _svg(data["chart"], tz) if fmt == "html" else None,
+        "span": _span(data["period"]["hours"]),
+        "when": _local(data["period"]["from"], tz) + " – " + _local(data["period"]["to"], tz),
+        "local": lambda v, f="%d %b %H:%M": _local(v, tz, f),
+    }
+    return environment().get_template(names[fmt]).render(context)
+
+
+def _span(hours: float) -> str:
+    if hours % 24 == 0:
+        days = int(hours // 24)
+        return "24 hours" if days == 1 else f"{days} days"
+    return f"{hours:g} hours"
+
+
+def subject(data: Mapping[str, Any]) -> str:
+    v, s = data["volume"], data["sentiment"]
+    net = "–" if s["net"] is None else f"{s['net']:+.0f}"
+    return (
+        f"{data['brand']} digest, last {_span(data['period']['hours'])}: {v['mentions']} mentions "
+        f"({signed(v['change_pct'])}), net sentiment {net}"
+    )
+
+
+# --- sending ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentDigest:
+    """What went out: enough for the watch loop to log and for tests to assert."""
+
+    period: Period
+    recipients: tuple[str, ...]
+    subject: str
+    message_id: str
+    mentions: int
+
+
+def recipients(config: Config) -> tuple[str, ...]:
+    found = tuple((config.section("digest") or {}).get("recipients") or ())
+    if not found:
+        raise ConfigError(
+            'no digest recipients: set [digest] recipients = ["marketing@shop.example"]'
+        )
+    return found
+
+
+def send(
+    db: sqlite_utils.Database,
+    config: Config,
+    env: Mapping[str, str],
+    *,
+    period: Period,
+    now: datetime,
+) -> SentDigest:
+    """E-mail the digest (HTML with a plain-text alternative) to ``[digest] recipients``."""
+    to = recipients(config)
+    smtp = mailer.settings(config, env)
+    data = build(db, config, period=period, now=now)
+    title = subject(data)
+    msg = mailer.build(
+        sender=smtp.sender,
+        to=to,
+        subject=title,
+        text=render(data, "text"),
+        html=render(data, "html"),
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    mailer.send(smtp, msg)
+    return SentDigest(period, to, title, str(msg["Message-ID"]), data["volume"]["mentions"])
+
+
+def send_daily_digest(
+    db: sqlite_utils.Database, config: Config, env: Mapping[str, str], now: datetime
+) -> SentDigest:
+    """The watch loop's daily digest: the 24 hours before ``now``, compared with the day before.
+
+    The loop decides when (``[watch] digest_at``) and remembers that it sent; this only
+    builds and sends, raising ``ConfigError`` or ``MailError`` with nothing sent.
+    """
+    return send(db, config, env, period=Period(now - timedelta(hours=24), now), now=now)
