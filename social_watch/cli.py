@@ -536,5 +536,6 @@ def db_status(app: App, as_json: bool) -> None:
 
 from social_watch import cli_alerts  # noqa: E402,F401
 from social_watch import cli_connectors  # noqa: E402,F401
+from social_watch import cli_reports  # noqa: E402,F401
 from social_watch import cli_respond  # noqa: E402,F401
 from social_watch import cli_watch  # noqa: E402,F401
