@@ -122,6 +122,13 @@ def positive_int(value: Any, key: str) -> int:
     return value
 
 
+def port(value: Any, key: str) -> int:
+    value = integer(value, key)
+    if not 1 <= value <= 65535:
+        raise _fail(key, f"expected a port between 1 and 65535, got {value}")
+    return value
+
+
 def fraction(value: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise _fail(key, f"expected a number between 0 and 1, got {value!r}")
@@ -367,7 +374,7 @@ SCHEMA = Table(
             Table(
                 {
                     "host": Key(nonempty_string, REQUIRED, "SMTP host"),
-                    "port": Key(positive_int, 587, "SMTP port"),
+                    "port": Key(port, 587, "SMTP port"),
                     "security": Key(one_of("none", "starttls", "tls"), "starttls", "transport"),
                     "from": Key(nonempty_string, REQUIRED, "sender address"),
                     "to": Key(string_or_list, (), "help-desk address(es) for to-email"),

@@ -128,3 +128,10 @@ def test_an_absurd_duration_is_a_config_error_not_a_traceback(value, tmp_path):
     (tmp_path / "c.toml").write_text(f"[queue]\ntarget = {value}\n")
     with pytest.raises(ConfigError, match=r"queue\.target: "):
         cfg.load(str(tmp_path / "c.toml"), env={})
+
+
+def test_an_smtp_port_out_of_range_is_a_config_error(tmp_path):
+    """It passed as a positive number and became an OverflowError traceback in to-email."""
+    (tmp_path / "c.toml").write_text('[email]\nhost = "h"\nfrom = "a@b.c"\nport = 99999999\n')
+    with pytest.raises(ConfigError, match=r"email\.port: .*65535"):
+        cfg.load(str(tmp_path / "c.toml"), env={})
