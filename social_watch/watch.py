@@ -29,7 +29,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -217,7 +217,6 @@ class _Job:
     name: str
     running: bool = False
     db: sqlite_utils.Database | None = None
-    threads: list[threading.Thread] = field(default_factory=list)
 
 
 class Watch:
@@ -373,6 +372,8 @@ class Watch:
                 s.connector.close()
                 if s.db is not None:
                     s.db.close()
+        if not self.housekeeper.running and self.housekeeper.db is not None:
+            self.housekeeper.db.close()
         if self.status_stream is not None:
             with contextlib.suppress(Exception):
                 self.status_stream.write("\n")
@@ -402,8 +403,12 @@ class Watch:
         t.start()
 
     def dispatch(self) -> None:
-        """Start a poll for every connector whose time has come and that is not polling."""
-        now = self.clock()
+        """Start a poll for every connector whose time has come and that is not polling.
+
+        A poll due before the next tick starts now rather than a whole tick late; the slack is
+        under RESUME_MARGIN, so a rate-limited connector still never polls before its reset.
+        """
+        now = self.clock() + timedelta(seconds=min(self.tick / 2, 0.5))
         for slot in self.slots.values():
             if slot.running or now < slot.next_poll or self.stop_event.is_set():
                 continue
@@ -441,7 +446,7 @@ class Watch:
         record_result(slot.db, slot.name, report, now, slot.next_poll, slot.failures)
         slot.last = self._describe(report, slot)
         level = logging.INFO if report.status == OK else logging.WARNING
-        log.log(level, "%s: %s", slot.name, slot.last)
+        log.log(level, "%s: %s", slot.name, slot.last, extra={"connector": slot.name})
         return report
 
     def _describe(self, report: ConnectorReport, slot: Slot) -> str:
