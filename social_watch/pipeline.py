@@ -22,23 +22,14 @@ from social_watch.config import Config
 from social_watch.importer import EARLIEST, LATEST, MAX_INT
 from social_watch.models import Enrichment, IngestResult, Mention, Sentiment
 from social_watch.sensitive import SensitiveDetector
-from social_watch.sla import BusinessHours, due_at
+from social_watch.sla import BusinessHours, due_at, from_config
 from social_watch.tagging import DEFAULT_TAG_RULES, Tagger
 
 BATCH_SIZE = 1000
 
 
 def business_hours(config: Config) -> BusinessHours | None:
-    hours = config.queue["business_hours"]
-    if hours is None:
-        return None
-    return BusinessHours.parse(
-        timezone=hours["timezone"],
-        days=hours["days"],
-        start=hours["start"],
-        end=hours["end"],
-        holidays=hours["holidays"],
-    )
+    return from_config(config.queue["business_hours"])
 
 
 def _norm_handle(handle: str) -> str:

@@ -26,9 +26,10 @@ Design notes:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -328,3 +329,16 @@ def sla_state(
     if fraction >= at_risk:
         return "at_risk"
     return "ok"
+
+
+def from_config(section: Mapping[str, Any] | None) -> BusinessHours | None:
+    """The ``[queue.business_hours]`` table (already validated) as BusinessHours, or None."""
+    if not section:
+        return None
+    return BusinessHours.parse(
+        timezone=section["timezone"],
+        days=section["days"],
+        start=section["start"],
+        end=section["end"],
+        holidays=section["holidays"],
+    )
