@@ -61,11 +61,12 @@ class App:
         return agent
 
     def sla(self) -> Any:
-        from social_watch.pipeline import business_hours
         from social_watch.queue import SlaSettings
+        from social_watch.sla import from_config
 
         q = self.config.queue
-        return SlaSettings(business_hours(self.config), q["at_risk"], q["urgent"], q["claim_ttl"])
+        hours = from_config(q["business_hours"])
+        return SlaSettings(hours, q["at_risk"], q["urgent"], q["claim_ttl"])
 
 
 def store_options(func: F) -> F:
