@@ -535,8 +535,11 @@ def db_status(app: App, as_json: bool) -> None:
     )
 
 
-from social_watch import cli_alerts  # noqa: E402,F401
-from social_watch import cli_connectors  # noqa: E402,F401
-from social_watch import cli_reports  # noqa: E402,F401
-from social_watch import cli_respond  # noqa: E402,F401
-from social_watch import cli_watch  # noqa: E402,F401
+# Command groups kept in their own modules (each keeps its heavy imports inside commands).
+from social_watch import (  # noqa: E402
+    cli_alerts,  # noqa: F401
+    cli_connectors,  # noqa: F401
+    cli_reports,  # noqa: F401
+    cli_respond,  # noqa: F401
+    cli_watch,  # noqa: F401
+)

@@ -201,6 +201,20 @@ def regex(value: Any, key: str) -> str:
     return value
 
 
+def address(value: Any, key: str) -> str:
+    """One e-mail address on one line ('care@shop.example' or 'Care <care@shop.example>')."""
+    value = nonempty_string(value, key).strip()
+    if any(not ch.isprintable() for ch in value) or "@" not in value or "," in value:
+        raise _fail(key, f"expected one e-mail address on one line, got {value!r}")
+    return value
+
+
+def address_or_list(value: Any, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (address(value, key),)
+    return list_of(address)(value, key)
+
+
 def url(value: Any, key: str) -> str:
     value = nonempty_string(value, key)
     if not re.match(r"^https?://[^\s/]+", value):
@@ -376,8 +390,8 @@ SCHEMA = Table(
                     "host": Key(nonempty_string, REQUIRED, "SMTP host"),
                     "port": Key(port, 587, "SMTP port"),
                     "security": Key(one_of("none", "starttls", "tls"), "starttls", "transport"),
-                    "from": Key(nonempty_string, REQUIRED, "sender address"),
-                    "to": Key(string_or_list, (), "help-desk address(es) for to-email"),
+                    "from": Key(address, REQUIRED, "sender address"),
+                    "to": Key(address_or_list, (), "help-desk address(es) for to-email"),
                     "username_env": Key(env_name, None, "env var holding the SMTP user"),
                     "password_env": Key(env_name, None, "env var holding the SMTP password"),
                     "password_file": Key(nonempty_string, None, "or a file holding it"),
@@ -391,7 +405,7 @@ SCHEMA = Table(
             Table(
                 {
                     "webhook_url_env": Key(env_name, None, "env var with a Slack-style webhook"),
-                    "email_to": Key(string_or_list, (), "addresses for reminders and alerts"),
+                    "email_to": Key(address_or_list, (), "addresses for reminders and alerts"),
                 }
             ),
             {},
@@ -411,7 +425,7 @@ SCHEMA = Table(
         "digest": Key(
             Table(
                 {
-                    "recipients": Key(string_or_list, (), "who gets the daily digest"),
+                    "recipients": Key(address_or_list, (), "who gets the daily digest"),
                     "competitors": Key(
                         MapOf(list_of(string)), {}, "name -> keywords, for share of voice"
                     ),

@@ -93,6 +93,9 @@ def mention_from_dict(obj: Any, *, created_at: datetime | None = None) -> Mentio
     if not isinstance(repost, bool):
         raise ValueError("'repost' must be true or false")
     assert network is not None and native_id is not None and handle is not None
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,39}", network.strip().lower()):
+        # the global id is network:id, so a ':' in the network could collide with another row
+        raise ValueError("'network' must be a short name of letters, digits, '_', '-' or '.'")
     return Mention(
         network=network.strip().lower(),
         native_id=native_id.strip(),

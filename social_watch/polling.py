@@ -116,7 +116,8 @@ def _build(config: Config, name: str, env: Mapping[str, str], clock: Clock) -> C
 def waiting_until(db: sqlite_utils.Database, source: Source, now: datetime) -> datetime | None:
     """The reset time of a rate limit the last poll of ``source`` hit, if still in the future."""
     row = db.conn.execute(
-        "SELECT error, rate_limit_reset FROM polls WHERE source = ? ORDER BY id DESC LIMIT 1",
+        "SELECT error, rate_limit_reset FROM polls WHERE source = ? "
+        "ORDER BY started_at DESC, id DESC LIMIT 1",
         (source.key,),
     ).fetchone()
     if row is None or row[0] is None or row[1] is None:

@@ -297,3 +297,17 @@ def test_import_rejects_lines_sqlite_or_datetime_cannot_hold_and_keeps_the_rest(
     assert "line 6: 'created_at'" in result.output and "line 7: 'created_at'" in result.output
     assert "line 8: " in result.output
     assert "2 new" in result.output and "7 rejected" in result.output
+
+
+def test_import_rejects_a_network_name_that_could_collide(cli):
+    line = json.dumps(
+        {
+            "network": "x:1",
+            "id": "2",
+            "text": "hi",
+            "created_at": "2026-11-24T10:00:00Z",
+            "author": {"handle": "a"},
+        }
+    )
+    result = cli("import", "-", input=line + "\n")
+    assert result.exit_code == 1 and "line 1: 'network' must be a short name" in result.output

@@ -135,3 +135,24 @@ def test_an_smtp_port_out_of_range_is_a_config_error(tmp_path):
     (tmp_path / "c.toml").write_text('[email]\nhost = "h"\nfrom = "a@b.c"\nport = 99999999\n')
     with pytest.raises(ConfigError, match=r"email\.port: .*65535"):
         cfg.load(str(tmp_path / "c.toml"), env={})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[email]\nhost = "smtp"\nfrom = "a@b.c\\nBcc: x@evil.example"',
+            "email.from: expected one e-mail address on one line",
+        ),
+        (
+            '[email]\nhost = "smtp"\nfrom = "a@b.c"\nto = ["care@shop.example", "nobody"]',
+            "email.to[1]: expected one e-mail address",
+        ),
+        (
+            '[notify]\nemail_to = "x@y.z, w@v.u"',
+            "notify.email_to: expected one e-mail address on one line",
+        ),
+    ],
+)
+def test_addresses_are_single_addresses_on_one_line(tmp_path, text, expected):
+    assert expected in error(tmp_path, text)
