@@ -172,7 +172,7 @@ def to_email(
                 click.echo(f"Would e-mail {', '.join(result.emailed_to)}:")
             else:
                 click.echo("Demo: no [email] section, so the e-mail is printed, not sent:")
-            click.echo(result.message.as_string())
+            click.echo(_readable(result.message))
         elif not result.already_emailed:
             click.echo(
                 f"E-mailed {', '.join(result.emailed_to)} with reference {result.reference}."
@@ -267,3 +267,14 @@ def outbox_retry(app: App, as_json: bool) -> None:
             click.echo(_describe_sent(r))
     if any(r.status != "sent" for r in results):
         sys.exit(1)
+
+
+def _readable(message: Any) -> str:
+    """The headers a person checks and the plain-text part, decoded (not raw MIME)."""
+    lines = [f"{name}: {message[name]}" for name in ("From", "To", "Subject") if message[name]]
+    body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    parts = [p.get_filename() for p in message.iter_attachments() if p.get_filename()]
+    if parts:
+        lines.append("Attached: " + ", ".join(parts))
+    return "\n".join(["-" * 60, *lines, "", text.rstrip(), "-" * 60])

@@ -179,19 +179,37 @@ def describe(summary: PollSummary, path: str) -> str:
     )
 
 
+def program() -> str:
+    """How the user can type the command: 'social-watch' if it is on PATH, else its path."""
+    import shutil
+    import sys
+
+    if shutil.which("social-watch"):
+        return "social-watch"
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0].endswith("social-watch") else ""
+    if not argv0:
+        return "python -m social_watch"
+    return min(os.path.relpath(argv0), os.path.abspath(argv0), key=len)
+
+
 def next_steps(items: list[dict[str, Any]], path: str) -> str:
     db = "" if path == cfg.DEFAULT_DATABASE else f" --db {path}"
+    sw = program()
     first = items[0]["id"] if items else 1
     sensitive = next((i["id"] for i in items if i["sensitive"]), first)
-    return "\n".join(
-        [
-            "Try next:",
-            f"  social-watch show {first}{db}                  the whole thread and its history",
-            f"  social-watch claim {first} --as jana{db}       take it (agents in the demo: jana, tom)",
-            f"  social-watch queue --mine --as jana{db}",
-            f"  social-watch done {first} --as jana{db}        it leaves the inbox",
-            f"  social-watch show {sensitive}{db}                  personal data: move it to e-mail",
-            f"  social-watch dismiss ID --reason spam --as jana{db}",
-            f"  social-watch queue --json{db} | head",
-        ]
-    )
+    steps = [
+        (f"show {first}", "the whole thread and its history"),
+        (f"claim {first} --as jana", "take it (demo agents: jana, tom)"),
+        (f"reply {first} --template thanks --as jana --dry-run", "exactly what would be posted"),
+        (f"reply {first} --template thanks --as jana", "signed, sent once, the item is answered"),
+        (f"to-email {sensitive} --as jana", "personal data: hand it to the help desk"),
+        ("dismiss ID --reason spam --as jana", "needs no answer"),
+        ("queue --mine --as jana", "what you hold"),
+        ("stats --since 3d", "first response times, share within target"),
+        ("digest --since 3d", "what people said, for marketing"),
+    ]
+    commands = [f"{sw} {command}{db}" for command, _ in steps]
+    width = max(len(c) for c in commands) + 2
+    lines = ["Try next:"]
+    lines += [f"  {c:<{width}}{why}" for c, (_, why) in zip(commands, steps, strict=True)]
+    return "\n".join(lines)

@@ -92,6 +92,9 @@ def queue_table(items: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         line = prefix + shorten(item["text"], room)
         colour = SLA_COLOURS.get(item["sla_state"])
         lines.append(click.style(line, fg=colour) if colour else line)
+    hidden = summary["waiting"] - len(items)
+    if hidden > 0:
+        lines.append(click.style(f"… {hidden} more (--limit 0 shows all)", dim=True))
     return "\n".join(lines)
 
 
