@@ -44,6 +44,7 @@ from social_watch.errors import (
     UsageError,
 )
 from social_watch.models import Mention
+from social_watch.process import pid_alive
 from social_watch.store import add_action, iter_rows
 
 STATUSES = ("pending", "sending", "sent", "unknown", "failed")
@@ -140,13 +141,7 @@ def owner_alive(row: dict[str, Any], now: datetime) -> bool:
         return False
     if pid == os.getpid():
         return row["key"] in _IN_FLIGHT
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 def _take(db: sqlite_utils.Database, row: dict[str, Any], now: datetime) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from social_watch.clock import from_db, iso
 from social_watch.config import Config
 from social_watch.errors import SocialWatchError
 from social_watch.polling import OK, ConnectorReport
+from social_watch.process import pid_alive
 from social_watch.store import iter_rows
 
 log = logging.getLogger("social_watch.watch")
@@ -104,18 +105,6 @@ class LockHolder:
                 return False
             return pid_alive(self.pid)
         return True
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def read_lock(db: sqlite_utils.Database) -> LockHolder | None:
