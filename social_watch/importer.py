@@ -54,8 +54,13 @@ def _str(obj: dict[str, Any], key: str, *, required: bool = False, where: str = 
     return value
 
 
-def mention_from_dict(obj: Any, *, created_at: datetime | None = None) -> Mention:
-    """Validate one normalized object; ValueError names the field and what is wrong."""
+def mention_from_dict(
+    obj: Any, *, created_at: datetime | None = None, raw_json: str | None = None
+) -> Mention:
+    """Validate one normalized object; ValueError names the field and what is wrong.
+
+    ``raw_json``: the JSON text ``obj`` was decoded from, if the caller has it.
+    """
     if not isinstance(obj, dict):
         raise ValueError("expected a JSON object")
     network = _str(obj, "network", required=True)
@@ -109,6 +114,7 @@ def mention_from_dict(obj: Any, *, created_at: datetime | None = None) -> Mentio
         query=_str(obj, "query"),
         is_repost=repost,
         raw=obj,
+        raw_json=raw_json,
     )
 
 
@@ -135,7 +141,8 @@ def read_jsonl(lines: Iterable[str | bytes]) -> Iterator[Mention | Rejected]:
             yield Rejected(number, "contains a lone UTF-16 surrogate escape (\\ud800-\\udfff)")
             continue
         try:
-            yield mention_from_dict(obj)
+            # The line is the payload's JSON already: the store keeps it, not a re-encoding.
+            yield mention_from_dict(obj, raw_json=line.strip(" \t\r\n"))
         except ValueError as exc:
             yield Rejected(number, str(exc))
 

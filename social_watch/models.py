@@ -36,6 +36,9 @@ class Mention:
     query: str | None = None  # which query or stream found it
     is_repost: bool = False  # a retweet/boost with no text of its own
     raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # ``raw`` as JSON text when the source already had it (an import line): stored as is,
+    # which saves encoding the payload again. Must decode to ``raw``.
+    raw_json: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def global_id(self) -> str:

@@ -44,6 +44,29 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+_LIST_JSON: dict[tuple[str, ...], str] = {}
+
+
+def _dumps_list(values: Sequence[str]) -> str:
+    """``_dumps(list(values))`` for a short list of strings: tags, reasons, queries.
+
+    A few dozen distinct lists cover most mentions, so their JSON is remembered (bounded).
+    """
+    key = tuple(values)
+    text = _LIST_JSON.get(key)
+    if text is None:
+        if len(_LIST_JSON) >= 4096:
+            _LIST_JSON.clear()
+        text = _LIST_JSON[key] = _dumps(list(key))
+    return text
+
+
+def _raw_text(m: Mention) -> str | None:
+    if m.raw is None:
+        return None
+    return m.raw_json if m.raw_json is not None else _dumps(m.raw)
+
+
 def ingest(
     db: sqlite_utils.Database,
     batch: Sequence[Prepared],
@@ -74,17 +97,23 @@ def ingest(
         existing = _existing(conn, list(unique))
         # In posting order, so a reply in the same batch finds the messages it answers.
         ordered = sorted(unique.values(), key=lambda p: p.mention.created_at)
+        writer = _Inserter(
+            conn, fetched_at, [p for p in ordered if p.mention.global_id not in existing]
+        )
         for p in ordered:
             m = p.mention
             sources = found_by.get(m.global_id, [])
             old = existing.get(m.global_id)
             if old is None:
-                answered += _insert(conn, p, sources, fetched_at)
+                answered += writer.insert(p, sources)
                 new += 1
-            elif _update(conn, p, old, sources, fetched_at):
-                updated += 1
             else:
-                unchanged += 1
+                writer.flush()
+                if _update(conn, p, old, sources, fetched_at):
+                    updated += 1
+                else:
+                    unchanged += 1
+        writer.flush()
         if source is not None and cursor is not None:
             conn.execute(
                 "INSERT INTO cursors (source, cursor, updated_at) VALUES (?, ?, ?) "
@@ -146,11 +175,10 @@ def _existing(conn: Any, gids: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _insert(conn: Any, p: Prepared, sources: list[str], fetched_at: str | None) -> int:
-    """Insert one new mention; returns how many open mentions a brand reply answered."""
+def _row(p: Prepared, sources: list[str], fetched_at: str | None) -> dict[str, Any]:
+    """The columns of a new mention's row (``thread_key`` filled in by the caller)."""
     m, e = p.mention, p.enrichment
-    created = iso(m.created_at)
-    row = {
+    return {
         "global_id": m.global_id,
         "network": m.network,
         "native_id": m.native_id,
@@ -160,35 +188,151 @@ def _insert(conn: Any, p: Prepared, sources: list[str], fetched_at: str | None) 
         "author_followers": m.author.followers,
         "text": m.text,
         "lang": e.lang or m.lang,
-        "created_at": created,
+        "created_at": iso(m.created_at),
         "fetched_at": fetched_at,
         "conversation_id": m.conversation_id,
         "in_reply_to": m.in_reply_to,
-        "sources": _dumps(sources),
-        "raw": _dumps(m.raw) if m.raw is not None else None,
+        "sources": _dumps_list(sources),
+        "raw": _raw_text(m),
         "kind": p.kind,
         "sentiment_label": e.sentiment.label,
         "sentiment_compound": e.sentiment.compound,
-        "tags": _dumps(list(e.tags)),
+        "tags": _dumps_list(e.tags),
         "sensitive": int(e.sensitive),
-        "sensitive_reasons": _dumps(list(e.sensitive_reasons)),
+        "sensitive_reasons": _dumps_list(e.sensitive_reasons),
         "status": "open",
         "thread_key": None,
         "due_at": iso(p.due_at),
     }
-    if p.kind == "brand":
-        row["status"] = "done"
-        row["closed_at"] = created
-        mention_id = _insert_row(conn, row)
-        return _answer_natively(conn, m, mention_id)
 
-    key = thread_key(m)
-    row["thread_key"] = key
-    head = conn.execute(
-        "SELECT item_id, status, claimed_by, claimed_at, claim_expires_at, created_at FROM mentions "
-        "WHERE thread_key = ? AND status IN ('open', 'claimed') ORDER BY created_at LIMIT 1",
-        (key,),
-    ).fetchone()
+
+# The order of ``_row``'s columns (every new row has them all, in this order).
+_ROW_KEYS = (
+    *("global_id", "network", "native_id", "url", "author_handle", "author_name"),
+    *("author_followers", "text", "lang", "created_at", "fetched_at", "conversation_id"),
+    *("in_reply_to", "sources", "raw", "kind", "sentiment_label", "sentiment_compound"),
+    *("tags", "sensitive", "sensitive_reasons", "status", "thread_key", "due_at"),
+)
+
+
+class _Inserter:
+    """Inserts a batch's new mentions, in posting order, with as few statements as it can.
+
+    Two lookups per new mention used to go to SQLite one by one: the open queue item of its
+    thread (``thread_key``) and a brand reply to it already stored. Both are asked once
+    for the whole batch up front (which thread keys have an open row, which native ids
+    have a brand reply); a mention that can have neither (the common case: a new thread,
+    no reply yet) is buffered and written with ``executemany``. Anything else runs the
+    original per-mention statements, after the buffer is flushed, so every statement sees
+    exactly the rows it saw before. The prefetch is exact because, within the batch, open
+    rows of a thread only appear by insertion (tracked here) and brand replies likewise.
+    """
+
+    def __init__(self, conn: Any, fetched_at: str | None, new: Sequence[Prepared]):
+        self.conn = conn
+        self.fetched_at = fetched_at
+        self.pending: list[tuple[Any, ...]] = []
+        mentions = [p.mention for p in new if p.kind != "brand"]
+        self.open_keys = _open_thread_keys(conn, {thread_key(m) for m in mentions})
+        self.replied = _brand_replied(conn, {(m.network, m.native_id) for m in mentions})
+        self.keys_inserted: set[str] = set()
+
+    def flush(self) -> None:
+        if self.pending:
+            cols = [*_ROW_KEYS, "id", "item_id"]
+            marks = ["?"] * len(_ROW_KEYS) + [_NEXT_ID, _NEXT_ID]
+            self.conn.executemany(
+                f"INSERT INTO mentions ({', '.join(cols)}) VALUES ({', '.join(marks)})",
+                self.pending,
+            )
+            self.pending = []
+
+    def insert(self, p: Prepared, sources: list[str]) -> int:
+        """Insert one new mention; returns how many open mentions a brand reply answered."""
+        conn, m = self.conn, p.mention
+        row = _row(p, sources, self.fetched_at)
+        if p.kind == "brand":
+            self.flush()
+            row["status"] = "done"
+            row["closed_at"] = row["created_at"]
+            mention_id = _insert_row(conn, row)
+            if m.in_reply_to:
+                self.replied.add((m.network, m.in_reply_to))
+            return _answer_natively(conn, m, mention_id)
+
+        key = row["thread_key"] = thread_key(m)
+        may_join = key in self.open_keys or key in self.keys_inserted
+        may_be_answered = (m.network, m.native_id) in self.replied
+        self.keys_inserted.add(key)
+        if not may_join and not may_be_answered:
+            self.pending.append(tuple(row.values()))
+            return 0
+        self.flush()
+        return _insert_mention(
+            conn, m, row, key, look_up_head=may_join, look_up_reply=may_be_answered
+        )
+
+
+def _open_thread_keys(conn: Any, keys: set[str]) -> set[str]:
+    """Which of ``keys`` have an open or claimed row (a queue item to join)."""
+    found: set[str] = set()
+    todo = list(keys)
+    for start in range(0, len(todo), 500):
+        chunk = todo[start : start + 500]
+        found.update(
+            key
+            for (key,) in conn.execute(
+                "SELECT DISTINCT thread_key FROM mentions WHERE thread_key IN "
+                f"({', '.join('?' for _ in chunk)}) AND status IN ('open', 'claimed')",
+                chunk,
+            )
+        )
+    return found
+
+
+def _brand_replied(conn: Any, ids: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (network, native_id) of ``ids`` a stored brand post replies to."""
+    by_network: dict[str, list[str]] = {}
+    for network, native_id in ids:
+        by_network.setdefault(network, []).append(native_id)
+    found: set[tuple[str, str]] = set()
+    for network, native_ids in by_network.items():
+        for start in range(0, len(native_ids), 500):
+            chunk = native_ids[start : start + 500]
+            found.update(
+                (network, native_id)
+                for (native_id,) in conn.execute(
+                    "SELECT DISTINCT in_reply_to FROM mentions WHERE network = ? AND in_reply_to "
+                    f"IN ({', '.join('?' for _ in chunk)}) AND kind = 'brand'",
+                    [network, *chunk],
+                )
+            )
+    return found
+
+
+def _insert_mention(
+    conn: Any,
+    m: Mention,
+    row: dict[str, Any],
+    key: str,
+    *,
+    look_up_head: bool = True,
+    look_up_reply: bool = True,
+) -> int:
+    """Insert one new mention that may join an open item or have a brand reply stored.
+
+    ``look_up_head``/``look_up_reply`` False: the caller knows there is no open item of
+    its thread / no stored brand reply to it.
+    """
+    created = row["created_at"]
+    head = None
+    if look_up_head:
+        head = conn.execute(
+            "SELECT item_id, status, claimed_by, claimed_at, claim_expires_at, created_at "
+            "FROM mentions WHERE thread_key = ? AND status IN ('open', 'claimed') "
+            "ORDER BY created_at LIMIT 1",
+            (key,),
+        ).fetchone()
     if head is None:
         mention_id = _insert_row(conn, row, new_item=True)
         item_id = mention_id
@@ -211,6 +355,8 @@ def _insert(conn: Any, p: Prepared, sources: list[str], fetched_at: str | None) 
             )
             item_id = mention_id
     # A brand reply to this message that was stored before it (another poll, another batch).
+    if not look_up_reply:
+        return 0
     native = conn.execute(
         "SELECT id, native_id, author_handle, created_at, url, text FROM mentions "
         "WHERE network = ? AND in_reply_to = ? AND kind = 'brand' ORDER BY created_at LIMIT 1",
@@ -329,7 +475,7 @@ def _update(
         if m.author.followers is not None
         else old["author_followers"],
         "lang": e.lang or m.lang or old["lang"],
-        "raw": _dumps(m.raw) if m.raw is not None else old["raw"],
+        "raw": _raw_text(m) if m.raw is not None else old["raw"],
     }
     changed = {k: v for k, v in fresh.items() if v != old[k] and k != "raw"}
     merged_sources = list(json.loads(old["sources"]))
