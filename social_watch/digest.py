@@ -61,17 +61,6 @@ def net_sentiment(split: Mapping[str, int]) -> float | None:
     return round((pos - neg) / (pos + neg) * 100, 1) if pos + neg else None
 
 
-def _split(conn: Any, p: Period) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    rows = conn.execute(
-        f"SELECT network, {_LABEL_SQL}, COUNT(*) FROM mentions WHERE {_PERIOD_SQL} GROUP BY 1, 2",
-        _params(p),
-    )
-    for network, label, count in rows:
-        out.setdefault(network, dict.fromkeys(LABELS, 0))[label] = count
-    return out
-
-
 def _sum(splits: Iterable[Mapping[str, int]]) -> dict[str, int]:
     total = dict.fromkeys(LABELS, 0)
     for s in splits:
@@ -161,16 +150,93 @@ def _authors(conn: Any, p: Period, top: int, mask: _Masker) -> list[dict[str, An
     ]
 
 
-def _tags(conn: Any, p: Period) -> Counter[str]:
-    return Counter(
-        dict(
-            conn.execute(
-                f"SELECT t.value, COUNT(*) FROM mentions {_COVERING}, json_each(mentions.tags) t "
-                f"WHERE {_PERIOD_SQL} GROUP BY t.value",
-                _params(p),
-            ).fetchall()
+# --- counts per day -----------------------------------------------------------------------
+# Volume, sentiment per network, tags, the chart and share of voice are sums over mentions,
+# so whole UTC days come from the per-day rollups (scope ``digest``, migration 0008) and
+# only the partial days at the ends, or days changed since, are counted live.
+
+
+@dataclass
+class _Counts:
+    split: dict[str, dict[str, int]]  # network -> label -> mentions
+    tags: Counter[str]
+    hours: dict[str, dict[str, int]]  # UTC 'YYYY-MM-DDTHH' -> label -> mentions
+    voice: list[int] | None  # brand, then each competitor group
+
+
+def _count_ranges(
+    conn: Any, ranges: Sequence[tuple[datetime, datetime]], voice: tuple[str, list[str]] | None
+) -> dict[str, dict[str, Any]]:
+    """Per UTC day: [[hour, network, label, n]], {tag: n} and the voice sums."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def day(key: str) -> dict[str, Any]:
+        found = out.get(key)
+        if found is None:
+            found = out[key] = {"rows": [], "tags": {}, "voice": None}
+        return found
+
+    for lo, hi in ranges:
+        params = _params(Period(lo, hi))
+        rows = conn.execute(
+            f"SELECT substr(created_at, 1, 13), network, {_LABEL_SQL}, COUNT(*) "
+            f"FROM mentions {_COVERING} WHERE {_PERIOD_SQL} GROUP BY 1, 2, 3",
+            params,
         )
+        for hour, network, label, count in rows:
+            day(hour[:10])["rows"].append([int(hour[11:13]), network, label, count])
+        rows = conn.execute(
+            f"SELECT substr(created_at, 1, 10), t.value, COUNT(*) FROM mentions {_COVERING}, "
+            f"json_each(mentions.tags) t WHERE {_PERIOD_SQL} GROUP BY 1, 2",
+            params,
+        )
+        for key, tag, count in rows:
+            day(key)["tags"][tag] = count
+        if voice is not None:
+            cols, words = voice
+            rows = conn.execute(
+                f"SELECT substr(created_at, 1, 10), {cols} FROM mentions "
+                f"WHERE {_PERIOD_SQL} GROUP BY 1",
+                [*words, *params],
+            )
+            for key, *sums in rows:
+                day(key)["voice"] = [int(v or 0) for v in sums]
+    return out
+
+
+def _counts(
+    conn: Any,
+    p: Period,
+    voice: tuple[str, list[str]] | None,
+    width: int,
+    *,
+    cache: bool,
+    now: str,
+) -> _Counts:
+    rollups = stats.Rollups(conn, "digest", cache)
+    days = stats.whole_days(p) if rollups.enabled else []
+    fp = "" if voice is None else stats._dumps(voice)
+    fingerprints = {stats.day_key(d): fp for d in days}
+    cached = rollups.load(days, fingerprints, now)
+    missing = [k for k in fingerprints if k not in cached]
+    rollups.begin(missing)
+    live = _count_ranges(
+        conn, stats.live_ranges(p, [d for d in days if stats.day_key(d) in cached]), voice
     )
+    if rollups.writable:
+        empty = {"rows": [], "tags": {}, "voice": None}
+        rollups.store({k: (fp, now, None, None, live.get(k, empty)) for k in missing})
+    result = _Counts({}, Counter(), {}, None if voice is None else [0] * width)
+    for key, data in [*cached.items(), *live.items()]:
+        for hour, network, label, count in data["rows"]:
+            split = result.split.setdefault(network, dict.fromkeys(LABELS, 0))
+            split[label] = split.get(label, 0) + count
+            labels = result.hours.setdefault(f"{key}T{hour:02d}", {})
+            labels[label] = labels.get(label, 0) + count
+        result.tags.update(data["tags"])
+        if result.voice is not None and data["voice"] is not None:
+            result.voice = [a + b for a, b in zip(result.voice, data["voice"], strict=True)]
+    return result
 
 
 # --- rising terms -----------------------------------------------------------------------
@@ -273,14 +339,11 @@ def rising_terms(
 # --- share of voice ---------------------------------------------------------------------
 
 
-def _voice(
-    conn: Any,
-    p: Period,
-    brand: str,
-    brand_words: Sequence[str],
-    groups: Mapping[str, Sequence[str]],
-) -> dict[str, int]:
-    """Mentions naming each competitor (case-insensitive substring); the rest are the brand's.
+def _voice_sql(
+    brand_words: Sequence[str], groups: Mapping[str, Sequence[str]]
+) -> tuple[str, list[str]]:
+    """Share-of-voice columns: mentions naming each competitor (case-insensitive substring),
+    and the rest, the brand's.
 
     A stored mention was found by one of the brand's queries unless it names a competitor
     and not the brand, so a mention counts for the brand when it names the brand or no
@@ -294,7 +357,7 @@ def _voice(
         return "(" + " OR ".join("instr(lower(text), ?) > 0" for _ in words) + ")", words
 
     cols: list[str] = []
-    params: list[Any] = []
+    params: list[str] = []
     comp_exprs: list[tuple[str, list[str]]] = [any_of(words) for words in groups.values()]
     brand_expr, brand_params = any_of(brand_words)
     anyc = " OR ".join(e for e, _ in comp_exprs) or "0"
@@ -304,12 +367,7 @@ def _voice(
     for expr, ps in comp_exprs:
         cols.append(f"SUM({expr})")
         params += ps
-    row = conn.execute(
-        f"SELECT {', '.join(cols)} FROM mentions WHERE {_PERIOD_SQL}",
-        [*params, *_params(p)],
-    ).fetchone()
-    names = [brand, *groups]
-    return {name: int(v or 0) for name, v in zip(names, row, strict=True)}
+    return ", ".join(cols), params
 
 
 def _shares(counts: Mapping[str, int]) -> dict[str, float | None]:
@@ -322,7 +380,7 @@ def _shares(counts: Mapping[str, int]) -> dict[str, float | None]:
 _BUCKET_HOURS = (1, 2, 3, 4, 6, 12, 24)
 
 
-def _chart(conn: Any, p: Period, tz: tzinfo) -> dict[str, Any]:
+def _chart(by_hour: Mapping[str, Mapping[str, int]], p: Period, tz: tzinfo) -> dict[str, Any]:
     """Mentions per time bucket by sentiment; buckets of 1 h, or wider so at most ~72 bars."""
     hours = p.seconds / 3600
     size = next((b for b in _BUCKET_HOURS if hours / b <= 72), 24 * math.ceil(hours / 24 / 72))
@@ -337,15 +395,11 @@ def _chart(conn: Any, p: Period, tz: tzinfo) -> dict[str, Any]:
         edges.append(edge)
         edge += step
     buckets = [{"start": iso(e), **dict.fromkeys(LABELS, 0)} for e in edges]
-    rows = conn.execute(
-        f"SELECT substr(created_at, 1, 13), {_LABEL_SQL}, COUNT(*) FROM mentions {_COVERING} "
-        f"WHERE {_PERIOD_SQL} GROUP BY 1, 2",
-        _params(p),
-    )
-    for hour, label, count in rows:
+    for hour, labels in sorted(by_hour.items()):
         at = datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
         index = min(len(buckets) - 1, max(0, int((at - edges[0]) / step)))
-        buckets[index][label] = buckets[index].get(label, 0) + count
+        for label, count in labels.items():
+            buckets[index][label] = buckets[index].get(label, 0) + count
     return {"bucket_hours": size, "buckets": buckets}
 
 
@@ -359,15 +413,31 @@ def build(
     period: Period,
     now: datetime,
     top: int = TOP,
+    cache: bool = True,
 ) -> dict[str, Any]:
-    """Everything a digest shows, as plain data with personal data masked (the JSON shape)."""
+    """Everything a digest shows, as plain data with personal data masked (the JSON shape).
+
+    ``cache``: merge the per-day rollups of whole days (``stats.Rollups``); False counts
+    everything live and touches no cache (the result is the same).
+    """
     conn = db.conn
     hours = business_hours(config)
     tz = stats.report_tz(hours)
     mask = _Masker(Enricher(config).detector)
     before = period.previous()
 
-    cur_split, prev_split = _split(conn, period), _split(conn, before)
+    competitors = (config.section("digest") or {}).get("competitors") or {}
+    brand = config.brand_name
+    voice_sql = None
+    if competitors:
+        brand_words = [brand, *config.raw["brand"]["keywords"]]
+        brand_words += [str(h) for h in config.brand_handles.values()]
+        voice_sql = _voice_sql(brand_words, competitors)
+    width = 1 + len(competitors)
+    now_s = iso(now) or ""
+    cur = _counts(conn, period, voice_sql, width, cache=cache, now=now_s)
+    prev = _counts(conn, before, voice_sql, width, cache=cache, now=now_s)
+    cur_split, prev_split = cur.split, prev.split
     cur_total, prev_total = _sum(cur_split.values()), _sum(prev_split.values())
     n_cur, n_prev = sum(cur_total.values()), sum(prev_total.values())
     networks = []
@@ -389,22 +459,19 @@ def build(
     networks.sort(key=lambda n: (-n["mentions"], n["network"]))
 
     net_now, net_before = net_sentiment(cur_total), net_sentiment(prev_total)
-    tags_now, tags_before = _tags(conn, period), _tags(conn, before)
+    tags_now, tags_before = cur.tags, prev.tags
 
-    brand = config.brand_name
     skip = frozenset(_WORD.findall(brand.lower())) | frozenset(
         w for h in config.brand_handles.values() for w in _WORD.findall(str(h).lower())
     )
     terms_now, seen_now = _term_counts(conn, period, n_cur, skip, mask)
     terms_before, seen_before = _term_counts(conn, before, n_prev, skip, mask)
 
-    competitors = (config.section("digest") or {}).get("competitors") or {}
     voice = None
-    if competitors:
-        brand_words = [brand, *config.raw["brand"]["keywords"]]
-        brand_words += [str(h) for h in config.brand_handles.values()]
-        v_now = _voice(conn, period, brand, brand_words, competitors)
-        v_before = _voice(conn, before, brand, brand_words, competitors)
+    if cur.voice is not None and prev.voice is not None:
+        names = [brand, *competitors]
+        v_now = dict(zip(names, cur.voice, strict=True))
+        v_before = dict(zip(names, prev.voice, strict=True))
         s_now, s_before = _shares(v_now), _shares(v_before)
         voice = [
             {
@@ -418,7 +485,9 @@ def build(
             for name in v_now
         ]
 
-    service = stats.compute(db, period=period, now=now, hours=hours, groups=("overall",))
+    service = stats.compute(
+        db, period=period, now=now, hours=hours, groups=("overall",), cache=cache
+    )
     overall = service["overall"]
     return {
         "brand": brand,
@@ -464,7 +533,7 @@ def build(
             "unanswered_now": overall["unanswered_now"],
             "queue_now": service["queue_now"],
         },
-        "chart": _chart(conn, period, tz),
+        "chart": _chart(cur.hours, period, tz),
     }
 
 

@@ -284,6 +284,107 @@ def m0007(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0008_stats_rollups")
+def m0008(db: sqlite_utils.Database) -> None:
+    """Per-day rollups of reports, and the days whose items changed since (``stats_dirty``).
+
+    ``stats`` and ``digest`` merge the cached figures of whole UTC days (``stats_rollups``:
+    one JSON per day and scope, e.g. ``stats:all`` or ``digest``) and compute only the
+    partial first and last days live. A rollup is trusted only while its day is not in
+    ``stats_dirty``: these triggers mark the day of every mention (and of its item's head,
+    and of the author's previous item in the conversation) that is inserted, changed in a
+    column a report reads, or deleted, and the day of the mention an answer, a done or a
+    dismissal is recorded on. A report clears the marks of the days it recomputes.
+    Trigger cost on import: one primary-key look-up and one tiny-table probe per mention.
+    """
+    day = "substr({row}.created_at, 1, 10)"
+    head = (
+        "INSERT OR IGNORE INTO stats_dirty (day) SELECT substr(created_at, 1, 10) "
+        "FROM mentions WHERE id = {row}.item_id AND {row}.item_id != {row}.id;"
+    )
+    # The latest earlier item of the author in the conversation: whether it was "followed up"
+    # (one-touch) depends on the items written after it.
+    previous = (
+        "INSERT OR IGNORE INTO stats_dirty (day) SELECT substr(p.created_at, 1, 10) "
+        "FROM mentions p WHERE p.network = {row}.network "
+        "AND p.conversation_id = {row}.conversation_id AND p.kind = 'mention' "
+        "AND p.item_id = p.id AND p.created_at < {row}.created_at "
+        "AND lower(p.author_handle) = lower({row}.author_handle) "
+        "ORDER BY p.created_at DESC LIMIT 1;"
+    )
+    mark = "INSERT OR IGNORE INTO stats_dirty (day) VALUES (" + day + ");"
+    watched = (
+        "created_at, kind, item_id, network, status, due_at, first_response_at, "
+        "first_response_by, closed_at, claimed_by, in_reply_to, conversation_id, "
+        "author_handle, sentiment_label, sentiment_override, sentiment_compound, tags, text"
+    )
+    threading = ("item_id", "created_at", "conversation_id", "author_handle", "kind", "network")
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in threading)
+    actions = "('replied', 'dismissed', 'done')"
+    action_mark = (
+        "INSERT OR IGNORE INTO stats_dirty (day) SELECT substr(created_at, 1, 10) "
+        "FROM mentions WHERE id = {row}.mention_id;"
+    )
+    db.executescript(
+        f"""
+        CREATE TABLE stats_dirty (day TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TABLE stats_rollups (
+            day TEXT NOT NULL,          -- UTC day, YYYY-MM-DD
+            scope TEXT NOT NULL,        -- stats:all, stats:business, stats:off, digest
+            fingerprint TEXT NOT NULL,  -- what else it depends on (business hours, config)
+            version INTEGER NOT NULL,   -- of the rollup's format
+            computed_now TEXT NOT NULL, -- the report time it was computed for
+            lo TEXT,                    -- valid for report times strictly between lo and hi
+            hi TEXT,
+            data TEXT NOT NULL,         -- JSON
+            PRIMARY KEY (day, scope)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER stats_dirty_mention_insert AFTER INSERT ON mentions
+        WHEN NEW.kind = 'mention' BEGIN
+            {mark.format(row="NEW")}
+            {head.format(row="NEW")}
+        END;
+        CREATE TRIGGER stats_dirty_mention_insert_thread AFTER INSERT ON mentions
+        WHEN NEW.kind = 'mention' AND NEW.conversation_id IS NOT NULL
+            AND (NEW.item_id IS NULL OR NEW.item_id = NEW.id) BEGIN
+            {previous.format(row="NEW")}
+        END;
+        CREATE TRIGGER stats_dirty_mention_update AFTER UPDATE OF {watched} ON mentions
+        WHEN OLD.kind = 'mention' OR NEW.kind = 'mention' BEGIN
+            {mark.format(row="OLD")}
+            {mark.format(row="NEW")}
+            {head.format(row="OLD")}
+            {head.format(row="NEW")}
+        END;
+        CREATE TRIGGER stats_dirty_mention_update_thread
+        AFTER UPDATE OF {", ".join(threading)} ON mentions
+        WHEN (OLD.kind = 'mention' OR NEW.kind = 'mention') AND ({changed}) BEGIN
+            {previous.format(row="OLD")}
+            {previous.format(row="NEW")}
+        END;
+        CREATE TRIGGER stats_dirty_mention_delete AFTER DELETE ON mentions
+        WHEN OLD.kind = 'mention' BEGIN
+            {mark.format(row="OLD")}
+            {head.format(row="OLD")}
+            {previous.format(row="OLD")}
+        END;
+        CREATE TRIGGER stats_dirty_action_insert AFTER INSERT ON actions
+        WHEN NEW.action IN {actions} BEGIN
+            {action_mark.format(row="NEW")}
+        END;
+        CREATE TRIGGER stats_dirty_action_update AFTER UPDATE ON actions
+        WHEN OLD.action IN {actions} OR NEW.action IN {actions} BEGIN
+            {action_mark.format(row="OLD")}
+            {action_mark.format(row="NEW")}
+        END;
+        CREATE TRIGGER stats_dirty_action_delete AFTER DELETE ON actions
+        WHEN OLD.action IN {actions} BEGIN
+            {action_mark.format(row="OLD")}
+        END;
+        """
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     applied = {m.name for m in migrations.applied(db)}
     known = {m.name for m in migrations._migrations}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -109,14 +110,6 @@ def report_tz(hours: BusinessHours | None) -> tzinfo:
 # Correlated subqueries run only where a CASE lets them (closed or dismissed items), and
 # the rare facts (several replies, follow-ups, follow-up messages) are small temp tables.
 
-# Items with more than one recorded reply are not one-touch. Replies come after the period
-# starts, so the (action, at) index finds them.
-_MULTI_SQL = """
-CREATE TEMP TABLE _sw_multi AS
-SELECT mention_id AS id FROM actions WHERE action = 'replied' AND at >= :start
-GROUP BY mention_id HAVING COUNT(*) > 1
-"""
-
 # Follow-up messages that joined an item (same conversation and author, before an answer):
 # how many, and their tags, which count for the whole item.
 _FOLLOWUPS_SQL = """
@@ -146,8 +139,7 @@ WHERE f.created_at > :start AND f.kind = 'mention' AND f.item_id = f.id
 # '+a.action' keeps SQLite on idx_actions_mention: (action, at) would scan every action of a kind.
 _ITEMS_SQL = (
     """
-CREATE TEMP TABLE _sw_items AS
-SELECT network, agent, tags, frt, messages, needs,
+SELECT day, due_at, network, agent, tags, frt, messages, needs,
        needs AND frt IS NOT NULL AS answered,
        within, breach,
        needs AND frt IS NULL AND status IN ('open', 'claimed') AS unanswered_now,
@@ -156,11 +148,14 @@ SELECT network, agent, tags, frt, messages, needs,
        needs AND frt IS NULL AND status NOT IN ('open', 'claimed') AS closed_unanswered,
        status = 'moved_to_email' AS moved, status = 'done' AS done,
        status = 'dismissed' AS dismissed, dismiss_reason,
-       frt IS NOT NULL AND status IN ('answered', 'done')
-           AND id NOT IN (SELECT id FROM _sw_multi)
-           AND id NOT IN (SELECT id FROM _sw_followed WHERE id IS NOT NULL) AS one_touch
+       CASE WHEN frt IS NOT NULL AND status IN ('answered', 'done') THEN
+           (SELECT COUNT(*) FROM actions a WHERE a.mention_id = i.id AND +a.action = 'replied') <= 1
+           AND id NOT IN (SELECT id FROM _sw_followed WHERE id IS NOT NULL) ELSE 0 END AS one_touch,
+       needs AND frt IS NULL AND due_at IS NOT NULL
+           AND (status IN ('open', 'claimed') OR closed_at IS NULL) AS now_dependent
 FROM (
-    SELECT h.id, h.network, h.status, h.due_at,
+    SELECT h.id, substr(h.created_at, 1, 10) AS day, h.network, h.status, h.due_at,
+        h.closed_at,
         CASE WHEN h.first_response_at IS NOT NULL THEN MAX(0, CAST(round(
             (julianday(h.first_response_at) - julianday(h.created_at)) * 86400) AS INTEGER))
         END AS frt,
@@ -192,13 +187,13 @@ FROM (
                 UNION SELECT t.value FROM json_each(fu.tags) a, json_each(a.value) t
             )) END AS tags
     FROM mentions h INDEXED BY idx_mentions_stats LEFT JOIN _sw_followups fu ON fu.id = h.id
-    WHERE h.created_at >= :start AND h.created_at < :end AND h.kind = 'mention'
+    WHERE h.created_at >= :lo AND h.created_at < :hi AND h.kind = 'mention'
       AND h.item_id = h.id {hours}
-)
+) AS i
 """
 )
 
-_TEMP = ("_sw_items", "_sw_multi", "_sw_followups", "_sw_followed", "_sw_windows")
+_TEMP = ("_sw_items", "_sw_followups", "_sw_followed", "_sw_windows")
 
 # The working window a time falls in: the latest window opening at or before it.
 _IN_HOURS = "(SELECT w.e FROM _sw_windows w WHERE w.s <= {col} ORDER BY w.s DESC LIMIT 1) > {col}"
@@ -259,15 +254,15 @@ _SUMS = (
 )
 
 _AGG = """
-SELECT network, agent, tags, COUNT(*), SUM(messages), SUM(needs), SUM(answered),
+SELECT day, network, agent, tags, COUNT(*), SUM(messages), SUM(needs), SUM(answered),
     SUM(CASE WHEN answered THEN frt END), SUM(within), SUM(breach), SUM(pending),
     SUM(unanswered_now), SUM(closed_unanswered), SUM(moved), SUM(done), SUM(dismissed),
     SUM(one_touch)
-FROM _sw_items GROUP BY network, agent, tags
+FROM _sw_items GROUP BY day, network, agent, tags
 """
 _REASONS = """
-SELECT network, agent, tags, dismiss_reason, COUNT(*) FROM _sw_items
-WHERE dismiss_reason IS NOT NULL GROUP BY 1, 2, 3, 4
+SELECT day, network, agent, tags, dismiss_reason, COUNT(*) FROM _sw_items
+WHERE dismiss_reason IS NOT NULL GROUP BY 1, 2, 3, 4, 5
 """
 # First-response seconds, exact below 10 minutes, then to 10 s below an hour, to a minute
 # below a day, to 10 minutes beyond (a value stands for its bucket's lower bound): one
@@ -276,8 +271,18 @@ _BUCKET = (
     "CASE WHEN frt < 600 THEN frt WHEN frt < 3600 THEN frt / 10 * 10 "
     "WHEN frt < 86400 THEN frt / 60 * 60 ELSE frt / 600 * 600 END"
 )
-_HISTOGRAM = "SELECT {key}, " + _BUCKET + ", COUNT(*) FROM _sw_items WHERE answered GROUP BY 1, 2"
+_HISTOGRAM = (
+    "SELECT day, {key}, " + _BUCKET + ", COUNT(*) FROM _sw_items WHERE answered GROUP BY 1, 2, 3"
+)
 _HIST_KEYS = {"overall": "'all'", "by_network": "network", "by_agent": "agent", "by_tag": "tags"}
+# Per day, the due times around :now of items whose figures depend on the report time
+# (still waiting: breached once due). A day's rollup holds for any report time with no such
+# due time between it and the time the rollup was computed for.
+_NOW_BOUNDS = """
+SELECT day, MAX(CASE WHEN now_dependent AND due_at <= :now THEN due_at END),
+    MIN(CASE WHEN now_dependent AND due_at >= :now THEN due_at END)
+FROM _sw_items GROUP BY day
+"""
 
 
 class _Acc:
@@ -289,6 +294,21 @@ class _Acc:
         self.sums = dict.fromkeys(_SUMS, 0)
         self.reasons: dict[str, int] = {}
         self.hist: dict[int, int] = {}
+
+    def dump(self) -> list[Any]:
+        return [[self.sums[k] for k in _SUMS], self.reasons, sorted(self.hist.items())]
+
+    def add(self, dumped: list[Any]) -> None:
+        """Merge a ``dump`` of the same group on other items (every figure is a sum)."""
+        sums, reasons, hist = dumped
+        mine = self.sums
+        for name, value in zip(_SUMS, sums, strict=True):
+            mine[name] += value
+        for reason, count in reasons.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + count
+        h = self.hist
+        for value, count in hist:
+            h[value] = h.get(value, 0) + count
 
     def result(self) -> dict[str, Any]:
         s = self.sums
@@ -345,17 +365,9 @@ def _quantile(values: list[tuple[int, int]], p: float) -> float | None:
     return round(low + (high - low) * frac, 1)
 
 
-def _keys(network: str, agent: str, tags: str, wanted: Iterable[str]) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for dim in wanted:
-        if dim == "overall":
-            out.append((dim, "all"))
-        elif dim == "by_network":
-            out.append((dim, network))
-        elif dim == "by_agent":
-            out.append((dim, agent))
-        elif dim == "by_tag":
-            out += [(dim, t) for t in _tag_list(tags)]
+def _keys(network: str, agent: str, tags: str) -> list[tuple[str, str]]:
+    out = [("overall", "all"), ("by_network", network), ("by_agent", agent)]
+    out += [("by_tag", t) for t in _tag_list(tags)]
     return out
 
 
@@ -372,39 +384,31 @@ def _tag_list(tags: str | None) -> list[str]:
     return _TAG_CACHE[tags]
 
 
-def _aggregate(conn: Any, wanted: list[str]) -> dict[str, dict[str, _Acc]]:
-    groups: dict[str, dict[str, _Acc]] = {dim: {} for dim in wanted}
+_Groups = dict[str, dict[str, _Acc]]
 
-    def accs(network: str, agent: str, tags: str) -> list[_Acc]:
-        return [
-            groups[dim].setdefault(key, _Acc()) for dim, key in _keys(network, agent, tags, wanted)
-        ]
 
-    for network, agent, tags, *sums in conn.execute(_AGG):
-        for acc in accs(network, agent, tags):
+def _aggregate(conn: Any) -> dict[str, _Groups]:
+    """Every group's accumulators, per UTC day of the items in ``_sw_items``."""
+    days: dict[str, _Groups] = {}
+
+    def accs(day: str, network: str, agent: str, tags: str) -> list[_Acc]:
+        groups = days.setdefault(day, {dim: {} for dim in GROUPS})
+        return [groups[dim].setdefault(key, _Acc()) for dim, key in _keys(network, agent, tags)]
+
+    for day, network, agent, tags, *sums in conn.execute(_AGG):
+        for acc in accs(day, network, agent, tags):
             for name, value in zip(_SUMS, sums, strict=True):
                 acc.sums[name] += value or 0
-    for network, agent, tags, reason, count in conn.execute(_REASONS):
-        for acc in accs(network, agent, tags):
+    for day, network, agent, tags, reason, count in conn.execute(_REASONS):
+        for acc in accs(day, network, agent, tags):
             acc.reasons[reason] = acc.reasons.get(reason, 0) + count
-    for dim in wanted:
-        found = groups[dim]
-        for key, frt, count in conn.execute(_HISTOGRAM.format(key=_HIST_KEYS[dim])):
+    for dim in GROUPS:
+        for day, key, frt, count in conn.execute(_HISTOGRAM.format(key=_HIST_KEYS[dim])):
+            found = days[day][dim]
             for k in _tag_list(key) if dim == "by_tag" else [key]:
                 acc = found.setdefault(k, _Acc())
                 acc.hist[frt] = acc.hist.get(frt, 0) + count
-    return groups
-
-
-def _volume(conn: Any, p: Period, tz: tzinfo, hours_clause: str) -> dict[str, list[int]]:
-    """Customer messages per local hour of day and day of week (for staffing)."""
-    by_hour = [0] * 24
-    by_weekday = [0] * 7
-    for bucket, count in hourly(conn, p, hours_clause):
-        local = bucket.astimezone(tz)
-        by_hour[local.hour] += count
-        by_weekday[local.weekday()] += count
-    return {"by_hour": by_hour, "by_weekday": by_weekday}
+    return days
 
 
 def hourly(conn: Any, p: Period, extra: str = "") -> Iterable[tuple[datetime, int]]:
@@ -422,6 +426,189 @@ def hourly(conn: Any, p: Period, extra: str = "") -> Iterable[tuple[datetime, in
         yield datetime.strptime(bucket, "%Y-%m-%dT%H").replace(tzinfo=UTC), count
 
 
+# --- per-day rollups ----------------------------------------------------------------------
+# A month is ~30 whole UTC days plus two partial ones. The figures of a whole day (group
+# sums, reasons, first-response histograms, messages per UTC hour) are cached in
+# stats_rollups (migration 0008) and merged; partial days, and days with no valid rollup,
+# are computed live (and the whole days among them stored). Every figure is a sum, so the
+# merge is exact: the result is identical to computing the period in one go (tests check).
+# A rollup is valid while its day is not marked in stats_dirty (triggers mark the day of
+# any change to its items), for the same business-hours windows (fingerprint), and for a
+# report time with no waiting item falling due between it and the rollup's own.
+
+ROLLUP_VERSION = 1
+_DAY = timedelta(days=1)
+
+
+def whole_days(p: Period) -> list[datetime]:
+    """The UTC midnights that start a day lying wholly inside the period."""
+    start = p.start.astimezone(UTC)
+    day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    if day < start:
+        day += _DAY
+    out = []
+    while day + _DAY <= p.end:
+        out.append(day)
+        day += _DAY
+    return out
+
+
+def live_ranges(p: Period, cached: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
+    """The period minus the cached days, as ordered half-open intervals."""
+    out: list[tuple[datetime, datetime]] = []
+    lo = p.start
+    for day in sorted(cached):
+        if day > lo:
+            out.append((lo, day))
+        lo = max(lo, day + _DAY)
+    if lo < p.end:
+        out.append((lo, p.end))
+    return out
+
+
+def day_key(day: datetime) -> str:
+    return day.strftime("%Y-%m-%d")
+
+
+def now_valid(now: str, computed: str, lo: str | None, hi: str | None) -> bool:
+    """Whether figures computed at report time ``computed`` hold at ``now``: no due time
+    of a waiting item lies between the two (``lo``/``hi``: the nearest ones around it)."""
+    if now == computed:
+        return True
+    first, last = min(now, computed), max(now, computed)
+    return (lo is None or lo < first) and (hi is None or hi > last)
+
+
+class Rollups:
+    """The cached per-day figures of one scope (``stats:all``, ``digest``, ...).
+
+    ``load`` returns the valid rollups of the days asked for; ``begin`` clears the dirty
+    marks of the days about to be recomputed (with every scope's rollup of them), so a
+    change made while they are computed marks them again; ``store`` keeps those still
+    unmarked. Writes are best effort: a busy or read-only database (or a caller's open
+    transaction) only means nothing is cached this time.
+    """
+
+    def __init__(self, conn: Any, scope: str, enabled: bool = True) -> None:
+        self.conn = conn
+        self.scope = scope
+        self.enabled = enabled and _has_rollups(conn)
+        self.writable = False
+
+    def load(self, days: list[datetime], fingerprints: dict[str, str], now: str) -> dict[str, Any]:
+        if not self.enabled or not days:
+            return {}
+        rows = self.conn.execute(
+            "SELECT day, fingerprint, version, computed_now, lo, hi, data FROM stats_rollups "
+            "WHERE scope = ? AND day >= ? AND day <= ? "
+            "AND day NOT IN (SELECT day FROM stats_dirty)",
+            (self.scope, day_key(days[0]), day_key(days[-1])),
+        )
+        out = {}
+        for day, fp, version, computed, lo, hi, data in rows:
+            if (
+                version == ROLLUP_VERSION
+                and fingerprints.get(day) == fp
+                and now_valid(now, computed, lo, hi)
+            ):
+                out[day] = json.loads(data)
+        return out
+
+    def _write(self, fn: Any) -> Any:
+        conn = self.conn
+        if conn.in_transaction:
+            return None
+        timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        conn.execute("PRAGMA busy_timeout = 250")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn()
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError:  # busy, read-only: no cache this time
+            return None
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+
+    def begin(self, days: list[str]) -> None:
+        """Clear the marks of ``days`` (and drop their rollups of every scope)."""
+        if not self.enabled or not days:
+            return
+
+        def clear() -> bool:
+            marks = ", ".join("?" for _ in days)
+            dirty = [
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT day FROM stats_dirty WHERE day IN ({marks})", days
+                )
+            ]
+            if dirty:
+                marks = ", ".join("?" for _ in dirty)
+                self.conn.execute(f"DELETE FROM stats_rollups WHERE day IN ({marks})", dirty)
+                self.conn.execute(f"DELETE FROM stats_dirty WHERE day IN ({marks})", dirty)
+            return True
+
+        self.writable = bool(self._write(clear))
+
+    def store(self, rollups: dict[str, tuple[str, str, str | None, str | None, Any]]) -> None:
+        """``rollups``: day -> (fingerprint, computed_now, lo, hi, data)."""
+        if not self.writable or not rollups:
+            return
+
+        def put() -> None:
+            days = list(rollups)
+            marks = ", ".join("?" for _ in days)
+            dirty = {
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT day FROM stats_dirty WHERE day IN ({marks})", days
+                )
+            }
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO stats_rollups (day, scope, fingerprint, version, "
+                "computed_now, lo, hi, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (day, self.scope, fp, ROLLUP_VERSION, computed, lo, hi, _dumps(data))
+                    for day, (fp, computed, lo, hi, data) in rollups.items()
+                    if day not in dirty
+                ],
+            )
+
+        self._write(put)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _has_rollups(conn: Any) -> bool:
+    return (
+        conn.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('stats_rollups', 'stats_dirty')"
+        ).fetchone()[0]
+        == 2
+    )
+
+
+def _fingerprint(hours: BusinessHours | None, select: str, day: datetime) -> str:
+    """The working windows that decide which of the day's items ``select`` keeps."""
+    if select == "all" or hours is None:
+        return ""
+    end = day + _DAY
+    windows = []
+    for opens, closes in hours._windows_from(day - _DAY):
+        if opens >= end:
+            break
+        if closes > day:
+            windows.append(f"{iso(opens)}/{iso(closes)}")
+    return ",".join(windows)
+
+
 def compute(
     db: sqlite_utils.Database,
     *,
@@ -430,11 +617,14 @@ def compute(
     hours: BusinessHours | None = None,
     select: str = "all",
     groups: Iterable[str] = GROUPS,
+    cache: bool = True,
 ) -> dict[str, Any]:
     """The metrics of items written in ``period``, as known at ``now``, in the documented shape.
 
     ``select`` keeps items (and messages, for volume) written inside business hours
-    (``business``), outside them (``off``) or all; it needs ``hours``.
+    (``business``), outside them (``off``) or all; it needs ``hours``. ``cache``: merge the
+    per-day rollups of whole days (and store the ones computed); False computes everything
+    live and touches no cache (the result is the same).
     """
     if select not in HOURS:
         raise UsageError(f"--hours must be one of {', '.join(HOURS)}")
@@ -445,47 +635,145 @@ def compute(
     wanted = [g for g in GROUPS if g in set(groups)]
     conn = db.conn
     tz = report_tz(hours)
-    params = {"start": iso(period.start), "end": iso(period.end), "now": iso(now)}
+    now_s = iso(now) or ""
+
+    rollups = Rollups(conn, f"stats:{select}", cache)
+    days = whole_days(period) if rollups.enabled else []
+    fingerprints = {day_key(d): _fingerprint(hours, select, d) for d in days}
+    cached = rollups.load(days, fingerprints, now_s)
+    missing = [k for k in fingerprints if k not in cached]
+    rollups.begin(missing)
+    ranges = live_ranges(period, [d for d in days if day_key(d) in cached])
+
+    merged: _Groups = {dim: {} for dim in GROUPS}
+    by_hour_utc: dict[str, int] = {}  # 'YYYY-MM-DDTHH' -> messages
+
+    def merge(data: dict[str, Any]) -> None:
+        for dim, found in data["groups"].items():
+            target = merged[dim]
+            for key, dumped in found.items():
+                acc = target.get(key)
+                if acc is None:
+                    acc = target[key] = _Acc()
+                acc.add(dumped)
+
+    for day, data in cached.items():
+        merge(data)
+        for hour, count in enumerate(data["volume"]):
+            if count:
+                by_hour_utc[f"{day}T{hour:02d}"] = count
+
+    computed: dict[str, dict[str, Any]] = {}
+    if ranges:
+        computed = _compute_live(conn, hours, select, period, ranges, now_s)
+        for data in computed.values():
+            merge(data)
+            by_hour_utc.update(data["hours"])
+
+    if rollups.writable:
+        empty: dict[str, Any] = {"groups": {}, "hours": {}, "lo": None, "hi": None}
+        rollups.store(
+            {
+                day: (fingerprints[day], now_s, data["lo"], data["hi"], _rollup(data))
+                for day in missing
+                for data in [computed.get(day, empty)]
+            }
+        )
+
+    result: dict[str, Any] = {
+        "period": {
+            **period.as_dict(),
+            "hours": select,
+            "timezone": str(getattr(tz, "key", "UTC")),
+        },
+        "generated_at": iso(now),
+    }
+    for name in wanted:
+        found = merged[name]
+        if name == "overall":
+            result[name] = found.get("all", _Acc()).result()
+        else:
+            data = {k: acc.result() for k, acc in found.items()}
+            result[name] = dict(sorted(data.items(), key=lambda kv: (-kv[1]["items"], kv[0])))
+    by_hour = [0] * 24
+    by_weekday = [0] * 7
+    for bucket, count in by_hour_utc.items():
+        local = datetime.strptime(bucket, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(tz)
+        by_hour[local.hour] += count
+        by_weekday[local.weekday()] += count
+    result["volume"] = {
+        "by_hour": by_hour,
+        "by_weekday": dict(zip(_WEEKDAYS, by_weekday, strict=True)),
+    }
+    # Brand posts are never open, so the queue's own covering index answers this.
+    waiting, overdue = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(due_at <= ?), 0) FROM mentions "
+        "WHERE status IN ('open', 'claimed') AND item_id = id",
+        (now_s,),
+    ).fetchone()
+    result["queue_now"] = {"waiting": waiting, "overdue": overdue}
+    return result
+
+
+def _rollup(data: dict[str, Any]) -> dict[str, Any]:
+    volume = [0] * 24
+    for bucket, count in data["hours"].items():
+        volume[int(bucket[11:13])] = count
+    return {"groups": data["groups"], "volume": volume}
+
+
+def _compute_live(
+    conn: Any,
+    hours: BusinessHours | None,
+    select: str,
+    period: Period,
+    ranges: list[tuple[datetime, datetime]],
+    now: str,
+) -> dict[str, dict[str, Any]]:
+    """Per UTC day of the ranges: dumped groups, messages per UTC hour, now bounds."""
     _drop_temp(conn)
     try:
         if select != "all":
             assert hours is not None
             _load_windows(conn, hours, period)
-        conn.execute(_MULTI_SQL, params)
-        conn.execute(_FOLLOWUPS_SQL, params)
-        conn.execute(_FOLLOWED_SQL, params)
-        conn.execute(_ITEMS_SQL.format(hours=_hours_clause(select, "h.created_at")), params)
-        accs = _aggregate(conn, wanted)
-        result: dict[str, Any] = {
-            "period": {
-                **period.as_dict(),
-                "hours": select,
-                "timezone": str(getattr(tz, "key", "UTC")),
-            },
-            "generated_at": iso(now),
-        }
-        for name in wanted:
-            found = accs[name]
-            if name == "overall":
-                result[name] = found.get("all", _Acc()).result()
-            else:
-                data = {k: acc.result() for k, acc in found.items()}
-                result[name] = dict(sorted(data.items(), key=lambda kv: (-kv[1]["items"], kv[0])))
-        volume = _volume(conn, period, tz, _hours_clause(select, "created_at"))
-        result["volume"] = {
-            "by_hour": volume["by_hour"],
-            "by_weekday": dict(zip(_WEEKDAYS, volume["by_weekday"], strict=True)),
-        }
-        # Brand posts are never open, so the queue's own covering index answers this.
-        waiting, overdue = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(due_at <= ?), 0) FROM mentions "
-            "WHERE status IN ('open', 'claimed') AND item_id = id",
-            (iso(now),),
-        ).fetchone()
-        result["queue_now"] = {"waiting": waiting, "overdue": overdue}
+        start = {"start": iso(ranges[0][0])}
+        conn.execute(_FOLLOWUPS_SQL, start)
+        conn.execute(_FOLLOWED_SQL, start)
+        clause = _hours_clause(select, "h.created_at")
+        # One statement (a DML statement would open a transaction): UNION ALL of the ranges.
+        params: dict[str, str] = {"now": now}
+        selects = []
+        for i, (lo, hi) in enumerate(ranges):
+            params[f"lo{i}"], params[f"hi{i}"] = iso(lo) or "", iso(hi) or ""
+            selects.append(
+                _ITEMS_SQL.format(into="", hours=clause)
+                .replace(":lo", f":lo{i}")
+                .replace(":hi", f":hi{i}")
+            )
+        conn.execute("CREATE TEMP TABLE _sw_items AS " + " UNION ALL ".join(selects), params)
+        out: dict[str, dict[str, Any]] = {}
+
+        def day(key: str) -> dict[str, Any]:
+            found = out.get(key)
+            if found is None:
+                found = out[key] = {"groups": {}, "hours": {}, "lo": None, "hi": None}
+            return found
+
+        for key, groups in _aggregate(conn).items():
+            day(key)["groups"] = {
+                dim: {k: acc.dump() for k, acc in found.items()} for dim, found in groups.items()
+            }
+        for key, lo, hi in conn.execute(_NOW_BOUNDS, {"now": now}):
+            d = day(key)
+            d["lo"], d["hi"] = lo, hi
+        extra = _hours_clause(select, "created_at")
+        for lo, hi in ranges:
+            for bucket, count in hourly(conn, Period(lo, hi), extra):
+                key = bucket.strftime("%Y-%m-%dT%H")
+                day(key[:10])["hours"][key] = count
+        return out
     finally:
         _drop_temp(conn)
-    return result
 
 
 def share(value: float | None) -> str:

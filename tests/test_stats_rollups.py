@@ -1,0 +1,257 @@
+"""Per-day rollups (migration 0008) never change a figure: cached == computed live.
+
+A random week of mentions (threads, follow-ups, native brand replies, open, claimed,
+answered, dismissed, done items) is reported with the cache (cold, then warm) and without
+it; then every kind of change an item can go through is made, and the cached report must
+follow it exactly: the triggers mark the changed days dirty and only those are recomputed.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from helpers import NOW, make_config, mention, open_db, pipeline
+
+from social_watch import digest, queue, stats
+from social_watch.clock import iso
+from social_watch.models import Author, Mention
+from social_watch.pipeline import business_hours
+from social_watch.store import add_action
+
+HOURS = {"queue": {"business_hours": {"timezone": "Europe/Prague", "days": "mon-fri"}}}
+AGENTS = ("jana", "tom", "eva")
+WORDS = ("parcel", "refund", "late", "love", "broken", "othershop", "size", "thanks")
+
+
+def reply(db: Any, item_id: int, agent: str, when: datetime) -> None:
+    """What a sent reply does to the store (the outbox's contract)."""
+    with db.conn:
+        db.conn.execute(
+            "UPDATE mentions SET first_response_at = ?, first_response_by = ? "
+            "WHERE item_id = ? AND first_response_at IS NULL",
+            (iso(when), agent, item_id),
+        )
+        db.conn.execute(
+            "UPDATE mentions SET status = 'answered', closed_at = ? WHERE item_id = ? "
+            "AND status IN ('open', 'claimed')",
+            (iso(when), item_id),
+        )
+        add_action(db, item_id, "replied", agent, when, {"kind": "reply"})
+
+
+def open_items(db: Any) -> list[tuple[int, str]]:
+    return db.conn.execute(
+        "SELECT id, created_at FROM mentions WHERE item_id = id AND status IN ('open', 'claimed') "
+        "AND kind = 'mention' ORDER BY id"
+    ).fetchall()
+
+
+def build(tmp_path: Any, seed: int) -> tuple[Any, Any, random.Random]:
+    rng = random.Random(seed)
+    db = open_db(tmp_path)
+    config = make_config({**HOURS, "tags": {"rules": {"late": ["parcel"], "money": ["refund"]}}})
+    messages: list[Mention] = []
+    roots: list[tuple[str, str, str, datetime]] = []  # (native id, handle, conv, at)
+    for i in range(160):
+        minutes = rng.uniform(1, 6.5 * 24 * 60)
+        when = NOW - timedelta(minutes=minutes)
+        text = " ".join(rng.choice(WORDS) for _ in range(4))
+        handle = f"user{rng.randrange(25)}"
+        network = rng.choice(("x", "x", "reddit", "mastodon"))
+        if roots and rng.random() < 0.25:  # the same author again, in a thread
+            native, handle, conv, at = rng.choice(roots)
+            when = at + timedelta(minutes=rng.uniform(1, 600))
+            if when >= NOW:
+                continue
+            messages.append(
+                mention(
+                    f"m{i}",
+                    text,
+                    handle=handle,
+                    minutes_ago=(NOW - when).total_seconds() / 60,
+                    conversation_id=conv,
+                    in_reply_to=native,
+                )
+            )
+            continue
+        messages.append(
+            mention(
+                f"m{i}",
+                text,
+                network=network,
+                handle=handle,
+                minutes_ago=minutes,
+                conversation_id=f"c{i}" if network == "x" else None,
+                followers=rng.choice((10, 500, 20_000)),
+            )
+        )
+        if network == "x":
+            roots.append((f"m{i}", handle, f"c{i}", when))
+    messages.sort(key=lambda m: m.created_at)
+    pipeline(config).ingest(db, messages)
+    # Native brand replies to a few roots.
+    natives = []
+    for native, _handle, conv, at in rng.sample(roots, 6):
+        natives.append(
+            Mention(
+                network="x",
+                native_id=f"b{native}",
+                text="sorry, DM us",
+                created_at=at + timedelta(minutes=rng.uniform(5, 90)),
+                author=Author("shopexample"),
+                conversation_id=conv,
+                in_reply_to=native,
+            )
+        )
+    pipeline(config).ingest(db, [n for n in natives if n.created_at < NOW])
+    # Work the queue.
+    for item_id, created in open_items(db):
+        roll = rng.random()
+        at = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=NOW.tzinfo)
+        at += timedelta(minutes=rng.lognormvariate(3, 1.2))
+        if at >= NOW or roll < 0.1:
+            continue
+        if roll < 0.6:
+            reply(db, item_id, rng.choice(AGENTS), at)
+            if rng.random() < 0.1:
+                add_action(db, item_id, "replied", "tom", at + timedelta(minutes=3), {})
+        elif roll < 0.75:
+            queue.close(db, item_id, rng.choice(AGENTS), now=at, status="dismissed", reason="spam")
+        elif roll < 0.85:
+            queue.close(db, item_id, rng.choice(AGENTS), now=at, status="done")
+        else:
+            queue.claim(db, item_id, rng.choice(AGENTS), now=at, ttl=timedelta(minutes=30))
+    return db, config, rng
+
+
+def reports(db: Any, config: Any, now: datetime = NOW) -> list[tuple[Any, ...]]:
+    hours = business_hours(config)
+    periods = [
+        stats.period(now=now, since="5d"),
+        stats.period(now=now, since="3d"),
+        stats.Period(NOW - timedelta(days=4, hours=3), NOW - timedelta(days=1)),
+        stats.period(now=now, start="2026-11-19", end="2026-11-23", tz=hours.tz),
+    ]
+    return [
+        (p, select)
+        for p in periods
+        for select in ("all", "business", "off")
+        if select == "all" or hours is not None
+    ]
+
+
+def check(db: Any, config: Any, now: datetime = NOW) -> None:
+    hours = business_hours(config)
+    for p, select in reports(db, config, now):
+        live = stats.compute(db, period=p, now=now, hours=hours, select=select, cache=False)
+        for _ in range(2):  # cold (fills the cache), then warm (reads it)
+            cached = stats.compute(db, period=p, now=now, hours=hours, select=select)
+            assert cached == live, (p, select)
+    d_live = digest.build(
+        db, config, period=stats.period(now=now, since="5d"), now=now, cache=False
+    )
+    for _ in range(2):
+        d = digest.build(db, config, period=stats.period(now=now, since="5d"), now=now)
+        assert d == d_live
+    assert not db.conn.in_transaction
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_cached_equals_live_through_every_change(tmp_path, seed):
+    db, config, _ = build(tmp_path, seed)
+    check(db, config)
+    assert db.conn.execute("SELECT COUNT(*) FROM stats_rollups").fetchone()[0] > 0
+    # Days left alone stay cached: nothing is dirty after a report recomputed them.
+    days = {r[0] for r in db.conn.execute("SELECT day FROM stats_dirty")}
+    assert all(day >= "2026-11-24" or day < "2026-11-18" for day in days)
+
+    waiting = [i for i, created in open_items(db) if created < "2026-11-23"]
+    assert waiting, "the timeline needs old open items"
+    # claim, reply, dismiss an old item
+    queue.claim(db, waiting[0], "eva", now=NOW - timedelta(hours=1), ttl=timedelta(hours=1))
+    check(db, config)
+    reply(db, waiting[0], "eva", NOW - timedelta(minutes=30))
+    check(db, config)
+    if len(waiting) > 1:
+        queue.close(db, waiting[1], "tom", now=NOW, status="dismissed", reason="duplicate")
+        check(db, config)
+    # a label correction and a retag
+    some = db.conn.execute(
+        "SELECT id FROM mentions WHERE kind = 'mention' AND created_at < '2026-11-21' LIMIT 1"
+    ).fetchone()[0]
+    queue.label(db, some, "positive", "jana", now=NOW)
+    queue.retag(db, some, "jana", add=["vip"], remove=[], now=NOW)
+    check(db, config)
+    # a late-arriving mention: an older message of an open thread takes the item's head
+    head = db.conn.execute(
+        "SELECT native_id, author_handle, conversation_id, created_at FROM mentions "
+        "WHERE item_id = id AND status = 'open' AND conversation_id IS NOT NULL "
+        "AND created_at < '2026-11-23' AND created_at > '2026-11-19' LIMIT 1"
+    ).fetchone()
+    if head is not None:
+        native, handle, conv, created = head
+        when = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=NOW.tzinfo)
+        late = mention(
+            "late1",
+            "parcel refund late",
+            handle=handle,
+            minutes_ago=(NOW - when).total_seconds() / 60 + 26 * 60,
+            conversation_id=conv,
+        )
+        pipeline(config).ingest(db, [late])
+        check(db, config)
+    # a follow-up days later in an answered conversation: its earlier item is "followed"
+    root = db.conn.execute(
+        "SELECT native_id, author_handle, conversation_id FROM mentions WHERE item_id = id "
+        "AND status = 'answered' AND conversation_id IS NOT NULL AND created_at < '2026-11-21' "
+        "ORDER BY id LIMIT 1"
+    ).fetchone()
+    if root is not None:
+        native, handle, conv = root
+        again = mention(
+            "again1",
+            "still broken",
+            handle=handle,
+            minutes_ago=90,
+            conversation_id=conv,
+            in_reply_to=native,
+        )
+        pipeline(config).ingest(db, [again])
+        check(db, config)
+    # the report time moves on: waiting items fall due, cached days must follow
+    check(db, config, NOW + timedelta(days=2))
+    check(db, config, NOW - timedelta(hours=5))
+    # a mention deleted outright
+    db.conn.execute("DELETE FROM actions WHERE mention_id = ?", (some,))
+    db.conn.execute("DELETE FROM mentions WHERE id = ? AND item_id != id", (some,))
+    db.conn.commit()
+    check(db, config)
+
+
+def test_changed_business_hours_do_not_reuse_rollups(tmp_path):
+    db, config, _ = build(tmp_path, 7)
+    p = stats.period(now=NOW, since="5d")
+    first = business_hours(config)
+    stats.compute(db, period=p, now=NOW, hours=first, select="business")
+    other = business_hours(
+        make_config({"queue": {"business_hours": {"timezone": "UTC", "days": "mon-sat"}}})
+    )
+    live = stats.compute(db, period=p, now=NOW, hours=other, select="business", cache=False)
+    assert stats.compute(db, period=p, now=NOW, hours=other, select="business") == live
+
+
+def test_whole_days_and_live_ranges():
+    p = stats.Period(
+        datetime(2026, 11, 1, 9, tzinfo=NOW.tzinfo), datetime(2026, 11, 4, 9, tzinfo=NOW.tzinfo)
+    )
+    days = stats.whole_days(p)
+    assert [stats.day_key(d) for d in days] == ["2026-11-02", "2026-11-03"]
+    assert stats.live_ranges(p, days) == [(p.start, days[0]), (days[-1] + timedelta(days=1), p.end)]
+    assert stats.live_ranges(p, days[1:]) == [
+        (p.start, days[1]),
+        (days[1] + timedelta(days=1), p.end),
+    ]
+    assert stats.live_ranges(p, []) == [(p.start, p.end)]
