@@ -291,11 +291,15 @@ def m0008(db: sqlite_utils.Database) -> None:
     ``stats`` and ``digest`` merge the cached figures of whole UTC days (``stats_rollups``:
     one JSON per day and scope, e.g. ``stats:all`` or ``digest``) and compute only the
     partial first and last days live. A rollup is trusted only while its day is not in
-    ``stats_dirty``: these triggers mark the day of every mention (and of its item's head,
-    and of the author's previous item in the conversation) that is inserted, changed in a
-    column a report reads, or deleted, and the day of the mention an answer, a done or a
-    dismissal is recorded on. A report clears the marks of the days it recomputes.
-    Trigger cost on import: one primary-key look-up and one tiny-table probe per mention.
+    ``stats_dirty``. Changes mark days there: triggers on UPDATE (of a column a report
+    reads) and DELETE of mentions mark the row's day, its item head's day and the day of
+    the author's previous item in the conversation (whether that one was "followed up"
+    depends on later items); triggers on actions mark the day of the mention a reply, a
+    done or a dismissal is recorded on. New mentions have no trigger, so import pays
+    nothing: ids only grow, and a report first marks the days of the mentions above
+    ``stats_watermark`` (the same three days per row) and moves the mark up. A delete
+    lowers the watermark, as SQLite may reuse the id of the last row. Reports clear the
+    marks of the days they recompute.
     """
     day = "substr({row}.created_at, 1, 10)"
     head = (
@@ -328,6 +332,11 @@ def m0008(db: sqlite_utils.Database) -> None:
     db.executescript(
         f"""
         CREATE TABLE stats_dirty (day TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TABLE stats_watermark (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            max_id INTEGER NOT NULL     -- mentions up to this id are accounted in stats_dirty
+        );
+        INSERT INTO stats_watermark (id, max_id) SELECT 1, COALESCE(MAX(id), 0) FROM mentions;
         CREATE TABLE stats_rollups (
             day TEXT NOT NULL,          -- UTC day, YYYY-MM-DD
             scope TEXT NOT NULL,        -- stats:all, stats:business, stats:off, digest
@@ -339,16 +348,6 @@ def m0008(db: sqlite_utils.Database) -> None:
             data TEXT NOT NULL,         -- JSON
             PRIMARY KEY (day, scope)
         ) WITHOUT ROWID;
-        CREATE TRIGGER stats_dirty_mention_insert AFTER INSERT ON mentions
-        WHEN NEW.kind = 'mention' BEGIN
-            {mark.format(row="NEW")}
-            {head.format(row="NEW")}
-        END;
-        CREATE TRIGGER stats_dirty_mention_insert_thread AFTER INSERT ON mentions
-        WHEN NEW.kind = 'mention' AND NEW.conversation_id IS NOT NULL
-            AND (NEW.item_id IS NULL OR NEW.item_id = NEW.id) BEGIN
-            {previous.format(row="NEW")}
-        END;
         CREATE TRIGGER stats_dirty_mention_update AFTER UPDATE OF {watched} ON mentions
         WHEN OLD.kind = 'mention' OR NEW.kind = 'mention' BEGIN
             {mark.format(row="OLD")}
@@ -362,8 +361,8 @@ def m0008(db: sqlite_utils.Database) -> None:
             {previous.format(row="OLD")}
             {previous.format(row="NEW")}
         END;
-        CREATE TRIGGER stats_dirty_mention_delete AFTER DELETE ON mentions
-        WHEN OLD.kind = 'mention' BEGIN
+        CREATE TRIGGER stats_dirty_mention_delete AFTER DELETE ON mentions BEGIN
+            UPDATE stats_watermark SET max_id = OLD.id - 1 WHERE max_id >= OLD.id;
             {mark.format(row="OLD")}
             {head.format(row="OLD")}
             {previous.format(row="OLD")}

@@ -438,6 +438,22 @@ def hourly(conn: Any, p: Period, extra: str = "") -> Iterable[tuple[datetime, in
 
 ROLLUP_VERSION = 1
 _DAY = timedelta(days=1)
+# The days that mentions stored above the watermark change: their own, their item head's,
+# and their author's previous item in the conversation (as the UPDATE triggers mark them).
+_NEW_DAYS = """
+SELECT substr(created_at, 1, 10) AS day FROM mentions WHERE id > :mark AND kind = 'mention'
+UNION
+SELECT substr(h.created_at, 1, 10) FROM mentions f JOIN mentions h ON h.id = f.item_id
+WHERE f.id > :mark AND f.kind = 'mention' AND f.item_id != f.id
+UNION
+SELECT (SELECT substr(p.created_at, 1, 10) FROM mentions p
+        WHERE p.network = f.network AND p.conversation_id = f.conversation_id
+          AND p.kind = 'mention' AND p.item_id = p.id AND p.created_at < f.created_at
+          AND lower(p.author_handle) = lower(f.author_handle)
+        ORDER BY p.created_at DESC LIMIT 1)
+FROM mentions f
+WHERE f.id > :mark AND f.kind = 'mention' AND f.conversation_id IS NOT NULL AND f.item_id = f.id
+"""
 
 
 def whole_days(p: Period) -> list[datetime]:
@@ -494,6 +510,33 @@ class Rollups:
         self.scope = scope
         self.enabled = enabled and _has_rollups(conn)
         self.writable = False
+        self.unmarked: set[str] = set()  # new mentions' days we could not mark
+        if self.enabled:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Mark the days of mentions stored since the watermark (inserts have no trigger)."""
+        conn = self.conn
+        (mark,) = conn.execute("SELECT max_id FROM stats_watermark").fetchone()
+        (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mentions").fetchone()
+        if top <= mark:
+            return
+
+        def advance() -> bool:
+            (low,) = conn.execute("SELECT max_id FROM stats_watermark").fetchone()
+            (high,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mentions").fetchone()
+            conn.execute(
+                f"INSERT OR IGNORE INTO stats_dirty (day) SELECT day FROM ({_NEW_DAYS}) "
+                "WHERE day IS NOT NULL",
+                {"mark": low},
+            )
+            conn.execute("UPDATE stats_watermark SET max_id = ?", (high,))
+            return True
+
+        if not self._write(advance):
+            self.unmarked = {
+                r[0] for r in conn.execute(_NEW_DAYS, {"mark": mark}) if r[0] is not None
+            }
 
     def load(self, days: list[datetime], fingerprints: dict[str, str], now: str) -> dict[str, Any]:
         if not self.enabled or not days:
@@ -508,6 +551,7 @@ class Rollups:
         for day, fp, version, computed, lo, hi, data in rows:
             if (
                 version == ROLLUP_VERSION
+                and day not in self.unmarked
                 and fingerprints.get(day) == fp
                 and now_valid(now, computed, lo, hi)
             ):
@@ -536,7 +580,7 @@ class Rollups:
 
     def begin(self, days: list[str]) -> None:
         """Clear the marks of ``days`` (and drop their rollups of every scope)."""
-        if not self.enabled or not days:
+        if not self.enabled or not days or self.unmarked:
             return
 
         def clear() -> bool:
@@ -589,9 +633,10 @@ def _dumps(data: Any) -> str:
 def _has_rollups(conn: Any) -> bool:
     return (
         conn.execute(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('stats_rollups', 'stats_dirty')"
+            "SELECT COUNT(*) FROM sqlite_master "
+            "WHERE name IN ('stats_rollups', 'stats_dirty', 'stats_watermark')"
         ).fetchone()[0]
-        == 2
+        == 3
     )
 
 
