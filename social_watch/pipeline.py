@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -61,6 +61,10 @@ class BrandIdentity:
         return any(o.split("@", 1)[0] == local and ("@" not in h or "@" not in o) for o in own)
 
 
+# (sentiment label, compound, tags, sensitive reasons, language): an Enrichment's fields
+EnrichValues = tuple[str, float, tuple[str, ...], tuple[str, ...], str | None]
+
+
 class Enricher:
     """Sentiment, tags and sensitive flags for one text: pure, built once from config."""
 
@@ -92,21 +96,25 @@ class Enricher:
         return Sentiment(label, c)
 
     def enrich(self, m: Mention) -> Enrichment:
-        s = self.sentiment(m.text, m.lang)
-        lang = m.lang
+        return self.enrichment(self.enrich_values(m.text, m.lang, m.author.followers))
+
+    def enrich_values(self, text: str, lang: str | None, followers: int | None) -> EnrichValues:
+        """What ``enrich`` computes, as plain values (cheap to send between processes)."""
+        s = self.sentiment(text, lang)
         if lang is None and s.label == "unknown":
-            lang = sentiment.detect_language(m.text)
-        reasons = self.detector.reasons(m.text)
+            lang = sentiment.detect_language(text)
+        reasons = self.detector.reasons(text)
         if s.label == "positive":
             # "refund came in two days, great service" names a topic but needs no e-mail;
             # personal data always counts, whatever the tone.
             reasons = tuple(r for r in reasons if not r.startswith("topic:"))
-        return Enrichment(
-            sentiment=s,
-            tags=self.tagger.tags(m.text, followers=m.author.followers),
-            sensitive_reasons=reasons,
-            lang=lang,
-        )
+        tags = self.tagger.tags(text, followers=followers)
+        return s.label, s.compound, tags, reasons, lang
+
+    @staticmethod
+    def enrichment(values: EnrichValues) -> Enrichment:
+        label, compound, tags, reasons, lang = values
+        return Enrichment(Sentiment(label, compound), tags, reasons, lang)
 
 
 def unstorable(m: Mention) -> str | None:
@@ -160,16 +168,22 @@ class Pipeline:
         h = _norm_handle(m.author.handle)
         return h in self.ignored_authors or f"{m.network}:{h}" in self.ignored_authors
 
-    def prepare(self, m: Mention) -> store.Prepared | None:
-        """None for what is never stored (reposts, ignored authors)."""
-        if self.is_ignored(m):
+    def classify(self, m: Mention) -> tuple[str, datetime | None] | None:
+        """(kind, due time) of ``m``; None for what is never stored (reposts, ignored authors)."""
+        if (m.is_repost or self.ignored_authors) and self.is_ignored(m):
             return None
         if self.brand.is_brand(m.network, m.author.handle):
             if m.is_repost:
                 return None
-            return store.Prepared(m, self.enricher.enrich(m), "brand", None)
-        due = due_at(m.created_at, self.target_for(m.network), self.hours)
-        return store.Prepared(m, self.enricher.enrich(m), "mention", due)
+            return "brand", None
+        return "mention", due_at(m.created_at, self.target_for(m.network), self.hours)
+
+    def prepare(self, m: Mention) -> store.Prepared | None:
+        """None for what is never stored (reposts, ignored authors)."""
+        kind = self.classify(m)
+        if kind is None:
+            return None
+        return store.Prepared(m, self.enricher.enrich(m), *kind)
 
     def ingest(
         self,

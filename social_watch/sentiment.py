@@ -187,6 +187,9 @@ def _get_identifier() -> Any:
 
                 ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
                 ident.set_languages(_LANGID_LANGS)
+                # set_languages keeps the whole model beside the restricted copy, to reset
+                # to it; nothing here resets, so the full one (~26 MB) goes.
+                ident._full_model = (ident.nb_ptc, ident.nb_pc, ident.nb_classes)
                 _identifier = ident
     return _identifier
 
@@ -528,6 +531,12 @@ def _get_care() -> Any:
             if _care_analyzer is None:
                 _care_analyzer = _make_care_analyzer()
     return _care_analyzer
+
+
+def warm_up() -> None:
+    """Load everything ``score`` may need now (VADER, the care analyzer, py3langid)."""
+    _get_care()
+    _get_identifier()
 
 
 def _label(compound: float) -> str:

@@ -96,16 +96,13 @@ def ingest(
         conn = db.conn
         existing = _existing(conn, list(unique))
         # In posting order, so a reply in the same batch finds the messages it answers.
-        ordered = sorted(unique.values(), key=lambda p: p.mention.created_at)
-        writer = _Inserter(
-            conn, fetched_at, [p for p in ordered if p.mention.global_id not in existing]
-        )
-        for p in ordered:
-            m = p.mention
-            sources = found_by.get(m.global_id, [])
-            old = existing.get(m.global_id)
+        ordered = sorted(unique.items(), key=lambda item: item[1].mention.created_at)
+        writer = _Inserter(conn, fetched_at, [(g, p) for g, p in ordered if g not in existing])
+        for gid, p in ordered:
+            sources = found_by.get(gid, [])
+            old = existing.get(gid)
             if old is None:
-                answered += writer.insert(p, sources)
+                answered += writer.insert(gid, p, sources)
                 new += 1
             else:
                 writer.flush()
@@ -175,11 +172,11 @@ def _existing(conn: Any, gids: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _row(p: Prepared, sources: list[str], fetched_at: str | None) -> dict[str, Any]:
+def _row(gid: str, p: Prepared, sources: list[str], fetched_at: str | None) -> dict[str, Any]:
     """The columns of a new mention's row (``thread_key`` filled in by the caller)."""
     m, e = p.mention, p.enrichment
     return {
-        "global_id": m.global_id,
+        "global_id": gid,
         "network": m.network,
         "native_id": m.native_id,
         "url": m.url,
@@ -228,13 +225,17 @@ class _Inserter:
     rows of a thread only appear by insertion (tracked here) and brand replies likewise.
     """
 
-    def __init__(self, conn: Any, fetched_at: str | None, new: Sequence[Prepared]):
+    def __init__(
+        self, conn: Any, fetched_at: str | None, new: Sequence[tuple[str, Prepared]]
+    ) -> None:
         self.conn = conn
         self.fetched_at = fetched_at
         self.pending: list[tuple[Any, ...]] = []
-        mentions = [p.mention for p in new if p.kind != "brand"]
-        self.open_keys = _open_thread_keys(conn, {thread_key(m) for m in mentions})
-        self.replied = _brand_replied(conn, {(m.network, m.native_id) for m in mentions})
+        self.keys = {gid: thread_key(p.mention) for gid, p in new if p.kind != "brand"}
+        self.open_keys = _open_thread_keys(conn, set(self.keys.values()))
+        self.replied = _brand_replied(
+            conn, {(p.mention.network, p.mention.native_id) for _g, p in new if p.kind != "brand"}
+        )
         self.keys_inserted: set[str] = set()
 
     def flush(self) -> None:
@@ -247,10 +248,10 @@ class _Inserter:
             )
             self.pending = []
 
-    def insert(self, p: Prepared, sources: list[str]) -> int:
+    def insert(self, gid: str, p: Prepared, sources: list[str]) -> int:
         """Insert one new mention; returns how many open mentions a brand reply answered."""
         conn, m = self.conn, p.mention
-        row = _row(p, sources, self.fetched_at)
+        row = _row(gid, p, sources, self.fetched_at)
         if p.kind == "brand":
             self.flush()
             row["status"] = "done"
@@ -260,7 +261,7 @@ class _Inserter:
                 self.replied.add((m.network, m.in_reply_to))
             return _answer_natively(conn, m, mention_id)
 
-        key = row["thread_key"] = thread_key(m)
+        key = row["thread_key"] = self.keys[gid]
         may_join = key in self.open_keys or key in self.keys_inserted
         may_be_answered = (m.network, m.native_id) in self.replied
         self.keys_inserted.add(key)

@@ -1,0 +1,109 @@
+"""A long import enriches on a second core; the database must not be able to tell."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import timedelta
+
+import pytest
+
+from social_watch import ingest_file, parallel
+from tests.helpers import NOW, make_config, open_db, pipeline, rows
+
+TEXTS = [
+    "@shopexample where is my order? still waiting after 2 weeks",
+    "@shopexample thanks, the refund came through, great service!",
+    "@shopexample I was charged twice for order #48213, mail me at jo@example.com",
+    "Dear @shopexample, do you ship to Norway?",
+    "@shopexample meine Bestellung ist immer noch nicht angekommen, sehr enttäuscht",
+    "@shopexample objednávka stále nedorazila, co se děje?",
+    "@shopexample love the new jacket 😍",
+    "@shopexample the app keeps crashing when I log in",
+    "ok",
+]
+
+
+def _lines(n: int, seed: int = 7, edit: bool = False) -> list[str]:
+    """Threads, follow-ups arriving late, brand replies, duplicates, unknown languages."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        conv = rng.randrange(max(1, i // 3) + 1)
+        author = f"user{conv % 40}"
+        brand = rng.random() < 0.08
+        obj = {
+            "network": rng.choice(["x", "mastodon"]),
+            "id": str(i),
+            "text": rng.choice(TEXTS) + (" (edited)" if edit and i % 5 == 0 else ""),
+            # shuffled times: late arrivals start their thread's clock
+            "created_at": (NOW - timedelta(minutes=rng.randrange(5000))).isoformat(),
+            "author": {
+                "handle": "shopexample" if brand else author,
+                "followers": rng.choice([None, 10, 50_000]),
+            },
+            "conversation_id": f"c{conv}",
+            "query": rng.choice(["mentions", "brand"]),
+        }
+        if brand or rng.random() < 0.2:
+            obj["in_reply_to"] = str(rng.randrange(max(1, i)))
+        if rng.random() < 0.3:
+            obj["lang"] = rng.choice(["en", "de", "und"])
+        if rng.random() < 0.03:
+            obj["repost"] = True
+        out.append(json.dumps(obj, ensure_ascii=rng.random() < 0.5))
+        if rng.random() < 0.02:  # the same mention twice, found by another query
+            out.append(json.dumps({**obj, "query": "other"}))
+    return out
+
+
+def _dump(db) -> list[dict]:
+    return rows(db, "SELECT * FROM mentions ORDER BY id") + rows(
+        db, "SELECT * FROM actions ORDER BY id"
+    )
+
+
+def _import(tmp_path, name: str, files: list[str], workers: int, monkeypatch) -> list[dict]:
+    monkeypatch.setattr(ingest_file, "BATCH_SIZE", 40)
+    monkeypatch.setattr(parallel, "PARALLEL_AFTER", 100)
+    db = open_db(tmp_path, name)
+    p = pipeline(make_config())
+    for f in files:
+        ingest_file.run(db, p.config, f, pipeline=p, workers=workers)
+    return _dump(db)
+
+
+@pytest.mark.skipif(not parallel.can_fork(), reason="needs fork and two CPUs")
+@pytest.mark.parametrize("max_pending", [1, parallel.MAX_PENDING])
+def test_the_worker_writes_exactly_the_rows_of_the_in_process_import(
+    tmp_path, monkeypatch, max_pending
+):
+    files = []
+    for i, lines in enumerate([_lines(900), _lines(900, edit=True), _lines(500, seed=8)]):
+        path = tmp_path / f"m{i}.jsonl"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        files.append(str(path))
+    started = []
+    real_start = parallel.start_worker
+    monkeypatch.setattr(parallel, "start_worker", lambda e: started.append(1) or real_start(e))
+    monkeypatch.setattr(parallel, "MAX_PENDING", max_pending)
+
+    alone = _import(tmp_path, "alone.db", files, 0, monkeypatch)
+    assert not started
+    shared = _import(tmp_path, "shared.db", files, 1, monkeypatch)
+    assert started == [1, 1, 1]
+    assert shared == alone
+    assert len(alone) > 1000
+    labels = {r.get("sentiment_label") for r in alone}
+    assert {"negative", "positive", "unknown"} <= labels
+    assert any(r.get("action") == "replied" for r in alone)
+
+
+def test_a_short_import_stays_in_one_process(tmp_path, monkeypatch):
+    path = tmp_path / "few.jsonl"
+    path.write_text("\n".join(_lines(50)) + "\n", encoding="utf-8")
+    monkeypatch.setattr(parallel, "start_worker", lambda e: pytest.fail("worker started"))
+    db = open_db(tmp_path)
+    p = pipeline(make_config())
+    result = ingest_file.run(db, p.config, str(path), pipeline=p)
+    assert result.counts.new > 0
