@@ -48,12 +48,36 @@ def _rss_mb(pid: int) -> float | None:
     return None
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def _private_mb(pid: int) -> float | None:
+    """Pages of ``pid`` not shared with any other process (what it adds to the machine)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+            kb = sum(int(line.split()[1]) for line in f if line.startswith("Private_"))
+    except OSError:
+        return None
+    return kb / 1024
+
+
 def run_child(cmd: list[str], *, sample_every: float = 0.25) -> dict[str, object]:
-    """Run ``cmd``; its own peak RSS (MB), RSS samples over time, wall time, exit code."""
+    """Run ``cmd``; its own peak RSS (MB), RSS samples over time, wall time, exit code.
+
+    A long import forks an enrichment worker (``social_watch.parallel``): its peak RSS
+    and its private (unshared) memory are sampled too; ``os.wait4`` reports only the
+    larger of the two processes' peaks, so the parent's own peak is the sampled one.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIAL_WATCH_")}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     samples: list[tuple[float, float]] = []
+    worker_rss = worker_private = parent_rss = 0.0
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
@@ -61,6 +85,10 @@ def run_child(cmd: list[str], *, sample_every: float = 0.25) -> dict[str, object
         rss = _rss_mb(proc.pid)
         if rss is not None:
             samples.append((time.perf_counter() - t0, rss))
+            parent_rss = max(parent_rss, rss)
+        for kid in _children(proc.pid):
+            worker_rss = max(worker_rss, _rss_mb(kid) or 0.0)
+            worker_private = max(worker_private, _private_mb(kid) or 0.0)
         time.sleep(sample_every)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -68,6 +96,9 @@ def run_child(cmd: list[str], *, sample_every: float = 0.25) -> dict[str, object
     err = proc.stderr.read().decode() if proc.stderr else ""
     return {
         "peak_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
+        "parent_mb": parent_rss,
+        "worker_mb": worker_rss,
+        "worker_private_mb": worker_private,
         "samples": samples,
         "wall": wall,
         "rc": proc.returncode,
@@ -141,6 +172,12 @@ def main(argv: list[str] | None = None) -> None:
             db_size = sum(
                 Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists()
             )
+            if res["worker_mb"]:
+                print(
+                    f"{'':<34} sampled: parent {res['parent_mb']:.1f} MB; enrichment worker "
+                    f"{res['worker_mb']:.1f} MB RSS, of it {res['worker_private_mb']:.1f} MB "
+                    "its own (the rest shared with the parent)"
+                )
             print(f"{'':<34} database {db_size / 1e6:.0f} MB")
             fresh(db)
             if not args.keep:
