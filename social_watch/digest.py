@@ -224,7 +224,7 @@ def _counts(
         conn, stats.live_ranges(p, [d for d in days if stats.day_key(d) in cached]), voice
     )
     if rollups.writable:
-        empty = {"rows": [], "tags": {}, "voice": None}
+        empty: dict[str, Any] = {"rows": [], "tags": {}, "voice": None}
         rollups.store({k: (fp, now, None, None, live.get(k, empty)) for k in missing})
     result = _Counts({}, Counter(), {}, None if voice is None else [0] * width)
     for key, data in [*cached.items(), *live.items()]:
@@ -290,7 +290,7 @@ def _term_counts(
     )
     for text, sensitive in rows:
         seen += 1
-        counts.update(_terms(mask.text(text) if sensitive else text, skip))
+        counts.update(_terms((mask.text(text) if sensitive else text) or "", skip))
     return counts, seen
 
 
@@ -394,7 +394,7 @@ def _chart(by_hour: Mapping[str, Mapping[str, int]], p: Period, tz: tzinfo) -> d
     while edge < p.end:
         edges.append(edge)
         edge += step
-    buckets = [{"start": iso(e), **dict.fromkeys(LABELS, 0)} for e in edges]
+    buckets: list[dict[str, Any]] = [{"start": iso(e), **dict.fromkeys(LABELS, 0)} for e in edges]
     for hour, labels in sorted(by_hour.items()):
         at = datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
         index = min(len(buckets) - 1, max(0, int((at - edges[0]) / step)))
@@ -440,7 +440,7 @@ def build(
     cur_split, prev_split = cur.split, prev.split
     cur_total, prev_total = _sum(cur_split.values()), _sum(prev_split.values())
     n_cur, n_prev = sum(cur_total.values()), sum(prev_total.values())
-    networks = []
+    networks: list[dict[str, Any]] = []
     for network in sorted(set(cur_split) | set(prev_split)):
         now_split = cur_split.get(network, dict.fromkeys(LABELS, 0))
         was = sum(prev_split.get(network, {}).values())

@@ -129,8 +129,8 @@ def unstorable(m: Mention) -> str | None:
     followers = m.author.followers
     if isinstance(followers, int) and not -MAX_INT <= followers <= MAX_INT:
         return "author followers count too large to store"
-    texts = (m.text, m.native_id, m.author.handle, m.author.name, m.url, m.lang)
-    texts += (m.conversation_id, m.in_reply_to, m.query)
+    texts: tuple[str | None, ...] = (m.text, m.native_id, m.author.handle, m.author.name, m.url)
+    texts += (m.lang, m.conversation_id, m.in_reply_to, m.query)
     try:
         for value in texts:
             if isinstance(value, str):
