@@ -34,3 +34,11 @@ def test_ruff_format():
         [*ruff(), "format", "--check", "--quiet", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_mypy():
+    exe = Path(sys.executable).with_name("mypy")
+    if not exe.exists():
+        pytest.skip("mypy is not installed")
+    out = subprocess.run([str(exe), "--no-error-summary"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
