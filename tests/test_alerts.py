@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import random
-import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx
+from conftest import SmtpSink
 from helpers import make_config, open_db, rows
 
 from social_watch import alert_report, alerts
@@ -445,33 +444,8 @@ def test_a_page_that_reached_nobody_is_retried_on_the_next_run(db: Any, tl: Time
 # --- e-mail against a real SMTP server ---------------------------------------------------
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Sink, int]]:
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
-
-
 def test_alert_by_email_through_a_real_smtp_server(
-    db: Any, tl: Timeline, smtp: tuple[Sink, int]
+    db: Any, tl: Timeline, smtp: tuple[SmtpSink, int]
 ) -> None:
     sink, port = smtp
     calm_week(tl)

@@ -8,9 +8,7 @@ author name and handle; every format must show it as harmless text.
 from __future__ import annotations
 
 import json
-import socket
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
 from typing import Any
@@ -160,31 +158,6 @@ def test_empty_store_renders_every_format(tmp_path):
     for fmt in digest.FORMATS:
         assert digest.render(data, fmt)
     assert data["share_of_voice"] is None
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Sink, int]]:
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
 
 
 def email(port: int) -> dict[str, Any]:

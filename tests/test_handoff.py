@@ -8,47 +8,15 @@ text with CR/LF and ``Bcc:`` never adds a header or a recipient, and that a fail
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import mention_line
 from respond_fakes import posts, write_config
 
 HOSTILE = "Eve\r\nBcc: victim@evil.example\r\nX-Injected: yes"
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Sink, int]]:
-    from aiosmtpd.controller import Controller
-
-    sink = Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
 
 
 def setup(

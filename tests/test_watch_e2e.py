@@ -16,13 +16,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
+from conftest import SmtpSink
 from fixture_server import FixtureServer, Reply, serve_fixtures  # noqa: F401
 from test_hackernews import FakeAlgolia, comment_hit
 
@@ -69,39 +69,6 @@ class Webhook:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        from email import message_from_bytes, policy
-
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-    def subjects(self) -> list[str]:
-        return [str(m["Subject"]) for m in self.messages]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    from aiosmtpd.controller import Controller
-
-    box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
 
 
 class Loop:
@@ -172,7 +139,7 @@ def write_config(tmp_path: Path, body: str) -> Path:
 
 
 def test_watch_loop_fails_recovers_and_reminds_once_per_threshold(
-    fixture_server: FixtureServer, smtp: tuple[Mailbox, int], tmp_path: Path
+    fixture_server: FixtureServer, smtp: tuple[SmtpSink, int], tmp_path: Path
 ) -> None:
     box, port = smtp
     hook = Webhook()
