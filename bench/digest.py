@@ -10,6 +10,9 @@ times, warm (each measured ``--repeat`` times, best kept):
 2. **digest 24h / 30d**: ``digest.build`` + ``render`` to HTML and text (what ``--send``
    does, without SMTP). Issue 7 bars: under 2 s for 24 hours, under 5 s for 30 days.
 3. **stats 30d**: ``stats.compute`` with every group. Bar: under 2 s.
+4. **watch warm()**: ``watch.warm_rollups``, the watch loop's hourly job, from no rollups
+   (cold) and again at once (warm: nothing to compute), then stats 30d and digest 30d after
+   it, as the first report of the day meets them.
 
 Reports merge per-day rollups of whole UTC days (migration 0008), so each report is timed
 three ways: ``uncached`` (``cache=False``: everything computed live, once), ``cold`` (the
@@ -36,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.gen import build_db
 from social_watch import config as cfg
 from social_watch import db as dbmod
-from social_watch import digest, stats
+from social_watch import digest, stats, watch
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 # Measured before the per-day rollups (ef37ea8, bench box under load), seconds.
@@ -140,6 +143,23 @@ def main(argv: list[str] | None = None) -> None:
         2.0,
         f"before {BEFORE['stats 30d']}; {o['items']:,} items, "
         f"median FRT {stats.seconds(o['first_response']['median_s'])}",
+    )
+
+    with db.conn:
+        db.conn.execute("DELETE FROM stats_rollups")
+    done: dict[str, int] = {}
+    t = timed(lambda: done.update(watch.warm_rollups(db, config, NOW)))
+    row("watch warm() cold", t, None, ", ".join(f"{k} {n}" for k, n in done.items()))
+    row("watch warm() again", timed(lambda: watch.warm_rollups(db, config, NOW)), None)
+    row(
+        "stats --since 30d after warm()",
+        timed(lambda: stats.compute(db, period=period, now=NOW)),
+        2.0,
+    )
+    row(
+        "digest 30d after warm() (build)",
+        timed(lambda: digest.build(db, config, period=period, now=NOW)),
+        5.0,
     )
 
 

@@ -406,6 +406,38 @@ def _chart(by_hour: Mapping[str, Mapping[str, int]], p: Period, tz: tzinfo) -> d
 # --- the digest -------------------------------------------------------------------------
 
 
+def _competitors(config: Config) -> dict[str, list[str]]:
+    return (config.section("digest") or {}).get("competitors") or {}
+
+
+def _voice(config: Config) -> tuple[str, list[str]] | None:
+    """The share-of-voice sums' SQL and words (None without competitors); it is part of
+    the digest rollups' fingerprint, so ``build`` and ``warm`` must agree on it."""
+    competitors = _competitors(config)
+    if not competitors:
+        return None
+    brand_words = [config.brand_name, *config.raw["brand"]["keywords"]]
+    brand_words += [str(h) for h in config.brand_handles.values()]
+    return _voice_sql(brand_words, competitors)
+
+
+def warm(
+    db: sqlite_utils.Database, config: Config, now: datetime, days: int = 30
+) -> dict[str, int]:
+    """Compute and store the missing digest rollups of the whole UTC days a ``days``-long
+    digest ending ``now`` reads: its own and the previous period's (``2 × days`` days before
+    today). Valid rollups are left as they are. Returns {"digest": days (re)computed}.
+    """
+    conn = db.conn
+    if days <= 0 or not stats._has_rollups(conn):
+        return {}
+    end = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    span = Period(end - timedelta(days=2 * days), end)
+    now_s = iso(now) or ""
+    _counts(conn, span, _voice(config), 1 + len(_competitors(config)), cache=True, now=now_s)
+    return {"digest": stats.stamped(conn, "digest", span, now_s)}
+
+
 def build(
     db: sqlite_utils.Database,
     config: Config,
@@ -426,13 +458,9 @@ def build(
     mask = _Masker(Enricher(config).detector)
     before = period.previous()
 
-    competitors = (config.section("digest") or {}).get("competitors") or {}
+    competitors = _competitors(config)
     brand = config.brand_name
-    voice_sql = None
-    if competitors:
-        brand_words = [brand, *config.raw["brand"]["keywords"]]
-        brand_words += [str(h) for h in config.brand_handles.values()]
-        voice_sql = _voice_sql(brand_words, competitors)
+    voice_sql = _voice(config)
     width = 1 + len(competitors)
     now_s = iso(now) or ""
     cur = _counts(conn, period, voice_sql, width, cache=cache, now=now_s)

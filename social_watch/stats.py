@@ -767,6 +767,41 @@ def _rollup(data: dict[str, Any]) -> dict[str, Any]:
     return {"groups": data["groups"], "volume": volume}
 
 
+def warm(
+    db: sqlite_utils.Database,
+    *,
+    now: datetime,
+    hours: BusinessHours | None = None,
+    days: int = 30,
+) -> dict[str, int]:
+    """Compute and store the missing rollups of the last ``days`` whole UTC days before
+    ``now`` (``all``, and ``business``/``off`` when ``hours`` are given), so the next
+    report over them finds them cached. Valid rollups are left as they are, so a second
+    call costs a few queries. Returns, per scope, how many days were (re)computed.
+    """
+    conn = db.conn
+    if days <= 0 or not _has_rollups(conn):
+        return {}
+    end = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    span = Period(end - days * _DAY, end)
+    now_s = iso(now) or ""
+    done = {}
+    for select in HOURS if hours is not None else ("all",):
+        compute(db, period=span, now=now, hours=hours, select=select, groups=("overall",))
+        done[f"stats:{select}"] = stamped(conn, f"stats:{select}", span, now_s)
+    return done
+
+
+def stamped(conn: Any, scope: str, p: Period, now: str) -> int:
+    """How many of the period's rollups of ``scope`` were computed for report time ``now``
+    (by the last call at ``now``: an earlier call at the same time is not told apart)."""
+    return conn.execute(
+        "SELECT COUNT(*) FROM stats_rollups WHERE scope = ? AND day >= ? AND day < ? "
+        "AND computed_now = ?",
+        (scope, day_key(p.start), day_key(p.end), now),
+    ).fetchone()[0]
+
+
 def _compute_live(
     conn: Any,
     hours: BusinessHours | None,

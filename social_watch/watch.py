@@ -9,7 +9,9 @@ sends one twice) and a second copy started by mistake (one lock row per database
 The loop runs on its own ``schedule.Scheduler`` with an injected clock and sleep. Each job is
 a plain function over ``(db, …, now)`` so tests drive it with a frozen clock and never sleep:
 ``plan_next`` (backoff, rate limits) here, ``remind`` and ``expire_claims`` in ``reminders``,
-the lock, poll state, ``check_health`` and ``status`` in ``watch_state``.
+the lock, poll state, ``check_health`` and ``status`` in ``watch_state``; ``warm_rollups``
+(hourly, in its own worker) keeps the ``stats``/``digest`` per-day rollups of the last month
+computed, so reports rarely start cold.
 
 Tables (migration ``0004_watch``): ``watch_lock`` (who runs, heartbeat), ``watch_connectors``
 (last poll, next poll, backoff, health), ``reminders`` (item × threshold), ``watch_state``
@@ -32,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from time import perf_counter
 from typing import Any, TextIO
 
 import schedule
@@ -66,6 +69,9 @@ JITTER = 0.25  # a failed connector waits up to 25 % longer, so retries do not b
 RESUME_MARGIN = timedelta(seconds=1)  # reset times are stored to the second
 MORE_DELAY = timedelta(seconds=1)  # a burst cut by the page limit is read on at once
 STOP_GRACE = 3.0  # seconds a running poll gets to finish on SIGTERM
+WARM_DELAY = timedelta(minutes=1)  # the first polls and reminders go first
+WARM_EVERY = timedelta(hours=1)
+WARM_DAYS = 30
 
 
 # --- polling: when next -----------------------------------------------------------------
@@ -191,6 +197,20 @@ def alerts_check(
     return run
 
 
+def warm_rollups(
+    db: sqlite_utils.Database, config: Config, now: datetime, days: int = WARM_DAYS
+) -> dict[str, int]:
+    """Store the per-day rollups that ``stats`` (every ``--hours`` the config allows) and
+    ``digest`` reports over the last ``days`` days read, so the first report of the day is
+    as fast as the next; returns, per scope, how many days were (re)computed."""
+    from social_watch import digest, stats
+    from social_watch.pipeline import business_hours
+
+    done = stats.warm(db, now=now, hours=business_hours(config), days=days)
+    done.update(digest.warm(db, config, now, days))
+    return done
+
+
 # --- the loop ---------------------------------------------------------------------------
 
 
@@ -212,7 +232,7 @@ class Slot:
 
 @dataclass
 class _Job:
-    """A background job (housekeeping) that never runs twice at once."""
+    """A background job (housekeeping, rollups) that never runs twice at once."""
 
     name: str
     running: bool = False
@@ -259,6 +279,8 @@ class Watch:
         self.scheduler = schedule.Scheduler()
         self.slots: dict[str, Slot] = {}
         self.housekeeper = _Job("housekeeping")
+        self.warmer = _Job("rollups")
+        self.warm_next: datetime | None = None
         self.exit_code = 0
         self.started: datetime | None = None
         self._db: sqlite_utils.Database | None = None
@@ -317,6 +339,7 @@ class Watch:
                 row["failures"],
             )
         self._alerts_next = now
+        self.warm_next = now + WARM_DELAY
         # schedule logs every job run at debug: at --log-level debug it would drown the rest
         logging.getLogger("schedule").setLevel(logging.INFO)
         every: Any = self.scheduler.every  # takes float seconds, though typed int
@@ -324,6 +347,7 @@ class Watch:
         every(self.housekeeping_every).seconds.do(
             self._guarded, "housekeeping", self.spawn_housekeeping
         )
+        every(self.housekeeping_every).seconds.do(self._guarded, "rollups", self.spawn_warm)
         every(self.heartbeat_every.total_seconds()).seconds.do(
             self._guarded, "heartbeat", self.beat
         )
@@ -372,8 +396,9 @@ class Watch:
                 s.connector.close()
                 if s.db is not None:
                     s.db.close()
-        if not self.housekeeper.running and self.housekeeper.db is not None:
-            self.housekeeper.db.close()
+        for job in (self.housekeeper, self.warmer):
+            if not job.running and job.db is not None:
+                job.db.close()
         if self.status_stream is not None:
             with contextlib.suppress(Exception):
                 self.status_stream.write("\n")
@@ -460,8 +485,8 @@ class Watch:
             return f"rate limited until {iso(report.rate_limit_reset)}; resuming {nxt}"
         return f"{report.status}: {report.reason}; retry {nxt} (failure {slot.failures})"
 
-    def spawn_housekeeping(self) -> None:
-        job = self.housekeeper
+    def _spawn_job(self, job: _Job, fn: Callable[[sqlite_utils.Database], Any]) -> None:
+        """Run ``fn`` in a worker on the job's own connection, unless it is still running."""
         if job.running or self.stop_event.is_set():
             return
         job.running = True
@@ -470,11 +495,32 @@ class Watch:
             try:
                 if job.db is None:
                     job.db = dbmod.connect(self.db_path)
-                self.housekeeping(job.db)
+                fn(job.db)
             finally:
                 job.running = False
 
-        self._spawn("housekeeping", work)
+        self._spawn(job.name, work)
+
+    def spawn_housekeeping(self) -> None:
+        self._spawn_job(self.housekeeper, self.housekeeping)
+
+    def spawn_warm(self) -> None:
+        """Warm the report rollups a minute after the start, then hourly (see ``warm``)."""
+        now = self.clock()
+        if self.warm_next is None or now < self.warm_next or self.warmer.running:
+            return
+        self.warm_next = now + WARM_EVERY
+        self._spawn_job(self.warmer, lambda db: self._guarded("rollups", lambda: self.warm(db)))
+
+    def warm(self, db: sqlite_utils.Database) -> dict[str, int]:
+        """Compute the rollups of the last whole days that no valid one covers (seconds for
+        a month of a busy brand, a few queries once warm), so reports rarely start cold."""
+        start = perf_counter()
+        done = warm_rollups(db, self.config, self.clock())
+        took = perf_counter() - start
+        computed = ", ".join(f"{k} {n}" for k, n in done.items() if n) or "none"
+        log.info("report rollups warm in %.1f s (days computed: %s)", took, computed)
+        return done
 
     def housekeeping(self, db: sqlite_utils.Database) -> None:
         """Reminders, expired claims, health, digest and spike check: each guarded alone."""

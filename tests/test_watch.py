@@ -487,6 +487,169 @@ def test_the_real_digest_and_alert_functions_take_what_the_loop_passes(
     assert params[:4] == ["db", "config", "env", "now"]
 
 
+# --- report rollups kept warm -------------------------------------------------------------
+
+SCOPES = ("stats:all", "stats:business", "stats:off", "digest")
+
+
+def warm_config() -> Any:
+    return config(
+        queue={"business_hours": {"timezone": "UTC", "days": "mon-fri"}},
+        digest={"competitors": {"othershop": ["othershop"]}},
+    )
+
+
+def rollup_days(db: Any) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for r in rows(db, "SELECT scope, day FROM stats_rollups ORDER BY scope, day"):
+        found.setdefault(r["scope"], []).append(r["day"])
+    return found
+
+
+def past_days(end: datetime, n: int) -> list[str]:
+    return [(end - timedelta(days=k)).strftime("%Y-%m-%d") for k in range(n, 0, -1)]
+
+
+def test_rollups_are_warmed_after_start_then_hourly_recomputing_only_changed_days(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from social_watch import digest, stats
+
+    caplog.set_level("INFO", logger="social_watch.watch")
+    ingest(
+        open_db(tmp_path),
+        *[mention(str(k), handle=f"u{k}", now=NOW - timedelta(days=k)) for k in range(1, 8)],
+    )
+    clock, outbox = Clock(), Outbox()
+    w = make_watch(tmp_path, clock, outbox, warm_config())
+    assert ("rollups", w.spawn_warm) in [j.job_func.args for j in w.scheduler.jobs]
+    w.spawn_warm()
+    assert rollup_days(w.db) == {}  # the first polls and reminders go first
+    clock.advance(seconds=59)
+    w.spawn_warm()
+    assert rollup_days(w.db) == {}
+    first = clock.advance(seconds=1)
+    w.spawn_warm()
+    stats_days, digest_days = past_days(NOW, 30), past_days(NOW, 60)
+    assert rollup_days(w.db) == {
+        "stats:all": stats_days,
+        "stats:business": stats_days,
+        "stats:off": stats_days,
+        "digest": digest_days,  # a 30-day digest reads the 30 days before, too
+    }
+    assert "report rollups warm in" in caplog.text and "stats:all 30" in caplog.text
+
+    # Every report over those days now reads only rollups (and the partial day of today).
+    live: list[Any] = []
+    real_live, real_count = stats._compute_live, digest._count_ranges
+
+    def compute_live(conn: Any, hours: Any, select: str, period: Any, ranges: Any, now: Any):
+        live.extend((select, lo, hi) for lo, hi in ranges)
+        return real_live(conn, hours, select, period, ranges, now)
+
+    def count_ranges(conn: Any, ranges: Any, voice: Any) -> Any:
+        live.extend(("digest", lo, hi) for lo, hi in ranges)
+        return real_count(conn, ranges, voice)
+
+    monkeypatch.setattr(stats, "_compute_live", compute_live)
+    monkeypatch.setattr(digest, "_count_ranges", count_ranges)
+    midnight = NOW.replace(hour=0)
+    month = stats.Period(midnight - timedelta(days=30), midnight)
+    stats.compute(w.db, period=month, now=first, hours=business_hours_of(w))
+    digest.build(w.db, w.config, period=month, now=first)
+    assert live == []
+
+    # An hour later nothing changed: no day is computed again.
+    clock.advance(minutes=30)
+    w.spawn_warm()  # not yet
+    clock.advance(minutes=30)
+    w.spawn_warm()
+    assert live == []
+    stamps = {r["computed_now"] for r in rows(w.db, "SELECT computed_now FROM stats_rollups")}
+    assert stamps == {iso(first)}
+    assert caplog.text.count("report rollups warm in") == 2
+    assert "(days computed: none)" in caplog.text
+
+    # One item answered: only its day is computed again, for every scope.
+    queue.close(w.db, "x:3", "jana", now=clock.now, status="done")  # written 3 days ago
+    second = clock.advance(hours=1)
+    w.spawn_warm()
+    day = (NOW - timedelta(days=3)).strftime("%Y-%m-%d")
+    assert {(s, lo.strftime("%Y-%m-%d"), hi - lo) for s, lo, hi in live} == {
+        (s, day, timedelta(days=1)) for s in ("all", "business", "off", "digest")
+    }
+    again = rows(w.db, "SELECT scope, day FROM stats_rollups WHERE computed_now = ?", iso(second))
+    assert sorted((r["scope"], r["day"]) for r in again) == sorted((s, day) for s in SCOPES)
+    assert rollup_days(w.db)["stats:all"] == stats_days
+
+
+def business_hours_of(w: Any) -> Any:
+    from social_watch.pipeline import business_hours
+
+    return business_hours(w.config)
+
+
+def test_a_failing_warm_is_logged_and_the_loop_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock, outbox = Clock(), Outbox()
+    w = make_watch(tmp_path, clock, outbox)
+
+    def broken(*a: Any) -> Any:
+        raise RuntimeError("rollup bug")
+
+    monkeypatch.setattr(watch, "warm_rollups", broken)
+    clock.advance(minutes=1)
+    w.spawn_warm()
+    assert "watch job rollups failed; continuing" in caplog.text and "rollup bug" in caplog.text
+    assert not w.warmer.running
+    w.dispatch()  # polls go on
+    assert CALLS["alpha"] == 1
+    monkeypatch.undo()
+    clock.advance(minutes=30)
+    w.spawn_warm()
+    assert rollup_days(w.db) == {}  # retried on the hour, not at every tick
+    clock.advance(minutes=30)
+    w.spawn_warm()
+    assert rollup_days(w.db)["stats:all"] == past_days(clock.now, 30)
+
+
+def test_a_slow_warm_runs_on_its_own_connection_never_twice_and_blocks_no_poll(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock, outbox = Clock(), Outbox()
+    release, inside = threading.Event(), threading.Event()
+    calls: list[Any] = []
+
+    def slow(db: Any, config: Any, now: datetime, days: int = 30) -> dict[str, int]:
+        calls.append(db)
+        inside.set()
+        assert release.wait(5)
+        return {}
+
+    monkeypatch.setattr(watch, "warm_rollups", slow)
+    SCRIPT["alpha"] = [[], []]
+    w = make_watch(tmp_path, clock, outbox, threaded=True)
+    try:
+        clock.advance(minutes=1)
+        w.spawn_warm()
+        assert inside.wait(5) and w.warmer.running
+        clock.advance(hours=2)
+        w.spawn_warm()  # still running: not started again
+        w.dispatch()  # a poll is not held up
+        w._threads[-1].join(5)
+        w.spawn_housekeeping()  # nor are reminders
+        w._threads[-1].join(5)
+        assert CALLS["alpha"] == 1 and not w.housekeeper.running and w.warmer.running
+    finally:
+        release.set()
+        for t in w._threads:
+            t.join(5)
+        w.shutdown()
+    assert len(calls) == 1 and calls[0] is w.warmer.db
+    assert calls[0] is not w.db and calls[0] is not w.housekeeper.db
+
+
 # --- the lock and status ------------------------------------------------------------------
 
 
