@@ -26,6 +26,8 @@ import gc
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -57,6 +59,21 @@ def _enrich_batch(items: list[Item]) -> list[EnrichValues]:
     return [enricher.enrich_values(*item) for item in items]
 
 
+def _exit_with_parent(parent: int) -> None:
+    """In the worker: end when the importing process is gone.
+
+    A parent killed by SIGTERM or SIGKILL never shuts the pool down, and the worker, which
+    inherited the write end of its own call queue, would wait for work forever (holding the
+    caller's stdout and stderr open)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _ready() -> int:
     return os.getpid()
 
@@ -81,7 +98,12 @@ def start_worker(enricher: Enricher) -> ProcessPoolExecutor:
     gc.collect()
     gc.freeze()  # the child's collector leaves the inherited objects (and their pages) alone
     try:
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
         pool.submit(_ready).result()  # fork now, while the heap is frozen
     finally:
         gc.unfreeze()

@@ -68,3 +68,83 @@ def test_odd_ids_and_huge_limits_are_one_line_errors_not_tracebacks(cli, write_j
     for command in (["queue"], ["outbox"]):
         result = cli(*command, "--limit", "99999999999999999999", "--json")
         assert result.exit_code == 0, result.output
+
+
+def _children(pid: int) -> list[int]:
+    import contextlib
+    import os
+    from pathlib import Path
+
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            kids += [int(k) for k in (task / "children").read_text().split()]
+    return [k for k in kids if os.path.exists(f"/proc/{k}")]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a container's init may not reap orphans)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_sigterm_during_a_parallel_import_leaves_no_worker_behind(tmp_path):
+    """The forked worker blocked forever on its own queue (it holds the pipe's write end),
+    keeping the caller's stdout/stderr open: `social-watch import … | tee` never ended."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    from social_watch import parallel
+
+    if not parallel.can_fork() or not os.path.isdir("/proc/self/task"):
+        pytest.skip("needs fork, two CPUs and /proc")
+    from bench.gen import write_jsonl as gen_jsonl
+
+    path = tmp_path / "big.jsonl"
+    gen_jsonl(path, 40_000, seed=5)  # > 2 MB: the worker starts with the first batch
+    exe = os.path.join(os.path.dirname(sys.executable), "social-watch")
+    proc = subprocess.Popen(
+        [exe, "import", "--db", str(tmp_path / "s.db"), str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers: list[int] = []
+    deadline = time.monotonic() + 20
+    while not workers and proc.poll() is None and time.monotonic() < deadline:
+        workers = _children(proc.pid)
+        time.sleep(0.05)
+    assert workers, "the import ended before its worker was seen"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(10)
+    deadline = time.monotonic() + 5
+    while any(_running(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [w for w in workers if _running(w)]
+    for w in left:
+        os.kill(w, signal.SIGKILL)
+    assert not left, "the worker outlived the import"
+
+
+def test_share_of_voice_matches_non_ascii_keywords_in_any_case(tmp_path):
+    """SQLite's lower() folds ASCII only: 'Žabka' in a mention never matched 'Žabka'."""
+    from social_watch import digest, stats
+
+    config = make_config({"digest": {"competitors": {"zabka": ["Žabka"]}}})
+    db = open_db(tmp_path)
+    texts = ["ŽABKA delivers faster", "Žabka rocks", "žabka again", "@shopexample late"]
+    pipeline(config).ingest(
+        db, [mention(str(i), t, handle=f"u{i}", minutes_ago=10 + i) for i, t in enumerate(texts)]
+    )
+    data = digest.build(db, config, period=stats.period(now=NOW, since="24h"), now=NOW)
+    voice = {v["name"]: v["mentions"] for v in data["share_of_voice"]}
+    assert voice["zabka"] == 3
+    assert voice["Shop Example"] == 1
