@@ -164,6 +164,10 @@ class _Counts:
     voice: list[int] | None  # brand, then each competitor group
 
 
+def _fold(text: str | None) -> str:
+    return text.casefold() if text else ""
+
+
 def _count_ranges(
     conn: Any, ranges: Sequence[tuple[datetime, datetime]], voice: tuple[str, list[str]] | None
 ) -> dict[str, dict[str, Any]]:
@@ -194,6 +198,7 @@ def _count_ranges(
             day(key)["tags"][tag] = count
         if voice is not None:
             cols, words = voice
+            conn.create_function("sw_fold", 1, _fold, deterministic=True)
             rows = conn.execute(
                 f"SELECT substr(created_at, 1, 10), {cols} FROM mentions "
                 f"WHERE {_PERIOD_SQL} GROUP BY 1",
@@ -351,10 +356,11 @@ def _voice_sql(
     """
 
     def any_of(words: Sequence[str]) -> tuple[str, list[str]]:
-        words = [w.lower() for w in words if w.strip()]
+        # sw_fold, not SQLite's lower(), which folds ASCII only ('Žabka' never matched).
+        words = [w.casefold() for w in words if w.strip()]
         if not words:
             return "0", []
-        return "(" + " OR ".join("instr(lower(text), ?) > 0" for _ in words) + ")", words
+        return "(" + " OR ".join("instr(sw_fold(text), ?) > 0" for _ in words) + ")", words
 
     cols: list[str] = []
     params: list[str] = []
