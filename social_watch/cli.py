@@ -33,12 +33,25 @@ class App:
         self.db_path = db_path or self.config.database
         self._agent = agent
         self._db: Any = None
+        self.may_create = False
 
     @property
     def db(self) -> Any:
+        """The database, opened (and migrated) on first use.
+
+        Only commands that fill a database (demo, import, poll, watch) may create one; the
+        others refuse a missing file, so a mistyped --db is an error, not an empty inbox.
+        """
         if self._db is None:
+            from pathlib import Path
+
             from social_watch import db
 
+            if not self.may_create and not Path(self.db_path).exists():
+                raise UsageError(
+                    f"no database at {self.db_path}: check --db (or config `database`), "
+                    "or fill one first with `social-watch demo`, `import`, `poll` or `watch`"
+                )
             self._db = db.connect(self.db_path)
         return self._db
 
@@ -418,6 +431,7 @@ def import_(app: App, file: str, as_json: bool) -> None:
     if file != "-" and not Path(file).is_file():
         raise UsageError(f"cannot read {file}: no such file")
     progress = sys.stderr.isatty() and not as_json
+    app.may_create = True
     result = ingest_file.run(app.db, app.config, file, progress=progress)
     if as_json:
         echo_json(result.as_dict())

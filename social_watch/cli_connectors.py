@@ -39,6 +39,7 @@ def poll(app: App, as_json: bool, names: tuple[str, ...]) -> None:
     """
     from social_watch import polling
 
+    app.may_create = True
     reports = polling.poll_all(app.db, app.config, os.environ, list(names) or None, clock=app.now)
     if as_json:
         echo_json([r.as_dict() for r in reports])

@@ -51,6 +51,7 @@ def watch(app: App, tick: float) -> None:
     watch_log = logging.getLogger("social_watch.watch")
     if not live and logging.getLogger().getEffectiveLevel() > logging.INFO:
         watch_log.setLevel(logging.INFO)  # plain event lines when not on a terminal
+    app.may_create = True
     app.db  # noqa: B018 - open (and migrate) before the loop, so errors come first
     code = w.run(app.db_path, app.config, os.environ, tick=tick, live=live)
     sys.exit(code)

@@ -537,5 +537,8 @@ def test_cli_errors_exit_2(tmp_path: Path, cli: Any, at_now: None) -> None:
     assert bad.exit_code == 2 and "Error: --window: expected a duration" in bad.stderr
     no_channel = cli("alert", "--db", db_path, "--notify")
     assert no_channel.exit_code == 2 and "webhook_url_env" in no_channel.stderr
+    missing = cli("alert", "--db", db_path)  # cron pointed at a wrong path must not be "calm"
+    assert missing.exit_code == 2 and "no database at" in missing.stderr
+    open_db(tmp_path).close()
     empty = cli("alert", "--db", db_path)
     assert empty.exit_code == 0 and "not enough history" in empty.stdout

@@ -218,7 +218,16 @@ def test_unreadable_database_is_a_clear_error(cli, tmp_path):
     result = cli("queue", "--db", "garbage.db")
     assert result.exit_code == 2 and "cannot open the database" in result.output
     result = cli("queue", "--db", "missing/dir/x.db")
+    assert result.exit_code == 2 and "no database at missing/dir/x.db" in result.output
+    result = cli("import", "-", "--db", "missing/dir/x.db", input=mention_line(id="1") + "\n")
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_read_commands_refuse_a_missing_database_and_create_nothing(cli, tmp_path):
+    for args in (["queue"], ["show", "1"], ["db", "status"], ["stats"], ["status"]):
+        result = cli(*args, "--db", "typo.db")
+        assert result.exit_code == 2 and "no database at typo.db" in result.output, args
+    assert not (tmp_path / "typo.db").exists()
 
 
 def test_python_dash_m_works():
