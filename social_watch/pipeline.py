@@ -88,21 +88,25 @@ class Enricher:
         self.neg = thresholds["negative_threshold"]
 
     def sentiment(self, text: str, lang: str | None) -> Sentiment:
-        result = sentiment.score(text, lang)
+        return self._scored(text, lang)[0]
+
+    def _scored(self, text: str, lang: str | None) -> tuple[Sentiment, str | None]:
+        """Sentiment under the configured thresholds, and the language detection found."""
+        result, detected = sentiment.score_with_language(text, lang)
         if result.label == "unknown" or (self.pos, self.neg) == (0.05, -0.05):
-            return result
+            return result, detected
         c = result.compound
         label = "positive" if c >= self.pos else "negative" if c <= self.neg else "neutral"
-        return Sentiment(label, c)
+        return Sentiment(label, c), detected
 
     def enrich(self, m: Mention) -> Enrichment:
         return self.enrichment(self.enrich_values(m.text, m.lang, m.author.followers))
 
     def enrich_values(self, text: str, lang: str | None, followers: int | None) -> EnrichValues:
         """What ``enrich`` computes, as plain values (cheap to send between processes)."""
-        s = self.sentiment(text, lang)
+        s, detected = self._scored(text, lang)
         if lang is None and s.label == "unknown":
-            lang = sentiment.detect_language(text)
+            lang = detected
         reasons = self.detector.reasons(text)
         if s.label == "positive":
             # "refund came in two days, great service" names a topic but needs no e-mail;

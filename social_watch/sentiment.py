@@ -1327,19 +1327,29 @@ def score(text: str, lang: str | None = None) -> Sentiment:
     ``Sentiment("unknown", 0.0)``. Without it the language is detected (cheaply) and
     only confidently non-English text is ``unknown``.
     """
+    return score_with_language(text, lang)[0]
+
+
+def score_with_language(text: str, lang: str | None = None) -> tuple[Sentiment, str | None]:
+    """``score`` plus the language it detected when that made the text ``unknown``.
+
+    The detection is the expensive part of a non-English mention (py3langid); callers
+    that store the language take it from here instead of detecting it a second time.
+    """
     if lang and lang.lower() not in _UNDETERMINED and not _is_english_code(lang):
-        return Sentiment("unknown", 0.0)
+        return Sentiment("unknown", 0.0), None
     cleaned = clean_for_scoring(text)
     if not cleaned:
-        return Sentiment("neutral", 0.0)
+        return Sentiment("neutral", 0.0), None
     low = cleaned.lower()
     toks, words = _tokens(low)
     if not lang or lang.lower() in _UNDETERMINED:
         detected, prob = _detect(cleaned, words)
         if detected is not None and detected != "en" and prob >= _NON_EN_CONFIDENCE:
-            return Sentiment("unknown", 0.0)
+            # prob >= _NON_EN_CONFIDENCE > _DETECT_CONFIDENCE: detect_language agrees
+            return Sentiment("unknown", 0.0), detected
     compound = round(_care_compound(cleaned, low, toks, words), 4)
-    return Sentiment(_label(compound), compound)
+    return Sentiment(_label(compound), compound), None
 
 
 def score_plain(text: str) -> Sentiment:

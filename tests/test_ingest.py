@@ -306,3 +306,18 @@ def test_a_topic_in_praise_is_not_sensitive_but_personal_data_always_is(tmp_path
         for r in rows(db, "SELECT native_id, sensitive_reasons FROM mentions")
     }
     assert flags == {"1": [], "2": ["order_number"], "3": ["topic:refund"]}
+
+
+def test_a_non_english_mention_is_language_detected_once(tmp_path, monkeypatch):
+    from social_watch import sentiment
+
+    calls = []
+    real = sentiment._detect
+    monkeypatch.setattr(sentiment, "_detect", lambda *a, **k: calls.append(a) or real(*a, **k))
+    db = open_db(tmp_path)
+    pipeline().ingest(
+        db, [mention("1", "Meine Bestellung ist nie angekommen, sehr enttäuscht und verärgert")]
+    )
+    (row,) = rows(db, "SELECT sentiment_label, lang FROM mentions")
+    assert row == {"sentiment_label": "unknown", "lang": "de"}
+    assert len(calls) == 1

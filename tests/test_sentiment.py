@@ -361,3 +361,26 @@ def test_rule_gate_never_changes_the_cues() -> None:
         ungated_neg = sum(weights[n] for n in fired if weights[n] > 0)
         ungated_pos = -sum(weights[n] for n in fired if weights[n] < 0)
         assert gated == pytest.approx((ungated_neg, ungated_pos)), it["text"]
+
+
+def test_the_language_score_detects_is_the_one_detect_language_gives():
+    import json
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    texts = [
+        json.loads(line)["text"]
+        for name in ("care_sentiment.jsonl", "care_sentiment_blind.jsonl")
+        for line in (data / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    found = 0
+    for text in texts:
+        result, detected = sentiment.score_with_language(text)
+        assert result == sentiment.score(text)
+        if result.label == "unknown":
+            assert detected == sentiment.detect_language(text), text
+            found += detected is not None
+        else:
+            assert detected is None
+    assert found >= 10  # the sets hold enough non-English texts for this to mean something
