@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from social_watch.clock import from_db, iso
 from social_watch.config import Config
+from social_watch.store import iter_rows
 
 if TYPE_CHECKING:
     from social_watch.alert_report import Summary
@@ -419,11 +420,8 @@ def check(
 
 
 def _state(db: Any, scope: str) -> dict[str, Any] | None:
-    cur = db.conn.execute("SELECT * FROM alert_state WHERE scope = ?", [scope])
-    row = cur.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cur.description], row, strict=True))
+    rows = iter_rows(db, "SELECT * FROM alert_state WHERE scope = ?", [scope])
+    return rows[0] if rows else None
 
 
 def _record(db: Any, state: Mapping[str, Any] | None, result: ScopeResult, now: datetime) -> None:

@@ -32,6 +32,7 @@ from social_watch.errors import ConfigError, UsageError
 from social_watch.pipeline import Enricher, business_hours
 from social_watch.sensitive import SensitiveDetector
 from social_watch.stats import Period
+from social_watch.store import query
 
 FORMATS = ("text", "markdown", "html", "json")
 LABELS = ("negative", "neutral", "positive", "unknown")
@@ -98,12 +99,6 @@ def _mention(row: Mapping[str, Any], mask: _Masker) -> dict[str, Any]:
     }
 
 
-def _rows(conn: Any, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    cur = conn.execute(sql, params)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur]
-
-
 def _extremes(conn: Any, p: Period, label: str, top: int, mask: _Masker) -> list[dict[str, Any]]:
     """The ``top`` most negative (or positive) mentions: ranked on the index, then fetched."""
     order = "ASC" if label == "negative" else "DESC"
@@ -117,7 +112,7 @@ def _extremes(conn: Any, p: Period, label: str, top: int, mask: _Masker) -> list
     ]
     if not ids:
         return []
-    rows = _rows(
+    rows = query(
         conn,
         "SELECT id, network, author_handle, author_name, author_followers, text, url, "
         f"created_at, sentiment_compound, {_LABEL_SQL} AS label FROM mentions "
@@ -129,7 +124,7 @@ def _extremes(conn: Any, p: Period, label: str, top: int, mask: _Masker) -> list
 
 
 def _authors(conn: Any, p: Period, top: int, mask: _Masker) -> list[dict[str, Any]]:
-    rows = _rows(
+    rows = query(
         conn,
         "SELECT network, MAX(author_handle) AS handle, MAX(author_name) AS name, "
         "MAX(COALESCE(author_followers, 0)) AS followers, COUNT(*) AS mentions, "

@@ -561,6 +561,11 @@ def add_action(
 def iter_rows(
     db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()
 ) -> list[dict[str, Any]]:
-    cur = db.conn.execute(sql, list(params))
+    return query(db.conn, sql, params)
+
+
+def query(conn: Any, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    """Rows as dicts keyed by column name, from a plain sqlite3 connection."""
+    cur = conn.execute(sql, list(params))
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, row, strict=True)) for row in cur]
