@@ -139,3 +139,13 @@ def send(
             f"{connector}: {method} {httpx.URL(path).path} failed: {type(exc).__name__}"
         ) from None
     return check(response, connector=connector, env_var=env_var)
+
+
+def json_body(response: httpx.Response, *, connector: str) -> Any:
+    """The decoded JSON body; a body that is not JSON names method + path, never the URL."""
+    try:
+        return response.json()
+    except ValueError:
+        raise ConnectorError(
+            f"{connector}: {where(response.request)}: response is not JSON"
+        ) from None

@@ -430,12 +430,7 @@ class BlueskyConnector(Connector):
         log.debug("%s: session cached in %s", self.name, path)
 
     def _json(self, response: httpx.Response) -> Any:
-        try:
-            body = response.json()
-        except ValueError:
-            raise ConnectorError(
-                f"{self.name}: {_http.where(response.request)}: response is not JSON"
-            ) from None
+        body = _http.json_body(response, connector=self.name)
         if not isinstance(body, dict):
             raise ConnectorError(f"{self.name}: {_http.where(response.request)}: not an object")
         return body

@@ -106,10 +106,7 @@ class HackerNewsConnector(Connector):
 
     def _search(self, params: dict[str, Any]) -> dict[str, Any]:
         response = _http.send(self.http, "GET", SEARCH_PATH, connector=self.name, params=params)
-        try:
-            body = response.json()
-        except ValueError:
-            raise ConnectorError(f"{self.name}: GET {SEARCH_PATH}: response is not JSON") from None
+        body = _http.json_body(response, connector=self.name)
         if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
             raise ConnectorError(f"{self.name}: GET {SEARCH_PATH}: no hits in the response")
         return body

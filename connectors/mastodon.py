@@ -164,12 +164,7 @@ class MastodonConnector(Connector):
         )
 
     def _json(self, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise ConnectorError(
-                f"{self.name}: {_http.where(response.request)}: response is not JSON"
-            ) from None
+        return _http.json_body(response, connector=self.name)
 
     # --- contract ---
     def sources(self) -> list[Source]:
