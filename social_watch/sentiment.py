@@ -20,8 +20,10 @@ What the care layer does, in order
 1. **Clean** (``clean_for_scoring``): drop @handles and URLs, keep hashtag words without
    ``#``, straighten curly apostrophes. A brand handle like ``@united`` or ``@bestbuy``
    is not sentiment.
-2. **Language**: a given non-English ``lang`` ("de", "cs", ...) gives ``unknown``
-   (compound 0.0): VADER would call most foreign complaints "neutral" and hide them.
+2. **Language**: a given or detected cs/sk/pl/uk/ru/de text is scored by the
+   lexicon-and-rules scorer in ``lexicon_sentiment`` (lexicons under ``data/lexicons``,
+   loaded lazily); any other non-English language gives ``unknown`` (compound 0.0):
+   VADER would call most foreign complaints "neutral" and hide them.
    Network codes meaning "undetermined" ("und", "zxx", "qme", ...) count as not given.
    Without ``lang`` a cheap pre-check (no non-ASCII letters and at least two common
    English function words) accepts English without calling py3langid; only otherwise
@@ -98,7 +100,13 @@ from typing import Any
 
 from social_watch.models import Sentiment
 
-__all__ = ["clean_for_scoring", "detect_language", "score", "score_plain"]
+__all__ = [
+    "clean_for_scoring",
+    "detect_language",
+    "score",
+    "score_plain",
+    "supported_languages",
+]
 
 POSITIVE_THRESHOLD = 0.05
 NEGATIVE_THRESHOLD = -0.05
@@ -1337,6 +1345,9 @@ def score_with_language(text: str, lang: str | None = None) -> tuple[Sentiment, 
     that store the language take it from here instead of detecting it a second time.
     """
     if lang and lang.lower() not in _UNDETERMINED and not _is_english_code(lang):
+        base = lang.lower().replace("_", "-").split("-", 1)[0]
+        if base in _lexicon_langs():
+            return _score_lexicon(clean_for_scoring(text), base), None
         return Sentiment("unknown", 0.0), None
     cleaned = clean_for_scoring(text)
     if not cleaned:
@@ -1347,9 +1358,56 @@ def score_with_language(text: str, lang: str | None = None) -> tuple[Sentiment, 
         detected, prob = _detect(cleaned, words)
         if detected is not None and detected != "en" and prob >= _NON_EN_CONFIDENCE:
             # prob >= _NON_EN_CONFIDENCE > _DETECT_CONFIDENCE: detect_language agrees
+            from social_watch.lexicon_sentiment import refine_language
+
+            detected = refine_language(cleaned, detected)
+            if detected in _lexicon_langs():
+                return _score_lexicon(cleaned, detected), detected
             return Sentiment("unknown", 0.0), detected
+        if detected != "en":
+            # too short or unsure for py3langid: letters only one language has decide,
+            # or its weak guess when that language's lexicon finds words it knows
+            from social_watch.lexicon_sentiment import guess_language, lexicon_compound
+
+            guessed = None if cleaned.isascii() else guess_language(cleaned)
+            if guessed is not None:
+                return _score_lexicon(cleaned, guessed), guessed
+            if (
+                detected in _lexicon_langs()
+                and prob >= _WEAK_CONFIDENCE
+                and lexicon_compound(cleaned, detected)[1]
+            ):
+                return _score_lexicon(cleaned, detected), detected
     compound = round(_care_compound(cleaned, low, toks, words), 4)
     return Sentiment(_label(compound), compound), None
+
+
+def _lexicon_langs() -> frozenset[str]:
+    from social_watch.lexicon_sentiment import SUPPORTED
+
+    return SUPPORTED
+
+
+_SISTER = {"cs": "sk", "sk": "cs", "ru": "uk", "uk": "ru"}
+_WEAK_CONFIDENCE = 0.3  # a supported language this likely is tried when words say so
+
+
+def _score_lexicon(cleaned: str, lang: str) -> Sentiment:
+    """cs/sk/pl/uk/ru/de: the lexicon-and-rules scorer (``lexicon_sentiment``)."""
+    from social_watch.lexicon_sentiment import lexicon_compound
+
+    compound, signal = lexicon_compound(cleaned, lang)
+    sister = _SISTER.get(lang)
+    if not signal and sister is not None:
+        # a close neighbour's word ("дякую" read as Russian): its lexicon may know it
+        compound, signal = lexicon_compound(cleaned, sister)
+    compound = round(compound, 4)
+    return Sentiment(_label(compound), compound)
+
+
+def supported_languages() -> frozenset[str]:
+    """Languages ``score`` gives a real answer for (others are ``unknown``)."""
+    return _lexicon_langs() | {"en"}
 
 
 def score_plain(text: str) -> Sentiment:

@@ -1,0 +1,221 @@
+"""Lexicon-and-rules sentiment for cs, sk, pl, uk, ru and de.
+
+Why: VADER reads only English, so Czech, Slovak, Polish, Ukrainian, Russian and German
+mentions were ``unknown`` and the digest, the negative-spike alert and "most negative
+first" were blind for the shops this tool is for. This scorer is VADER's idea in small:
+each word's valence from a per-language lexicon (``social_watch/data/lexicons/``), made
+stronger by an intensifier before it ("velmi", "bardzo", "очень", "sehr"), weaker by a
+diminisher, flipped by a negator within three words ("nie", "не", "nicht", "kein") or by
+a negating prefix on the word itself (Czech/Slovak "ne-": "nedorazilo", "nefunguje";
+Polish "nie-", Russian/Ukrainian "не-"), plus emoji and emoticons (language-free),
+exclamation marks, and questions that imply failure ("kde je moje objednávka?").
+
+Inflection: entries are stems; a token matches the longest stem it starts with (at least
+three letters), cached per token, so "skvělý/skvělá/skvělou" all find "skvěl".
+
+Each language's file loads the first time a text in that language is scored.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["SUPPORTED", "lexicon_compound"]
+
+_DATA = Path(__file__).parent / "data" / "lexicons"
+SUPPORTED = frozenset({"cs", "sk", "pl", "uk", "ru", "de"})
+
+_TOKEN_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+_NEG_SCALAR = -0.74  # VADER's factor for a negated word
+_PREFIX_SCALAR = -0.9  # a negating prefix is stronger: "nefunguje" is plainly negative
+_MIN_STEM = 3
+_MAX_ENDING = 4
+_ALPHA = 15.0  # VADER's normalisation constant
+
+# language-free signals (VADER scale)
+_EMOJI: dict[str, float] = {
+    "😡": -3.0, "🤬": -3.5, "😠": -2.5, "👎": -2.5, "😤": -2.0, "😞": -2.0, "😢": -2.0,
+    "😭": -2.5, "💩": -2.5, "🙄": -1.5, "😒": -1.5, "😩": -2.0, "😫": -2.0, "😔": -1.5,
+    "😟": -1.5, "☹": -2.0, "🙁": -1.5, "💔": -2.5, "😱": -1.5, "🤮": -3.0, "🤢": -2.5,
+    "😖": -2.0, "😣": -1.5, "😕": -1.0, "😑": -0.8, "🖕": -3.0,
+    "😍": 3.0, "🥰": 3.0, "❤": 2.5, "💕": 2.5, "💖": 2.5, "😊": 2.0, "🙂": 1.5, "😀": 2.0,
+    "😃": 2.0, "😄": 2.0, "😁": 2.0, "👍": 2.0, "👏": 2.0, "🙏": 1.5, "🎉": 2.0, "🥳": 2.5,
+    "😘": 2.0, "😎": 1.5, "🤩": 3.0, "💯": 2.0, "🔥": 1.5, "✨": 1.0, "😂": 1.0, "🤣": 1.0,
+    "💪": 1.5, "👌": 1.5, "☺": 2.0, "😉": 1.0, "🌹": 1.0, "💙": 2.0, "💚": 2.0, "💛": 2.0,
+}
+_EMOTICON_RE = re.compile(r"(?<!\w)(:-?\)+|:-?D\b|;-?\)|<3|:-?\(+|:'\(|:-?/(?!/)|>:\()")
+_REPEAT_RE = re.compile(r"([()])\1+")
+_EMOTICON: dict[str, float] = {":)": 2.0, ":-)": 2.0, ":d": 2.5, ":-d": 2.5, ";)": 1.5,
+                               ";-)": 1.5, "<3": 2.5, ":(": -2.0, ":-(": -2.0, ":'(": -2.5,
+                               ":/": -1.0, ":-/": -1.0, ">:(": -3.0}
+
+# questions that imply a failure, per language (the shop has not done something)
+_FAILURE_QUESTION = {
+    "cs": re.compile(r"\b(kde je|kde jsou|kdy (konečně|mi|dorazí|přijde)|proč (ne|jste ne|mi ne)|jak dlouho)"),
+    "sk": re.compile(r"\b(kde je|kde sú|kedy (konečne|mi|dorazí|príde)|prečo (ne|ste ne|mi ne)|ako dlho)"),
+    "pl": re.compile(r"\b(gdzie jest|gdzie są|kiedy (w końcu|wreszcie|dotrze|przyjdzie)|dlaczego nie|czemu nie|jak długo)"),
+    "ru": re.compile(r"(где мой|где моя|где мои|где заказ|когда (уже|наконец|придёт|придет)|почему (не|до сих)|сколько можно|сколько ждать)"),
+    "uk": re.compile(r"(де мій|де моя|де мої|де замовлення|коли (вже|нарешті|прийде)|чому (не|досі)|скільки можна|скільки чекати)"),
+    "de": re.compile(r"\b(wo ist|wo bleibt|wann (kommt|endlich|bekomme)|warum (nicht|kein|immer noch)|wie lange (noch|soll|muss))"),
+}
+_FAILURE_QUESTION_WEIGHT = 0.5
+_SARCASM_RE = re.compile(r"(\bjasně\b|\bjasne\b|\bjasne,|\bno jasne|\bну да\b|\bну конечно|\bну звісно|\bja klar\b|\bna toll\b|\bdanke für nichts|\bdíky za nic|\bvďaka za nič|\bdzięki za nic|\bспасибо за ничего|\bдякую за ніщо)")
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    stems: dict[str, float]
+    negators: frozenset[str]
+    boosters: dict[str, float]
+    neg_prefixes: tuple[str, ...]
+
+
+@lru_cache(maxsize=None)
+def _lexicon(lang: str) -> _Lexicon:
+    text = (_DATA / f"{lang}.tsv").read_text("utf-8")
+    stems: dict[str, float] = {}
+    negators: set[str] = set()
+    boosters: dict[str, float] = {}
+    prefixes: list[str] = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line:
+            continue
+        parts = line.split("\t")
+        if parts[0] == "!neg":
+            negators.add(parts[1])
+        elif parts[0] == "!int":
+            boosters[parts[1]] = float(parts[2])
+        elif parts[0] == "!negprefix":
+            prefixes.append(parts[1])
+        else:
+            stems[parts[0].replace("_", " ")] = float(parts[1])
+    return _Lexicon(stems, frozenset(negators), boosters, tuple(prefixes))
+
+
+def _stem_value(stems: dict[str, float], tok: str) -> float | None:
+    if tok in stems:
+        return stems[tok]
+    # an ending is a few letters: "skvěl|ého"; longer rests are other words ("beste|llung")
+    for k in range(len(tok) - 1, max(_MIN_STEM, len(tok) - _MAX_ENDING) - 1, -1):
+        v = stems.get(tok[:k])
+        if v is not None:
+            return v
+    return None
+
+
+@lru_cache(maxsize=200_000)
+def _word_value(lang: str, tok: str) -> float:
+    """Valence of one lowercased token: by stem, else a negating prefix + stem."""
+    lex = _lexicon(lang)
+    v = _stem_value(lex.stems, tok)
+    if v is not None:
+        return v
+    for p in lex.neg_prefixes:
+        if tok.startswith(p) and len(tok) - len(p) >= _MIN_STEM + 1:
+            v = _stem_value(lex.stems, tok[len(p) :])
+            if v is not None:
+                return v * _PREFIX_SCALAR
+    return 0.0
+
+
+_CLAUSE_RE = re.compile(r"[,.;:!?()\n]+|\s[-–]\s|\b(?:ale|ale|lecz|ale|но|але|aber|jednak|však|ale)\b")
+_NEG_WINDOW = 2  # a negator reaches the next two words: "nie bardzo dobry"
+_NEG_AFTER = frozenset({"de"})  # German negates after the verb too: "funktioniert nicht"
+
+
+def guess_language(text: str) -> str | None:
+    """A supported language from its letters alone, for text too short for py3langid.
+
+    Only letters that one of the six languages owns among them count: ř ů ě (cs),
+    ľ ĺ ŕ ô ä (sk), ą ę ł ś ź ż ń (pl), і ї є ґ (uk), ы э ъ ё (ru), ß ü ö (de).
+    """
+    low = text.lower()
+    if _UK_RE.search(low):
+        return "uk"
+    if _CYR_RE.search(low):
+        return "ru"
+    if _CS_RE.search(low):
+        return "cs"
+    if _SK_RE.search(low):
+        return "sk"
+    if _PL_RE.search(low):
+        return "pl"
+    if _DE_RE.search(low):
+        return "de"
+    return None
+
+
+_UK_RE = re.compile("[іїєґ]")
+_CYR_RE = re.compile("[а-яё]")
+_CS_RE = re.compile("[řůě]")
+_SK_RE = re.compile("[ľĺŕôä]")
+_PL_RE = re.compile("[ąęłśźżń]")
+_DE_RE = re.compile("[ßüö]")
+
+
+def refine_language(text: str, lang: str) -> str:
+    """Correct py3langid's usual confusions (cs/sk, ru/uk) by the letters each owns."""
+    if lang in ("cs", "sk"):
+        low = text.lower()
+        if _CS_RE.search(low) and not _SK_RE.search(low):
+            return "cs"
+        if _SK_RE.search(low) and not _CS_RE.search(low):
+            return "sk"
+    elif lang in ("ru", "uk"):
+        low = text.lower()
+        if _UK_RE.search(low):
+            return "uk"
+        if re.search("[ыэъё]", low):
+            return "ru"
+    return lang
+
+
+def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
+    """(compound in [-1, 1], whether any signal was found) of a cleaned text."""
+    lex = _lexicon(lang)
+    low = text.lower()
+    total = 0.0
+    signal = False
+    after = lang in _NEG_AFTER
+    for clause in _CLAUSE_RE.split(low):
+        if not clause:
+            continue
+        toks = _TOKEN_RE.findall(clause)
+        for i, tok in enumerate(toks):
+            v = _word_value(lang, tok)
+            if not v or tok in lex.negators:
+                continue
+            signal = True
+            before = toks[max(0, i - _NEG_WINDOW) : i]
+            if any(t in lex.negators for t in before) or (
+                after and i + 1 < len(toks) and toks[i + 1] in lex.negators
+            ):
+                v *= _NEG_SCALAR
+            if i and toks[i - 1] in lex.boosters:
+                v *= lex.boosters[toks[i - 1]]
+            total += v
+    if not text.isascii():
+        for ch in text:
+            e = _EMOJI.get(ch)
+            if e is not None:
+                total += e
+                signal = True
+    for m in _EMOTICON_RE.findall(low):
+        total += _EMOTICON.get(_REPEAT_RE.sub(r"\1", m), 0.0)
+        signal = True
+    q = _FAILURE_QUESTION.get(lang)
+    if q is not None and q.search(low):
+        total -= 4 * _FAILURE_QUESTION_WEIGHT
+        signal = True
+    if _SARCASM_RE.search(low):
+        total = -abs(total) - 1.5
+        signal = True
+    if total and "!" in text:
+        total += math.copysign(min(text.count("!"), 4) * 0.292, total)
+    compound = total / math.sqrt(total * total + _ALPHA)
+    return compound, signal
