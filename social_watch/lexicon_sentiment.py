@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 __all__ = ["SUPPORTED", "lexicon_compound"]
@@ -38,43 +38,120 @@ _ALPHA = 15.0  # VADER's normalisation constant
 
 # language-free signals (VADER scale)
 _EMOJI: dict[str, float] = {
-    "😡": -3.0, "🤬": -3.5, "😠": -2.5, "👎": -2.5, "😤": -2.0, "😞": -2.0, "😢": -2.0,
-    "😭": -2.5, "💩": -2.5, "🙄": -1.5, "😒": -1.5, "😩": -2.0, "😫": -2.0, "😔": -1.5,
-    "😟": -1.5, "☹": -2.0, "🙁": -1.5, "💔": -2.5, "😱": -1.5, "🤮": -3.0, "🤢": -2.5,
-    "😖": -2.0, "😣": -1.5, "😕": -1.0, "😑": -0.8, "🖕": -3.0,
-    "😍": 3.0, "🥰": 3.0, "❤": 2.5, "💕": 2.5, "💖": 2.5, "😊": 2.0, "🙂": 1.5, "😀": 2.0,
-    "😃": 2.0, "😄": 2.0, "😁": 2.0, "👍": 2.0, "👏": 2.0, "🙏": 1.5, "🎉": 2.0, "🥳": 2.5,
-    "😘": 2.0, "😎": 1.5, "🤩": 3.0, "💯": 2.0, "🔥": 1.5, "✨": 1.0, "😂": 1.0, "🤣": 1.0,
-    "💪": 1.5, "👌": 1.5, "☺": 2.0, "😉": 1.0, "🌹": 1.0, "💙": 2.0, "💚": 2.0, "💛": 2.0,
+    "😡": -3.0,
+    "🤬": -3.5,
+    "😠": -2.5,
+    "👎": -2.5,
+    "😤": -2.0,
+    "😞": -2.0,
+    "😢": -2.0,
+    "😭": -2.5,
+    "💩": -2.5,
+    "🙄": -1.5,
+    "😒": -1.5,
+    "😩": -2.0,
+    "😫": -2.0,
+    "😔": -1.5,
+    "😟": -1.5,
+    "☹": -2.0,
+    "🙁": -1.5,
+    "💔": -2.5,
+    "😱": -1.5,
+    "🤮": -3.0,
+    "🤢": -2.5,
+    "😖": -2.0,
+    "😣": -1.5,
+    "😕": -1.0,
+    "😑": -0.8,
+    "🖕": -3.0,
+    "😍": 3.0,
+    "🥰": 3.0,
+    "❤": 2.5,
+    "💕": 2.5,
+    "💖": 2.5,
+    "😊": 2.0,
+    "🙂": 1.5,
+    "😀": 2.0,
+    "😃": 2.0,
+    "😄": 2.0,
+    "😁": 2.0,
+    "👍": 2.0,
+    "👏": 2.0,
+    "🙏": 1.5,
+    "🎉": 2.0,
+    "🥳": 2.5,
+    "😘": 2.0,
+    "😎": 1.5,
+    "🤩": 3.0,
+    "💯": 2.0,
+    "🔥": 1.5,
+    "✨": 1.0,
+    "😂": 1.0,
+    "🤣": 1.0,
+    "💪": 1.5,
+    "👌": 1.5,
+    "☺": 2.0,
+    "😉": 1.0,
+    "🌹": 1.0,
+    "💙": 2.0,
+    "💚": 2.0,
+    "💛": 2.0,
 }
 _EMOTICON_RE = re.compile(r"(?<!\w)(:-?\)+|:-?D\b|;-?\)|<3|:-?\(+|:'\(|:-?/(?!/)|>:\()")
 _REPEAT_RE = re.compile(r"([()])\1+")
-_EMOTICON: dict[str, float] = {":)": 2.0, ":-)": 2.0, ":d": 2.5, ":-d": 2.5, ";)": 1.5,
-                               ";-)": 1.5, "<3": 2.5, ":(": -2.0, ":-(": -2.0, ":'(": -2.5,
-                               ":/": -1.0, ":-/": -1.0, ">:(": -3.0}
+_EMOTICON: dict[str, float] = {
+    ":)": 2.0,
+    ":-)": 2.0,
+    ":d": 2.5,
+    ":-d": 2.5,
+    ";)": 1.5,
+    ";-)": 1.5,
+    "<3": 2.5,
+    ":(": -2.0,
+    ":-(": -2.0,
+    ":'(": -2.5,
+    ":/": -1.0,
+    ":-/": -1.0,
+    ">:(": -3.0,
+}
 
 # questions that imply a failure, per language (the shop has not done something)
 _FAILURE_QUESTION = {
-    "cs": re.compile(r"\b(kde je|kde jsou|kdy (konečně|mi|dorazí|přijde)|proč (ne|jste ne|mi ne)|jak dlouho)"),
-    "sk": re.compile(r"\b(kde je|kde sú|kedy (konečne|mi|dorazí|príde)|prečo (ne|ste ne|mi ne)|ako dlho)"),
-    "pl": re.compile(r"\b(gdzie jest|gdzie są|kiedy (w końcu|wreszcie|dotrze|przyjdzie)|dlaczego nie|czemu nie|jak długo)"),
-    "ru": re.compile(r"(где мой|где моя|где мои|где заказ|когда (уже|наконец|придёт|придет)|почему (не|до сих)|сколько можно|сколько ждать)"),
-    "uk": re.compile(r"(де мій|де моя|де мої|де замовлення|коли (вже|нарешті|прийде)|чому (не|досі)|скільки можна|скільки чекати)"),
-    "de": re.compile(r"\b(wo ist|wo bleibt|wann (kommt|endlich|bekomme)|warum (nicht|kein|immer noch)|wie lange (noch|soll|muss))"),
+    "cs": re.compile(
+        r"\b(kde je|kde jsou|kdy (konečně|mi|dorazí|přijde)|proč (ne|jste ne|mi ne)|jak dlouho)"
+    ),
+    "sk": re.compile(
+        r"\b(kde je|kde sú|kedy (konečne|mi|dorazí|príde)|prečo (ne|ste ne|mi ne)|ako dlho)"
+    ),
+    "pl": re.compile(
+        r"\b(gdzie jest|gdzie są|kiedy (w końcu|wreszcie|dotrze|przyjdzie)|dlaczego nie|czemu nie|jak długo)"
+    ),
+    "ru": re.compile(
+        r"(где мой|где моя|где мои|где заказ|когда (уже|наконец|придёт|придет)|почему (не|до сих)|сколько можно|сколько ждать)"
+    ),
+    "uk": re.compile(
+        r"(де мій|де моя|де мої|де замовлення|коли (вже|нарешті|прийде)|чому (не|досі)|скільки можна|скільки чекати)"
+    ),
+    "de": re.compile(
+        r"\b(wo ist|wo bleibt|wann (kommt|endlich|bekomme)|warum (nicht|kein|immer noch)|wie lange (noch|soll|muss))"
+    ),
 }
 _FAILURE_QUESTION_WEIGHT = 0.5
-_SARCASM_RE = re.compile(r"(\bjasně\b|\bjasne\b|\bjasne,|\bno jasne|\bну да\b|\bну конечно|\bну звісно|\bja klar\b|\bna toll\b|\bdanke für nichts|\bdíky za nic|\bvďaka za nič|\bdzięki za nic|\bспасибо за ничего|\bдякую за ніщо)")
+_SARCASM_RE = re.compile(
+    r"(\bjasně\b|\bjasne\b|\bjasne,|\bno jasne|\bну да\b|\bну конечно|\bну звісно|\bja klar\b|\bna toll\b|\bdanke für nichts|\bdíky za nic|\bvďaka za nič|\bdzięki za nic|\bспасибо за ничего|\bдякую за ніщо)"
+)
 
 
 @dataclass(frozen=True)
 class _Lexicon:
+    lang: str
     stems: dict[str, float]
     negators: frozenset[str]
     boosters: dict[str, float]
     neg_prefixes: tuple[str, ...]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lexicon(lang: str) -> _Lexicon:
     text = (_DATA / f"{lang}.tsv").read_text("utf-8")
     stems: dict[str, float] = {}
@@ -94,7 +171,7 @@ def _lexicon(lang: str) -> _Lexicon:
             prefixes.append(parts[1])
         else:
             stems[parts[0].replace("_", " ")] = float(parts[1])
-    return _Lexicon(stems, frozenset(negators), boosters, tuple(prefixes))
+    return _Lexicon(lang, stems, frozenset(negators), boosters, tuple(prefixes))
 
 
 def _stem_value(stems: dict[str, float], tok: str) -> float | None:
@@ -123,8 +200,10 @@ def _word_value(lang: str, tok: str) -> float:
     return 0.0
 
 
-_CLAUSE_RE = re.compile(r"[,.;:!?()\n]+|\s[-–]\s|\b(?:ale|ale|lecz|ale|но|але|aber|jednak|však|ale)\b")
-_NEG_WINDOW = 2  # a negator reaches the next two words: "nie bardzo dobry"
+_CLAUSE_RE = re.compile(r"[,.;:!?()\n]+|\s[-–]\s")
+# "but": what follows weighs more than what went before (VADER's 0.5 / 1.5)
+_BUT_RE = re.compile(r"\b(?:ale|lecz|jednak|však|но|але|однако|проте|aber|jedoch)\b")
+_NEG_WINDOW = 3  # a negator reaches three words on, within its clause: "nie je to dobré"
 _NEG_AFTER = frozenset({"de"})  # German negates after the verb too: "funktioniert nicht"
 
 
@@ -175,22 +254,18 @@ def refine_language(text: str, lang: str) -> str:
     return lang
 
 
-def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
-    """(compound in [-1, 1], whether any signal was found) of a cleaned text."""
-    lex = _lexicon(lang)
-    low = text.lower()
-    total = 0.0
-    signal = False
-    after = lang in _NEG_AFTER
-    for clause in _CLAUSE_RE.split(low):
-        if not clause:
-            continue
+def _words_total(
+    lex: _Lexicon, text: str, after: bool, weight: float, total: float
+) -> tuple[float, bool]:
+    """``total`` plus the weighted valence of the words of ``text``, and whether any."""
+    found = False
+    for clause in _CLAUSE_RE.split(text):
         toks = _TOKEN_RE.findall(clause)
         for i, tok in enumerate(toks):
-            v = _word_value(lang, tok)
+            v = _word_value(lex.lang, tok)
             if not v or tok in lex.negators:
                 continue
-            signal = True
+            found = True
             before = toks[max(0, i - _NEG_WINDOW) : i]
             if any(t in lex.negators for t in before) or (
                 after and i + 1 < len(toks) and toks[i + 1] in lex.negators
@@ -198,7 +273,23 @@ def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
                 v *= _NEG_SCALAR
             if i and toks[i - 1] in lex.boosters:
                 v *= lex.boosters[toks[i - 1]]
-            total += v
+            total += v * weight
+    return total, found
+
+
+def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
+    """(compound in [-1, 1], whether any signal was found) of a cleaned text."""
+    lex = _lexicon(lang)
+    low = text.lower()
+    total = 0.0
+    signal = False
+    buts = [m.start() for m in _BUT_RE.finditer(low)]
+    but = buts[-1] if buts else None
+    cut = but if but is not None else 0
+    for start, part in ((0, low[:cut]), (cut, low[cut:])):
+        weight = 1.0 if but is None else 0.5 if start == 0 else 1.5
+        total, found = _words_total(lex, part, lang in _NEG_AFTER, weight, total)
+        signal = signal or found
     if not text.isascii():
         for ch in text:
             e = _EMOJI.get(ch)

@@ -1,0 +1,116 @@
+"""cs/sk/pl/uk/ru/de sentiment: the labelled care messages, negation, inflection, languages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from social_watch import lexicon_sentiment, sentiment
+from social_watch.models import Sentiment
+from social_watch.sentiment import score
+
+ITEMS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "lexicon_care.jsonl")
+    .read_text(encoding="utf-8")
+    .splitlines()
+    if line.strip()
+]
+
+
+def test_every_language_has_labelled_messages() -> None:
+    langs = {it["lang"] for it in ITEMS}
+    assert langs == set(lexicon_sentiment.SUPPORTED)
+    for lang in langs:
+        labels = {it["label"] for it in ITEMS if it["lang"] == lang}
+        assert {"positive", "negative"} <= labels, lang
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=lambda it: f"{it['lang']}:{it['text'][:30]}")
+def test_labelled_care_message(item: dict[str, str]) -> None:
+    assert score(item["text"], item["lang"]).label == item["label"], item["kind"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "plain", "negated"),
+    [
+        ("cs", "Funguje to", "Nefunguje to"),  # the ne- prefix
+        ("cs", "Je to dobré", "Není to dobré"),
+        ("sk", "Je to dobré", "Nie je to dobré"),
+        ("pl", "Działa świetnie", "Nie działa"),
+        ("ru", "Работает", "Не работает"),
+        ("uk", "Працює", "Не працює"),
+        ("de", "Das ist gut", "Das ist nicht gut"),
+        ("de", "Es funktioniert", "Es funktioniert nicht"),  # negation after the verb
+    ],
+)
+def test_negation_flips(lang: str, plain: str, negated: str) -> None:
+    assert score(plain, lang).label == "positive"
+    assert score(negated, lang).label == "negative"
+
+
+@pytest.mark.parametrize(
+    ("lang", "forms"),
+    [
+        ("cs", ["skvělý", "skvělá", "skvělou", "skvělého"]),
+        ("sk", ["výborný", "výbornú", "výborného"]),
+        ("pl", ["świetny", "świetna", "świetnego", "świetnie"]),
+        ("ru", ["отличный", "отличная", "отличного", "отлично"]),
+        ("uk", ["чудовий", "чудова", "чудового", "чудово"]),
+        ("de", ["großartig", "großartige", "großartigen"]),
+    ],
+)
+def test_inflected_forms_share_a_valence(lang: str, forms: list[str]) -> None:
+    for form in forms:
+        assert score(form, lang).label == "positive", form
+
+
+def test_a_german_compound_is_not_its_prefix() -> None:
+    # "Bestellung" starts with "beste" (best): an ending is a few letters, not a word
+    assert score("Bestellung", "de").label == "neutral"
+
+
+def test_intensifier_and_diminisher() -> None:
+    base = score("dobrý", "cs").compound
+    assert score("velmi dobrý", "cs").compound > base > score("trochu dobrý", "cs").compound > 0
+
+
+def test_later_clause_after_but_weighs_more() -> None:
+    assert score("Dobré zboží, ale hrozná doprava", "cs").label == "negative"
+    assert score("Hrozná doprava, ale skvělé zboží", "cs").label == "positive"
+
+
+@pytest.mark.parametrize("lang", ["fr", "es", "hu", "it"])
+def test_language_without_a_lexicon_is_unknown(lang: str) -> None:
+    assert score("Objednávka nedorazila, hrozné 😡", lang) == Sentiment("unknown", 0.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Objednávka pořád nedorazila, je to hrozné", "cs"),
+        ("Objednávka ešte neprišla, je to hrozné", "sk"),
+        ("Zamówienie nadal nie dotarło, okropne", "pl"),
+        ("Замовлення досі не прийшло, жахливо", "uk"),
+        ("Заказ до сих пор не пришёл, это ужасно", "ru"),
+    ],
+)
+def test_detected_language_is_reported_and_scored(text: str, code: str) -> None:
+    result, detected = sentiment.score_with_language(text)
+    assert detected == code
+    assert result.label == "negative"
+
+
+def test_short_text_is_placed_by_its_letters() -> None:
+    assert lexicon_sentiment.guess_language("Díky, řešení") == "cs"
+    assert lexicon_sentiment.guess_language("Дякую, їжа") == "uk"
+    assert lexicon_sentiment.guess_language("plain ascii") is None
+    result, detected = sentiment.score_with_language("Děkuji!")
+    assert (result.label, detected) == ("positive", "cs")
+
+
+def test_sarcasm_marker_reads_negative() -> None:
+    assert score("Díky za nic", "cs").label == "negative"
+    assert score("Danke für nichts", "de").label == "negative"
