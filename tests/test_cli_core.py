@@ -132,7 +132,8 @@ def test_sentiment_command_args_and_stdin(cli):
     assert len(rows) == 10_000
     assert rows[0]["label"] == "negative" and rows[1]["label"] == "positive"
     assert set(rows[0]) >= {"label", "compound"}
-    assert cli("sentiment", "--lang", "de", "alles gut").output.startswith("unknown")
+    assert cli("sentiment", "--lang", "fr", "tout va bien").output.startswith("unknown")
+    assert cli("sentiment", "--lang", "de", "alles gut").output.startswith("positive")
 
 
 def test_import_reports_bad_lines_and_keeps_the_rest(cli, write_jsonl):
