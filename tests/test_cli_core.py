@@ -343,3 +343,12 @@ def test_import_refuses_a_device_as_a_device(cli):
     result = cli("import", "/dev/zero")
     assert result.exit_code == 2
     assert "device" in result.output and "No such file" not in result.output
+
+
+@pytest.mark.parametrize("command", ["stats", "digest"])
+def test_a_report_over_all_of_time_is_clamped_not_a_traceback(cli, command):
+    assert cli("demo").exit_code == 0
+    result = cli(command, "--from", "0001-01-01", "--to", "9999-12-31")
+    assert result.exit_code == 0, result.output
+    beyond = cli(command, "--from", "2300-01-01", "--to", "9999-12-31")
+    assert beyond.exit_code == 2 and "reports cover 1970" in beyond.output
