@@ -428,7 +428,7 @@ def import_(app: App, file: str, as_json: bool) -> None:
     """
     from social_watch import ingest_file
 
-    if file != "-" and not Path(file).is_file():
+    if file != "-" and not Path(file).exists():
         raise UsageError(f"cannot read {file}: no such file")
     progress = sys.stderr.isatty() and not as_json
     app.may_create = True

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
@@ -91,17 +93,53 @@ def check(app: App, as_json: bool, names: tuple[str, ...]) -> None:
     from social_watch import polling
 
     reports = polling.check_all(app.config, os.environ, list(names) or None, clock=app.now)
+    no_connectors = not reports
+    if not names:
+        reports += _email_reports(app.config, os.environ)
     if as_json:
         echo_json([r.as_dict() for r in reports])
     else:
-        if not reports:
+        if no_connectors:
             click.echo("No connectors configured: add a [connectors.NAME] section.")
-        for r in reports:
-            click.echo(f"{r.name:<11} {'ok' if r.ok else 'FAILED':<7} {r.message}")
+        for r in reports:  # problems on stderr, so `check > log` still shows them
+            click.echo(f"{r.name:<11} {'ok' if r.ok else 'FAILED':<7} {r.message}", err=not r.ok)
     if any(r.kind == "config" for r in reports):
         sys.exit(2)
     if any(not r.ok for r in reports):
         sys.exit(1)
+
+
+def _email_reports(config: Any, env: Mapping[str, str]) -> list[Any]:
+    """[email] as check sees it: a secret that cannot be read, or one that is not set.
+
+    An unset ``password_env`` would otherwise send mail unauthenticated, silently.
+    """
+    from social_watch.errors import ConfigError
+    from social_watch.mailer import settings
+    from social_watch.polling import CheckReport
+
+    section = config.section("email")
+    if not section:
+        return []
+    try:
+        settings(config, env)
+    except ConfigError as exc:
+        return [CheckReport("email", False, str(exc), kind="config")]
+    out = []
+    for name in ("username", "password"):
+        var = section.get(f"{name}_env")
+        if var and not env.get(var) and not section.get(f"{name}_file"):
+            out.append(
+                CheckReport(
+                    "email",
+                    False,
+                    f"email.{name}_env: environment variable {var} is not set "
+                    "(mail would be sent without logging in)",
+                    kind="auth",
+                    env_var=var,
+                )
+            )
+    return out or [CheckReport("email", True, f"SMTP {section['host']}:{section['port']}")]
 
 
 @cli.command()

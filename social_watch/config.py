@@ -96,6 +96,15 @@ def string(value: Any, key: str) -> str:
     return value
 
 
+def local_time(value: Any, key: str) -> str:
+    """A wall-clock time HH:MM (00:00 to 23:59), kept as written."""
+    value = string(value, key)
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise _fail(key, f"expected a local time HH:MM (00:00 to 23:59), got {value!r}")
+    return value
+
+
 def nonempty_string(value: Any, key: str) -> str:
     value = string(value, key)
     if not value.strip():
@@ -415,7 +424,9 @@ SCHEMA = Table(
             Table(
                 {
                     "reminders": Key(boolean, True, "notify at at_risk, urgent and breach"),
-                    "digest_at": Key(string, None, "local time for the daily digest, e.g. 08:00"),
+                    "digest_at": Key(
+                        local_time, None, "local time for the daily digest, e.g. 08:00"
+                    ),
                     "alert_every": Key(positive_duration, timedelta(minutes=10), "spike checks"),
                 }
             ),
@@ -616,9 +627,11 @@ def load(explicit: str | None = None, env: Mapping[str, str] | None = None) -> C
         raise ConfigError(f"cannot read config file: {exc}", path=str(path)) from None
     try:
         data = tomllib.loads(text)
+        return validate(data, path)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from None
-    return validate(data, path)
+    except RecursionError:  # tomllib recurses per bracket: 5,000 deep is hostile, not config
+        raise ConfigError("invalid TOML: nested too deeply", path=str(path)) from None
 
 
 def iter_keys(spec: Table = SCHEMA, prefix: str = "") -> list[tuple[str, str]]:

@@ -14,12 +14,15 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from social_watch.clock import parse_iso
 from social_watch.models import Author, Mention
 
 MAX_TEXT = 100_000
+# One input line may cost at most this much: a longer line is rejected and skipped without
+# being held in memory (a mention's text is at most MAX_TEXT characters, 4 bytes each).
+MAX_LINE_BYTES = 1_048_576
 MAX_INT = 2**63 - 1  # SQLite's INTEGER
 # A due time must still fit in a datetime after the target (and business hours) are added.
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
@@ -32,6 +35,25 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 class Rejected:
     line: int
     reason: str
+
+
+@dataclass(frozen=True)
+class TooLong:
+    """Stands for a line longer than MAX_LINE_BYTES, which was skipped unread."""
+
+
+def bounded_lines(fh: IO[bytes], limit: int = MAX_LINE_BYTES) -> Iterator[bytes | TooLong]:
+    """Yield each line of ``fh``; a line over ``limit`` bytes is skipped, never held whole."""
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        if line.endswith(b"\n") or len(line) <= limit:  # a whole line, newline aside
+            yield line
+            continue
+        while line and not line.endswith(b"\n"):  # drop the rest of the line in chunks
+            line = fh.readline(65_536)
+        yield TooLong()
 
 
 def _str(obj: dict[str, Any], key: str, *, required: bool = False, where: str = "") -> str | None:
@@ -118,9 +140,18 @@ def mention_from_dict(
     )
 
 
-def read_jsonl(lines: Iterable[str | bytes]) -> Iterator[Mention | Rejected]:
+def read_jsonl(lines: Iterable[str | bytes | TooLong]) -> Iterator[Mention | Rejected]:
     """Yield a Mention or a Rejected (with its 1-based line number) for each non-blank line."""
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, TooLong):
+            yield Rejected(number, f"line is longer than {MAX_LINE_BYTES} bytes")
+            continue
+        if number == 1:  # a UTF-8 byte order mark is an editor's habit, not content
+            line = (
+                line.removeprefix(b"\xef\xbb\xbf")
+                if isinstance(line, bytes)
+                else line.removeprefix("\ufeff")
+            )
         if isinstance(line, bytes):
             try:
                 line = line.decode("utf-8")
@@ -136,6 +167,9 @@ def read_jsonl(lines: Iterable[str | bytes]) -> Iterator[Mention | Rejected]:
             continue
         except RecursionError:
             yield Rejected(number, "invalid JSON: nested too deeply")
+            continue
+        except ValueError as exc:  # e.g. an integer longer than Python's 4,300-digit limit
+            yield Rejected(number, f"invalid JSON: {exc}")
             continue
         if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(obj):
             yield Rejected(number, "contains a lone UTF-16 surrogate escape (\\ud800-\\udfff)")

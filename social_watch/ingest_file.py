@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -15,7 +16,7 @@ import sqlite_utils
 from social_watch import parallel
 from social_watch.config import Config
 from social_watch.errors import UsageError
-from social_watch.importer import Rejected, read_jsonl
+from social_watch.importer import Rejected, bounded_lines, read_jsonl
 from social_watch.models import IngestResult, Mention
 from social_watch.pipeline import BATCH_SIZE, Pipeline
 
@@ -73,9 +74,13 @@ def run(
                 fh = stack.enter_context(open(file, "rb"))
             except OSError as exc:
                 raise UsageError(f"cannot read {file}: {exc.strerror}") from None
+            if stat.S_ISCHR(os.fstat(fh.fileno()).st_mode):  # /dev/zero would never end
+                raise UsageError(
+                    f"cannot read {file}: a device, not a file (pipe it to 'import -')"
+                )
 
         def mentions() -> Iterator[Mention]:
-            for item in read_jsonl(fh):
+            for item in read_jsonl(bounded_lines(fh)):
                 result.lines += 1
                 if isinstance(item, Rejected):
                     result.rejected_total += 1

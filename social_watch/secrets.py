@@ -64,6 +64,10 @@ def resolve(
             raise ConfigError(
                 f"cannot read secret file: {exc.strerror}", key=f"{where}.{file_key}"
             ) from None
+        except UnicodeDecodeError:
+            raise ConfigError(
+                f"secret file {path} is not UTF-8 text", key=f"{where}.{file_key}"
+            ) from None
         if not value:
             raise ConfigError("secret file is empty", key=f"{where}.{file_key}")
         return Secret(value, f"file:{path}")

@@ -55,6 +55,10 @@ class Period:
         return {"from": iso(self.start), "to": iso(self.end)}
 
 
+REPORT_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+REPORT_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def period(
     *,
     now: datetime,
@@ -74,6 +78,13 @@ def period(
             raise UsageError("--to needs --from (or use --since)")
         if hi <= lo:
             raise UsageError(f"--to ({iso(hi)}) must be after --from ({iso(lo)})")
+        # 0001-01-01 .. 9999-12-31 means "all of it": clamp to the years a report can span
+        # (nothing before 1970 is stored), so day lists and the previous period stay finite.
+        lo, hi = max(lo, REPORT_EARLIEST), min(hi, REPORT_LATEST)
+        if hi <= lo:
+            raise UsageError(
+                f"--from/--to: reports cover {iso(REPORT_EARLIEST)} to {iso(REPORT_LATEST)}"
+            )
         return Period(lo, hi)
     try:
         length = parse_duration(since or default)
@@ -81,7 +92,7 @@ def period(
         raise UsageError(f"--since: {exc}") from None
     if length <= timedelta(0):
         raise UsageError("--since must be longer than 0 seconds")
-    return Period(now - length, now)
+    return Period(max(now - min(length, now - REPORT_EARLIEST), REPORT_EARLIEST), now)
 
 
 def _parse_when(text: str, tz: tzinfo, option: str) -> datetime:
@@ -91,7 +102,7 @@ def _parse_when(text: str, tz: tzinfo, option: str) -> datetime:
             day = datetime.fromisoformat(value)
             return day.replace(tzinfo=tz).astimezone(UTC)
         return parse_iso(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise UsageError(
             f"{option} {text!r}: expected a date (2026-11-01) or a time with a zone "
             "(2026-11-01T09:00:00Z)"

@@ -321,3 +321,35 @@ def test_import_rejects_a_network_name_that_could_collide(cli):
     )
     result = cli("import", "-", input=line + "\n")
     assert result.exit_code == 1 and "line 1: 'network' must be a short name" in result.output
+
+
+def test_import_hostile_lines_are_rejected_and_good_lines_kept(cli, tmp_path):
+    from social_watch.importer import MAX_LINE_BYTES
+
+    path = tmp_path / "hostile.jsonl"
+    with open(path, "wb") as fh:
+        fh.write(b"\xef\xbb\xbf" + mention_line(id="1").encode() + b"\n")
+        fh.write(b'{"n": ' + b"9" * 5000 + b"}\n")
+        fh.write(b'{"text": "' + b"x" * (MAX_LINE_BYTES + 10) + b'"}\n')
+        fh.write(mention_line(id="2").encode() + b"\n")
+    result = cli("import", str(path), "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["new"] == 2 and report["rejected"] == 2
+    assert [e["line"] for e in report["errors"]] == [2, 3]
+    assert "longer than" in report["errors"][1]["reason"]
+
+
+def test_import_refuses_a_device_as_a_device(cli):
+    result = cli("import", "/dev/zero")
+    assert result.exit_code == 2
+    assert "device" in result.output and "No such file" not in result.output
+
+
+@pytest.mark.parametrize("command", ["stats", "digest"])
+def test_a_report_over_all_of_time_is_clamped_not_a_traceback(cli, command):
+    assert cli("demo").exit_code == 0
+    result = cli(command, "--from", "0001-01-01", "--to", "9999-12-31")
+    assert result.exit_code == 0, result.output
+    beyond = cli(command, "--from", "2300-01-01", "--to", "9999-12-31")
+    assert beyond.exit_code == 2 and "reports cover 1970" in beyond.output

@@ -156,3 +156,44 @@ def test_an_smtp_port_out_of_range_is_a_config_error(tmp_path):
 )
 def test_addresses_are_single_addresses_on_one_line(tmp_path, text, expected):
     assert expected in error(tmp_path, text)
+
+
+def test_hostile_config_is_a_config_error_not_a_traceback(cli, tmp_path):
+    (tmp_path / "deep.toml").write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    deep = cli("queue", "--config", str(tmp_path / "deep.toml"))
+    assert deep.exit_code == 2 and "nested too deeply" in deep.output
+    (tmp_path / "t.toml").write_text('[watch]\ndigest_at = "25:61"\n')
+    late = cli("check", "--config", str(tmp_path / "t.toml"))
+    assert late.exit_code == 2 and "watch.digest_at" in late.output and "25:61" in late.output
+
+
+def test_check_reports_unreadable_and_unset_smtp_secrets_on_stderr(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "rnd.bin").write_bytes(bytes(range(128, 256)))
+    (tmp_path / "pw.toml").write_text(
+        '[email]\nhost = "localhost"\nfrom = "a@example.com"\npassword_file = "rnd.bin"\n'
+    )
+    (tmp_path / "pe.toml").write_text(
+        '[email]\nhost = "localhost"\nfrom = "a@example.com"\npassword_env = "SW_TEST_SMTP_PW"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SW_TEST_SMTP_PW"}
+
+    def check(name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "social_watch", "check", "--config", name],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    unreadable = check("pw.toml")
+    assert unreadable.returncode == 2 and "Traceback" not in unreadable.stderr
+    assert "email.password_file" in unreadable.stderr and "rnd.bin" in unreadable.stderr
+    unset = check("pe.toml")
+    assert unset.returncode == 1 and "FAILED" not in unset.stdout
+    assert "SW_TEST_SMTP_PW is not set" in unset.stderr
