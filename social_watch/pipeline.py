@@ -105,7 +105,7 @@ class Enricher:
     def enrich_values(self, text: str, lang: str | None, followers: int | None) -> EnrichValues:
         """What ``enrich`` computes, as plain values (cheap to send between processes)."""
         s, detected = self._scored(text, lang)
-        if lang is None and s.label == "unknown":
+        if lang is None and detected is not None:
             lang = detected
         reasons = self.detector.reasons(text)
         if s.label == "positive":

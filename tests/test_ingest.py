@@ -197,15 +197,17 @@ def test_enrichment_is_stored(tmp_path):
                 "1", "@shopexample charged twice for order #4829133, email me at ann@example.com"
             ),
             mention("2", "Bestellung nie angekommen, sehr enttäuscht", lang="de"),
+            mention("3", "Commande jamais arrivée, très déçu", lang="fr"),
         ],
     )
-    one, two = rows(db, "SELECT * FROM mentions ORDER BY id")
+    one, two, three = rows(db, "SELECT * FROM mentions ORDER BY id")
     assert one["sentiment_label"] == "negative"
     assert one["sensitive"] == 1
     reasons = json.loads(one["sensitive_reasons"])
     assert "email" in reasons and "order_number" in reasons
     assert "billing" in json.loads(one["tags"])
-    assert two["sentiment_label"] == "unknown" and two["lang"] == "de"
+    assert two["sentiment_label"] == "negative" and two["lang"] == "de"
+    assert three["sentiment_label"] == "unknown" and three["lang"] == "fr"
 
 
 def test_a_failing_batch_stores_nothing_and_not_its_cursor(tmp_path, monkeypatch):
@@ -319,5 +321,5 @@ def test_a_non_english_mention_is_language_detected_once(tmp_path, monkeypatch):
         db, [mention("1", "Meine Bestellung ist nie angekommen, sehr enttäuscht und verärgert")]
     )
     (row,) = rows(db, "SELECT sentiment_label, lang FROM mentions")
-    assert row == {"sentiment_label": "unknown", "lang": "de"}
+    assert row == {"sentiment_label": "negative", "lang": "de"}
     assert len(calls) == 1
