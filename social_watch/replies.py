@@ -397,6 +397,39 @@ def answered_by_other(
     return None
 
 
+def last_answer(
+    db: sqlite_utils.Database, item_id: int, rows: list[dict[str, Any]]
+) -> tuple[str, datetime, str] | None:
+    """(who, when, text) of the brand's last public answer, if no customer wrote since."""
+    row = db.conn.execute(
+        "SELECT a.agent, a.at, a.details FROM actions a JOIN mentions m ON m.id = a.mention_id "
+        "WHERE COALESCE(m.item_id, m.id) = ? AND a.action = 'replied' ORDER BY a.at DESC LIMIT 1",
+        (item_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    at = from_db(row[1])
+    newest = max((d for d in (from_db(r["created_at"]) for r in rows) if d), default=None)
+    if at is None or (newest is not None and newest > at):
+        return None
+    try:
+        text = str(json.loads(row[2] or "{}").get("text") or "")
+    except (ValueError, AttributeError):
+        text = ""
+    return str(row[0] or "someone"), at, text
+
+
+def _ago(then: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
 def check_guards(
     db: sqlite_utils.Database,
     config: Config,
@@ -425,6 +458,14 @@ def check_guards(
             f"the reply contains personal data ({'; '.join(leaks)}): personal details never "
             f"go out in public; move it to e-mail with `social-watch to-email {item}`, "
             "or --force if it is not personal"
+        )
+    answer = last_answer(db, draft.item_id, rows)
+    if answer:
+        who, at, text = answer
+        start = text if len(text) <= 40 else text[:40].rstrip() + "…"
+        raise Refused(
+            f"mention {item} was already answered by {who} {_ago(at, now)}: '{start}'; "
+            "--force to post another"
         )
     holder = claim_holder(head, now)
     if holder and holder != draft.agent:

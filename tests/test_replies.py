@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -223,7 +224,7 @@ def test_a_colleagues_answer_since_my_claim_is_named(setup):
     assert run(setup, "reply", str(first), "Tom here!", "--as", "tom", "--force").exit_code == 0
     result = run(setup, "reply", str(first), "Jana here!", "--as", "jana")
     assert result.exit_code == 1
-    assert "already answered by tom at 20" in result.stderr
+    assert "already answered by tom 0 s ago: 'Tom here!" in result.stderr
     assert len(posts(setup["remote"])) == 1
 
 
@@ -302,3 +303,37 @@ def test_demo_claim_reply_outbox_queue_and_to_email(cli):
     assert moved and moved[0]["details"]["reference"].startswith("SW-")
     notes = json.loads(cli("outbox", "--json", "--status", "sent", "--db", "demo.db").output)
     assert notes[0]["kind"] == "handoff" and notes[0]["reference"] in notes[0]["text"]
+
+
+def test_the_same_agent_replying_twice_is_refused_until_the_customer_writes_again(
+    setup, write_jsonl
+):
+    first = item_id(setup, "101")
+    assert run(setup, "claim", str(first), "--as", "jana").exit_code == 0
+    text = "Sorry to hear that, we are checking it now."
+    assert run(setup, "reply", str(first), text, "--as", "jana").exit_code == 0
+    again = run(setup, "reply", str(first), text, "--as", "jana")
+    assert again.exit_code == 1
+    assert "already answered by jana" in again.stderr and "'Sorry to hear that" in again.stderr
+    assert "--force" in again.stderr
+    assert len(posts(setup["remote"])) == 1
+    # --force is the deliberate way to post another answer.
+    assert (
+        run(setup, "reply", str(first), "One more thing!", "--as", "jana", "--force").exit_code == 0
+    )
+    assert len(posts(setup["remote"])) == 2
+    # A follow-up from the customer after the answer is a new question: a reply is allowed.
+    later = mention_line(
+        id="105",
+        text="@shopexample still nothing arrived",
+        handle="alice",
+        in_reply_to="101",
+        created_at=NOW + timedelta(minutes=1),
+    )
+    assert run(setup, "import", str(write_jsonl([later], "later.jsonl"))).exit_code == 0
+    follow = item_id(setup, "105")
+    answer = run(
+        setup, "reply", str(follow), "Checking with the courier.", "--as", "jana", "--force"
+    )
+    assert answer.exit_code == 0, answer.stderr
+    assert len(posts(setup["remote"])) == 3
