@@ -367,12 +367,24 @@ def close(
     return {"id": head["id"], "status": status}
 
 
+def sentiment_label(value: str) -> str:
+    """A label as typed: the queue's short forms (neg, pos, neu, unk) and any case are accepted."""
+    typed = value.strip().lower()
+    matches = [
+        lbl
+        for lbl in SENTIMENT_LABELS
+        if lbl == typed or (len(typed) >= 3 and lbl.startswith(typed))
+    ]
+    if len(matches) != 1:
+        raise UsageError(f"sentiment must be one of {', '.join(SENTIMENT_LABELS)}, got {value!r}")
+    return matches[0]
+
+
 def label(
     db: sqlite_utils.Database, ref: str | int, value: str, agent: str | None, *, now: datetime
 ) -> dict[str, Any]:
     """An agent's sentiment correction; it wins over the model and is audited."""
-    if value not in SENTIMENT_LABELS:
-        raise UsageError(f"sentiment must be one of {', '.join(SENTIMENT_LABELS)}, got {value!r}")
+    value = sentiment_label(value)
     with dbmod.write(db):
         row = resolve(db, ref)
         db.conn.execute(
@@ -421,8 +433,7 @@ def parse_where(clauses: list[str]) -> tuple[str, list[Any]]:
 def label_where(
     db: sqlite_utils.Database, clauses: list[str], value: str, agent: str | None, *, now: datetime
 ) -> int:
-    if value not in SENTIMENT_LABELS:
-        raise UsageError(f"sentiment must be one of {', '.join(SENTIMENT_LABELS)}, got {value!r}")
+    value = sentiment_label(value)
     if not clauses:
         raise UsageError("--where needs at least one KEY=VALUE filter")
     where, params = parse_where(clauses)

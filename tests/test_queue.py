@@ -200,3 +200,17 @@ def test_summary_counts(db):
         "claimed": 1,
         "oldest_created_at": "2026-11-24T09:15:00Z",
     }
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("neg", "negative"), ("POS", "positive"), ("Neutral", "neutral"), ("unk", "unknown")],
+)
+def test_label_accepts_the_short_forms_the_queue_shows(db, typed, stored):
+    assert q.label(db, 4, typed, "jana", now=NOW)["sentiment"] == stored
+
+
+@pytest.mark.parametrize("typed", ["n", "ne", "bad", ""])
+def test_label_refuses_what_is_not_one_label(db, typed):
+    with pytest.raises(UsageError, match="sentiment must be one of"):
+        q.label(db, 4, typed, "jana", now=NOW)
