@@ -6,6 +6,8 @@ fired, a connector failed); 2 usage or config error. Errors print one line, neve
 
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 import json
 import os
@@ -226,7 +228,13 @@ def queue(
     if as_json:
         echo_json(items)
         return
-    click.echo(render.queue_table(items, q.summary(app.db, now=now)))
+    matching = None
+    if any((network, tag, sentiment, overdue, mine, unclaimed)):
+        matching = len(items)
+        if filters.limit is not None and matching >= filters.limit:
+            unlimited = dataclasses.replace(filters, limit=None)
+            matching = len(q.list_items(app.db, now=now, sla=app.sla(), filters=unlimited))
+    click.echo(render.queue_table(items, q.summary(app.db, now=now), matching))
 
 
 @cli.command()

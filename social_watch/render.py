@@ -58,14 +58,21 @@ def shorten(text: str, cells: int) -> str:
     return "".join(out) + "…"
 
 
-def queue_table(items: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+def queue_table(
+    items: list[dict[str, Any]], summary: dict[str, Any], matching: int | None = None
+) -> str:
+    """The queue; ``matching`` is the size of a filtered view (None: no filter is applied)."""
     if not items:
+        if matching is not None and summary["waiting"]:
+            return f"No items match ({summary['waiting']} waiting)."
         return click.style("Inbox zero: nothing waits for an answer.", fg="green")
     lines = []
     header = (
         f"{summary['waiting']} waiting · {summary['overdue']} past the target · "
         f"{summary['claimed']} claimed"
     )
+    if matching is not None:
+        header = f"{matching} match · " + header
     lines.append(click.style(header, bold=True))
     lines.append(
         f"{'ID':>5}  {'DUE':<11} {'NET':<10} {'AUTHOR':<18} {'SENT':<4} {'FLAGS':<16} TEXT"
@@ -92,7 +99,7 @@ def queue_table(items: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         line = prefix + shorten(item["text"], room)
         colour = SLA_COLOURS.get(item["sla_state"])
         lines.append(click.style(line, fg=colour) if colour else line)
-    hidden = summary["waiting"] - len(items)
+    hidden = (summary["waiting"] if matching is None else matching) - len(items)
     if hidden > 0:
         lines.append(click.style(f"… {hidden} more (--limit 0 shows all)", dim=True))
     return "\n".join(lines)

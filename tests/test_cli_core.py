@@ -353,3 +353,15 @@ def test_a_report_over_all_of_time_is_clamped_not_a_traceback(cli, command):
     assert result.exit_code == 0, result.output
     beyond = cli(command, "--from", "2300-01-01", "--to", "9999-12-31")
     assert beyond.exit_code == 2 and "reports cover 1970" in beyond.output
+
+
+def test_a_filtered_queue_counts_the_filtered_set(cli, inbox):
+    assert cli("claim", "1", "--as", "jana").exit_code == 0
+    mine = cli("queue", "--mine", "--as", "jana", "--limit", "1")
+    assert mine.exit_code == 0
+    assert "1 match · 3 waiting" in mine.output and "more (--limit 0" not in mine.output
+    unclaimed = cli("queue", "--unclaimed", "--limit", "1")
+    assert "2 match" in unclaimed.output and "… 1 more (--limit 0 shows all)" in unclaimed.output
+    empty = cli("queue", "--mine", "--as", "tom")
+    assert empty.exit_code == 0
+    assert "No items match (3 waiting)." in empty.output and "Inbox zero" not in empty.output
