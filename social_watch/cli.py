@@ -7,7 +7,6 @@ fired, a connector failed); 2 usage or config error. Errors print one line, neve
 from __future__ import annotations
 
 import dataclasses
-
 import functools
 import json
 import os
