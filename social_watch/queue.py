@@ -54,6 +54,16 @@ class SlaSettings:
 # --- reading ----------------------------------------------------------------------------
 
 
+def _known_network(db: sqlite_utils.Database, network: str) -> None:
+    """Refuse a network name that no connector has and no stored mention carries."""
+    from social_watch.registry import available
+
+    stored = {r[0] for r in db.conn.execute("SELECT DISTINCT network FROM mentions")}
+    known = sorted((set(available()) - {"replay"}) | stored)
+    if network not in known:
+        raise UsageError(f"unknown network {network!r}: known networks are {', '.join(known)}")
+
+
 def list_items(
     db: sqlite_utils.Database, *, now: datetime, sla: SlaSettings, filters: QueueFilter
 ) -> list[dict[str, Any]]:
@@ -66,7 +76,7 @@ def list_items(
         # (conversation, reply-to) would read every mention of that network and sort them,
         # ~1 s for --network x at 1 M mentions against under 1 ms this way.
         where.append("+m.network = ?")
-        params.append(filters.network)
+        params.append(filters.network.strip().lower())
     if filters.overdue:
         where.append("m.due_at <= ?")
         params.append(now_s)
@@ -97,6 +107,8 @@ def list_items(
     if filters.limit:
         sql += f" LIMIT {min(int(filters.limit), MAX_SQL_INT)}"
     heads = iter_rows(db, sql, params)
+    if not heads and filters.network:
+        _known_network(db, filters.network.strip().lower())
     members = _members(db, [h["id"] for h in heads])
     return [_item(h, members.get(h["id"], [h]), now, sla) for h in heads]
 

@@ -365,3 +365,13 @@ def test_a_filtered_queue_counts_the_filtered_set(cli, inbox):
     empty = cli("queue", "--mine", "--as", "tom")
     assert empty.exit_code == 0
     assert "No items match (3 waiting)." in empty.output and "Inbox zero" not in empty.output
+
+
+def test_queue_network_names_fold_case_and_an_unknown_one_is_named(cli, inbox):
+    upper = cli("queue", "--network", "X")
+    assert upper.exit_code == 0 and "3 match" in upper.output
+    wrong = cli("queue", "--network", "twiter")
+    assert wrong.exit_code == 2
+    assert "unknown network 'twiter'" in wrong.stderr and "mastodon" in wrong.stderr
+    empty = cli("queue", "--network", "reddit")
+    assert empty.exit_code == 0 and "No items match (3 waiting)." in empty.output
