@@ -649,6 +649,13 @@ _FEW = r"two|three|four|five|six|seven|eight|nine|ten|several|many|multiple|coun
 _RULES: list[tuple[str, float, str, str | None]] = [
     # ---- politeness that masks a complaint
     ("thanks_for_nothing", 0.9, "nothing", r"thanks? (?:you )?for nothing"),
+    # a bottom score ("0/10 would recommend", "1/5 stars") is sarcasm whatever follows it
+    (
+        "bottom_score",
+        1.4,
+        "0 1 2 zero",
+        r"(?:0|1|2|zero) ?(?:/|out of) ?(?:10|ten|5|five)\b",
+    ),
     (
         "patient",
         0.45,

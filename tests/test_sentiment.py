@@ -405,3 +405,23 @@ def test_the_language_score_detects_is_the_one_detect_language_gives():
             assert sentiment.detect_language(text) in (detected, None), text
             found += 1
     assert found >= 10  # the sets hold enough non-English texts for this to mean something
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0/10 would recommend",
+        "@shopexample 0/10, would recommend to my enemies",
+        "1/5 stars, never again",
+        "zero out of ten",
+        "would not recommend",
+        "thanks for nothing",
+        "how do I avoid paying for the return?",
+    ],
+)
+def test_sarcastic_and_bottom_scores_are_negative(text: str) -> None:
+    assert sentiment.score(text).label == "negative"
+
+
+def test_a_top_score_stays_positive() -> None:
+    assert sentiment.score("10/10 would recommend").label == "positive"
