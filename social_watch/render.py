@@ -26,6 +26,8 @@ def duration(seconds: float) -> str:
         return f"{days}d{hours:02d}h"
     if hours:
         return f"{hours}h{minutes:02d}m"
+    if not minutes:
+        return f"{s}s"  # "0m left" hid that seconds remain
     return f"{minutes}m"
 
 

@@ -214,3 +214,13 @@ def test_label_accepts_the_short_forms_the_queue_shows(db, typed, stored):
 def test_label_refuses_what_is_not_one_label(db, typed):
     with pytest.raises(UsageError, match="sentiment must be one of"):
         q.label(db, 4, typed, "jana", now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(42, "42s left"), (-5, "5s over"), (0, "0s over"), (61, "1m left"), (3700, "1h01m left")],
+)
+def test_due_text_shows_seconds_under_a_minute(seconds, shown):
+    from social_watch.render import due_text
+
+    assert due_text(seconds) == shown
