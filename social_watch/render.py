@@ -10,6 +10,8 @@ from typing import Any
 import click
 
 SLA_COLOURS = {"ok": "green", "at_risk": "yellow", "urgent": "magenta", "breached": "red"}
+# The SLA state without colour (output is often piped): X breached, ! urgent, ~ at risk.
+SLA_MARK = {"breached": "X", "urgent": "!", "at_risk": "~", "ok": " "}
 SENTIMENT_MARK = {"negative": "neg", "positive": "pos", "neutral": "neu", "unknown": "?"}
 
 
@@ -71,15 +73,20 @@ def queue_table(
     lines = []
     header = (
         f"{summary['waiting']} waiting · {summary['overdue']} past the target · "
-        f"{summary['claimed']} claimed"
+        f"{summary['claimed']} claimed  (X breached · ! urgent · ~ at risk)"
     )
     if matching is not None:
         header = f"{matching} match · " + header
-    lines.append(click.style(header, bold=True))
-    lines.append(
-        f"{'ID':>5}  {'DUE':<11} {'NET':<10} {'AUTHOR':<18} {'SENT':<4} {'FLAGS':<16} TEXT"
-    )
     cols = width()
+    lines.append(click.style(shorten(header, cols), bold=True))
+    # Narrow terminals get narrower columns, so the text keeps room and no row wraps.
+    net_w, author_w, flags_w = (
+        (10, 18, 16) if cols >= 110 else (8, 14, 10) if cols >= 80 else (7, 12, 6)
+    )
+    lines.append(
+        f"{'ID':>5} {'':1} {'DUE':<11} {'NET':<{net_w}} {'AUTHOR':<{author_w}} {'MOOD':<4} "
+        f"{'FLAGS':<{flags_w}} TEXT"
+    )
     for item in items:
         flags = []
         if item["sensitive"]:
@@ -90,14 +97,15 @@ def queue_table(
             flags.append(f"x{item['messages']}")
         if item["tags"]:
             flags.append(",".join(item["tags"][:2]))
-        flag_text = shorten(" ".join(flags), 16)
-        author = shorten("@" + item["author"]["handle"], 18)
+        flag_text = shorten(" ".join(flags), flags_w)
+        author = shorten("@" + item["author"]["handle"], author_w)
         prefix = (
-            f"{item['id']:>5}  {due_text(item['seconds_left']):<11} {item['network']:<10} "
-            f"{author:<18} {SENTIMENT_MARK.get(item['sentiment']['label'], '?'):<4} "
-            f"{flag_text:<16} "
+            f"{item['id']:>5} {SLA_MARK.get(item['sla_state'], ' ')} "
+            f"{due_text(item['seconds_left']):<11} {shorten(item['network'], net_w):<{net_w}} "
+            f"{author:<{author_w}} {SENTIMENT_MARK.get(item['sentiment']['label'], '?'):<4} "
+            f"{flag_text:<{flags_w}} "
         )
-        room = max(10, cols - len(prefix) - 1)
+        room = max(2, cols - _cells(prefix))
         line = prefix + shorten(item["text"], room)
         colour = SLA_COLOURS.get(item["sla_state"])
         lines.append(click.style(line, fg=colour) if colour else line)

@@ -375,3 +375,15 @@ def test_queue_network_names_fold_case_and_an_unknown_one_is_named(cli, inbox):
     assert "unknown network 'twiter'" in wrong.stderr and "mastodon" in wrong.stderr
     empty = cli("queue", "--network", "reddit")
     assert empty.exit_code == 0 and "No items match (3 waiting)." in empty.output
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100, 132])
+def test_queue_rows_fit_the_terminal_and_say_the_sla_state_without_colour(
+    cli, inbox, monkeypatch, columns
+):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = cli("queue").output.splitlines()
+    assert out and all(len(line) <= columns for line in out), out
+    assert "MOOD" in out[1] and "SENT" not in out[1]
+    ann = next(line for line in out if "@ann" in line)
+    assert " X " in ann or " ! " in ann or " ~ " in ann  # 40 minutes old: past the target
