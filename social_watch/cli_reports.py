@@ -175,7 +175,14 @@ def digest(
         return
     text = dg.render(dg.build(app.db, app.config, period=period, now=app.now()), fmt)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except IsADirectoryError:
+            raise UsageError(f"cannot write {output}: it is a directory; name a file") from None
+        except FileNotFoundError:
+            raise UsageError(f"cannot write {output}: no such folder") from None
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
         click.echo(f"Wrote {fmt} digest to {output}.", err=True)
     else:
         click.echo(text, nl=False)

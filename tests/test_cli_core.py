@@ -387,3 +387,17 @@ def test_queue_rows_fit_the_terminal_and_say_the_sla_state_without_colour(
     assert "MOOD" in out[1] and "SENT" not in out[1]
     ann = next(line for line in out if "@ann" in line)
     assert " X " in ann or " ! " in ann or " ~ " in ann  # 40 minutes old: past the target
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [("missing/dir/x.html", "no such folder"), (".", "it is a directory")],
+)
+def test_digest_output_to_a_bad_path_is_one_line(cli, inbox, tmp_path, target, reason):
+    path = str(tmp_path / target)
+    result = cli("digest", "--format", "html", "-o", path)
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"Error: cannot write {path}: {reason}"
+        + ("; name a file" if reason == "it is a directory" else "")
+    ]
