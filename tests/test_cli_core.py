@@ -401,3 +401,18 @@ def test_digest_output_to_a_bad_path_is_one_line(cli, inbox, tmp_path, target, r
         f"Error: cannot write {path}: {reason}"
         + ("; name a file" if reason == "it is a directory" else "")
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "start"),
+    [
+        (["show"], "Error: Missing argument 'MENTION_ID'."),
+        (["dismiss", "1"], "Error: Missing option '--reason'."),
+        (["queue", "--bogus"], "Error: No such option '--bogus'."),
+    ],
+)
+def test_click_usage_errors_are_one_line_with_the_hint(cli, args, start):
+    result = cli(*args)
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(start) and line.endswith("--help')")
