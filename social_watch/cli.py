@@ -481,7 +481,11 @@ def import_(app: App, file: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("texts", nargs=-1)
 @json_option
-@click.option("--lang", help="Language of the texts, if known (non-English scores 'unknown').")
+@click.option(
+    "--lang",
+    help="Language of the texts, if known (en, cs, sk, pl, uk, ru, de are scored; "
+    "others are 'unknown').",
+)
 def sentiment(texts: tuple[str, ...], as_json: bool, lang: str | None) -> None:
     """Score texts (arguments, or one per line on stdin): label and compound.
 
@@ -492,6 +496,11 @@ def sentiment(texts: tuple[str, ...], as_json: bool, lang: str | None) -> None:
     """
     from social_watch import sentiment as sent
 
+    if not texts and sys.stdin.isatty():
+        raise UsageError(
+            "give texts as arguments or one per line on stdin, e.g. "
+            "social-watch sentiment 'where is my order?'"
+        )
     lines = texts or (line.rstrip("\r\n") for line in sys.stdin)
     out = sys.stdout
     for text in lines:
