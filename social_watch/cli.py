@@ -188,7 +188,7 @@ def cli(log_level: str, log_format: str) -> None:
     \b
     Start here:
         social-watch demo            build a demo inbox from bundled sample mentions
-        social-watch queue           what waits for an answer, most urgent first
+        social-watch queue           what waits for an answer, the ones still savable first
         social-watch claim 12 --as jana
     """
     from social_watch import logs
@@ -218,6 +218,14 @@ def main() -> None:
 @click.option(
     "--limit", type=click.IntRange(min=0), default=50, show_default=True, help="0 for all."
 )
+@click.option(
+    "--sort",
+    type=click.Choice(["next-breach", "due", "oldest", "newest"]),
+    default="next-breach",
+    show_default=True,
+    help="next-breach: items still inside their target, soonest due first, then the "
+    "breached ones; due: earliest due first; oldest/newest: by when the customer wrote.",
+)
 def queue(
     app: App,
     as_json: bool,
@@ -228,8 +236,12 @@ def queue(
     mine: bool,
     unclaimed: bool,
     limit: int,
+    sort: str,
 ) -> None:
-    """Mentions that need an answer, most urgent first.
+    """Mentions that need an answer, the ones still inside their target first.
+
+    By default the items a team can still save come first (soonest due first), then
+    those already past their target (longest overdue first).
 
     \b
     Example:
@@ -248,6 +260,7 @@ def queue(
         mine=app.agent() if mine else None,
         unclaimed=unclaimed,
         limit=limit or None,
+        sort=sort,
     )
     items = q.list_items(app.db, now=now, sla=app.sla(), filters=filters)
     if as_json:

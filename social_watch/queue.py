@@ -41,6 +41,14 @@ class QueueFilter:
     mine: str | None = None  # agent id
     unclaimed: bool = False
     limit: int | None = 50
+    sort: str = "next-breach"
+
+
+#: ``--sort`` orders. ``next-breach`` (the default): items still inside their target, the
+#: soonest due first (the ones a team can still save), then the breached ones, the longest
+#: overdue first. ``due``: earliest due first, breached or not. ``oldest``/``newest``: by
+#: when the customer wrote.
+SORTS = ("next-breach", "due", "oldest", "newest")
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ def _known_network(db: sqlite_utils.Database, network: str) -> None:
 def list_items(
     db: sqlite_utils.Database, *, now: datetime, sla: SlaSettings, filters: QueueFilter
 ) -> list[dict[str, Any]]:
-    """Items that need an answer, most urgent (earliest due) first, in the documented shape."""
+    """Items that need an answer in ``filters.sort`` order (see :data:`SORTS`), documented shape."""
     where = ["m.status IN ('open', 'claimed')", "m.item_id = m.id"]
     params: list[Any] = []
     now_s = iso(now)
@@ -100,17 +108,41 @@ def list_items(
             "c.status IN ('open', 'claimed') AND COALESCE(c.sentiment_override, c.sentiment_label) = ?)"
         )
         params.append(filters.sentiment)
-    sql = (
+    if filters.sort not in SORTS:
+        raise UsageError(f"--sort must be one of {', '.join(SORTS)}")
+    select = (
         f"SELECT {', '.join('m.' + c.strip() for c in _COLUMNS.split(','))} FROM mentions m "
-        f"WHERE {' AND '.join(where)} ORDER BY m.due_at, m.id"
+        f"WHERE {' AND '.join(where)}"
     )
-    if filters.limit:
-        sql += f" LIMIT {min(int(filters.limit), MAX_SQL_INT)}"
-    heads = iter_rows(db, sql, params)
+    limit = min(int(filters.limit), MAX_SQL_INT) if filters.limit else None
+    if filters.sort == "next-breach":
+        # Two range scans of the due_at index (each stops at its LIMIT), rather than one
+        # ORDER BY over a CASE expression, which would sort every waiting item.
+        heads = _heads(
+            db, f"{select} AND m.due_at > ? ORDER BY m.due_at, m.id", [*params, now_s], limit
+        )
+        if limit is None or len(heads) < limit:
+            rest = None if limit is None else limit - len(heads)
+            heads += _heads(
+                db, f"{select} AND m.due_at <= ? ORDER BY m.due_at, m.id", [*params, now_s], rest
+            )
+    else:
+        order = {
+            "due": "m.due_at, m.id",
+            "oldest": "m.created_at, m.id",
+            "newest": "m.created_at DESC, m.id DESC",
+        }[filters.sort]
+        heads = _heads(db, f"{select} ORDER BY {order}", params, limit)
     if not heads and filters.network:
         _known_network(db, filters.network.strip().lower())
     members = _members(db, [h["id"] for h in heads])
     return [_item(h, members.get(h["id"], [h]), now, sla) for h in heads]
+
+
+def _heads(
+    db: sqlite_utils.Database, sql: str, params: list[Any], limit: int | None
+) -> list[dict[str, Any]]:
+    return iter_rows(db, sql if limit is None else f"{sql} LIMIT {limit}", params)
 
 
 def _members(db: sqlite_utils.Database, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

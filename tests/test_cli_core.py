@@ -69,8 +69,11 @@ def test_demo_refuses_a_database_with_real_mentions(cli, inbox):
 
 def test_queue_json_and_text(cli, inbox):
     items = json.loads(cli("queue", "--json").output)
-    assert [i["global_id"] for i in items] == ["x:1", "x:2", "x:3"]
-    assert items[0]["sla_state"] == "breached" and items[0]["seconds_left"] < 0
+    assert [i["global_id"] for i in items] == ["x:2", "x:3", "x:1"]
+    assert items[-1]["sla_state"] == "breached" and items[-1]["seconds_left"] < 0
+    by_due = json.loads(cli("queue", "--json", "--sort", "due").output)
+    assert [i["global_id"] for i in by_due] == ["x:1", "x:2", "x:3"]
+    assert cli("queue", "--sort", "random").exit_code == 2
     text = cli("queue").output
     assert "3 waiting" in text and "@ann" in text and "over" in text
 

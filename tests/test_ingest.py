@@ -147,7 +147,7 @@ def test_follow_ups_of_one_author_in_one_conversation_are_one_item(tmp_path):
             mention("3", "same here", handle="bob", minutes_ago=10, conversation_id="1"),
         ],
     )
-    items = q.list_items(db, now=NOW, sla=SlaSettings(), filters=QueueFilter())
+    items = q.list_items(db, now=NOW, sla=SlaSettings(), filters=QueueFilter(sort="due"))
     assert [(i["id"], i["messages"], i["author"]["handle"]) for i in items] == [
         (1, 2, "alice"),
         (3, 1, "bob"),

@@ -43,18 +43,40 @@ def listing(db, **kw):
     return q.list_items(db, now=NOW, sla=SlaSettings(), filters=QueueFilter(**kw))
 
 
-def test_most_urgent_first_with_sla_states(db):
+def test_savable_items_first_then_the_breached_ones(db):
+    """A team works what it can still save: soonest due inside the target, then breached."""
     items = listing(db)
-    assert [i["id"] for i in items] == [1, 2, 3, 4]
-    assert [i["sla_state"] for i in items] == ["breached", "urgent", "at_risk", "ok"]
-    assert [i["seconds_left"] for i in items] == [-900, 300, 840, 1680]
+    assert [i["id"] for i in items] == [2, 3, 4, 1]
+    assert [i["sla_state"] for i in items] == ["urgent", "at_risk", "ok", "breached"]
+    assert [i["seconds_left"] for i in items] == [300, 840, 1680, -900]
+
+
+def test_breached_items_longest_overdue_first_and_limit_spans_both_parts(db):
+    pipeline().ingest(db, [mention("5", "@shopexample hello? anyone?", minutes_ago=90)])
+    assert [i["id"] for i in listing(db)] == [2, 3, 4, 5, 1]
+    assert [i["id"] for i in listing(db, limit=4)] == [2, 3, 4, 5]
+    assert [i["id"] for i in listing(db, limit=2)] == [2, 3]
+    assert [i["id"] for i in listing(db, overdue=True)] == [5, 1]
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [("due", [1, 2, 3, 4]), ("oldest", [1, 2, 3, 4]), ("newest", [4, 3, 2, 1])],
+)
+def test_other_sort_orders(db, sort, order):
+    assert [i["id"] for i in listing(db, sort=sort)] == order
+
+
+def test_unknown_sort_is_a_usage_error(db):
+    with pytest.raises(UsageError, match="--sort must be one of"):
+        listing(db, sort="random")
 
 
 def test_sla_thresholds_are_configurable(db):
     items = q.list_items(
         db, now=NOW, sla=SlaSettings(at_risk=0.9, urgent=0.95), filters=QueueFilter()
     )
-    assert [i["sla_state"] for i in items] == ["breached", "ok", "ok", "ok"]
+    assert [i["sla_state"] for i in items] == ["ok", "ok", "ok", "breached"]
 
 
 def test_item_shape_has_the_documented_keys(db):
@@ -87,11 +109,11 @@ def test_filters(db):
     assert [i["id"] for i in listing(db, overdue=True)] == [1]
     assert {i["id"] for i in listing(db, sentiment="negative")} >= {3, 2}
     assert 4 not in {i["id"] for i in listing(db, sentiment="negative")}
-    assert [i["id"] for i in listing(db, tag="question")][:1] == [1]
-    assert [i["id"] for i in listing(db, limit=2)] == [1, 2]
+    assert 1 in [i["id"] for i in listing(db, tag="question")]
+    assert [i["id"] for i in listing(db, limit=2)] == [2, 3]
     q.claim(db, 2, "jana", now=NOW, ttl=TTL)
     assert [i["id"] for i in listing(db, mine="jana")] == [2]
-    assert [i["id"] for i in listing(db, unclaimed=True)] == [1, 3, 4]
+    assert [i["id"] for i in listing(db, unclaimed=True)] == [3, 4, 1]
     with pytest.raises(UsageError):
         listing(db, sentiment="angry")
 
@@ -124,7 +146,7 @@ def test_release_and_its_guard(db):
     with pytest.raises(Conflict):
         q.release(db, 3, "tom", now=NOW)
     q.release(db, 3, "tom", now=NOW, force=True)
-    assert listing(db, unclaimed=True)[2]["id"] == 3
+    assert [i["id"] for i in listing(db, unclaimed=True)] == [2, 3, 4, 1]
     with pytest.raises(Conflict, match="not claimed"):
         q.release(db, 3, "jana", now=NOW)
 
@@ -132,7 +154,7 @@ def test_release_and_its_guard(db):
 def test_done_and_dismiss_shrink_the_queue_and_are_audited(db):
     q.close(db, 3, "jana", now=NOW, status="done", note="called her")
     q.close(db, 4, "jana", now=NOW, status="dismissed", reason="no-reply-needed")
-    assert [i["id"] for i in listing(db)] == [1, 2]
+    assert [i["id"] for i in listing(db)] == [2, 1]
     history = rows(db, "SELECT mention_id, action, agent, details FROM actions ORDER BY id")
     assert [(h["mention_id"], h["action"]) for h in history] == [(3, "done"), (4, "dismissed")]
     assert json.loads(history[1]["details"])["reason"] == "no-reply-needed"
