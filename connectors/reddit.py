@@ -62,6 +62,7 @@ from social_watch.errors import (
     ConfigError,
     ConnectorError,
     RateLimited,
+    Rejected,
     TransientError,
     UsageError,
 )
@@ -323,7 +324,7 @@ class RedditConnector(Connector):
                         reset_at=reset,
                     )
             reasons = ", ".join(item.error_type for item in exc.items) or "unknown"
-            return ConnectorError(f"{at}: Reddit refused it ({reasons})")
+            return Rejected(f"{at}: Reddit refused it ({reasons})")
         if isinstance(exc, OAuthException):
             if exc.error == "invalid_grant":
                 return AuthError(

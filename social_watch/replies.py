@@ -540,35 +540,69 @@ def settle_earlier(
     connector: Connector,
     *,
     clock: Callable[[], datetime],
-) -> outbox.SendResult | None:
-    """Reconcile the item's unfinished replies before a new one; the sent one, if any.
+) -> tuple[outbox.SendResult | None, dict[str, Any] | None]:
+    """Reconcile the item's unfinished reply before a new one: (sent, to_replace).
 
-    A row that may be on the network is looked up with ``find_reply``: found means the
-    earlier attempt went out (and the new one must not); not found closes it as failed so
-    the new text replaces it. A row still being sent by a live process refuses.
+    ``sent``: the earlier reply was found on the network (the new one must not go out).
+    ``to_replace``: the unfinished row the new reply takes the place of. Refuses (Conflict)
+    while a live process sends it, while the network cannot be asked, and, on a network
+    that ignores idempotency keys, while an earlier attempt may still appear there (it is
+    left 'unknown' for `outbox retry`). On a network that honours keys the new reply
+    reuses the earlier key, so the earlier request landing late cannot make a second post.
     """
     now = clock()
+    to_replace: dict[str, Any] | None = None
     for row in outbox.unresolved(db, item_id):
         if row["status"] in ("pending", "sending") and outbox.owner_alive(row, now):
-            raise Conflict(
-                f"reply {row['id']} to this item is being sent right now by {row['owner']}; "
-                "check `social-watch outbox` in a minute"
-            )
+            raise outbox.in_flight(item_id, (row["id"], row["agent"], row["status"], row["owner"]))
         mention = to_mention(resolve(db, row["mention_id"]))
         if row["attempts"] == 0:
-            outbox.supersede(db, row, "never attempted; replaced by a newer reply")
+            to_replace = _close_or_keep(db, row, to_replace, "never attempted")
             continue
         try:
-            found = connector.find_reply(mention, row["key"])
+            found = connector.find_reply(mention, outbox.network_key(row))
         except Exception as exc:
             raise Conflict(
                 f"cannot tell whether earlier reply {row['id']} was posted ({exc}); "
                 "nothing new was sent: run `social-watch outbox retry` later"
             ) from None
         if found is not None:
-            return outbox.mark_sent(db, row, found, now=clock(), reconciled=True)
-        outbox.supersede(db, row, "not found on the network; replaced by a newer reply")
-    return None
+            return outbox.mark_sent(db, row, found, now=clock(), reconciled=True), None
+        if not outbox.keyed(connector) and outbox.may_still_land(row, now):
+            _hold_unknown(db, row)
+            at = outbox.settles_at(row)
+            raise Conflict(
+                f"earlier reply {row['id']} is not on {connector.network} yet but may still "
+                f"appear ({connector.network} ignores idempotency keys); nothing new was sent: "
+                f"run `social-watch outbox retry` after {at:%H:%M:%S} UTC"
+                if at
+                else f"earlier reply {row['id']} may still appear; nothing new was sent"
+            )
+        to_replace = _close_or_keep(db, row, to_replace, "not found on the network")
+    return None, to_replace
+
+
+def _close_or_keep(
+    db: sqlite_utils.Database,
+    row: dict[str, Any],
+    kept: dict[str, Any] | None,
+    why: str,
+) -> dict[str, Any]:
+    """The newest unfinished row is replaced by the new reply (with its key); older
+    leftovers (databases from before one-per-item) are closed here."""
+    if kept is not None:
+        outbox.supersede(db, kept, f"{why}; replaced by a newer reply")
+    return row
+
+
+def _hold_unknown(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
+    """A dead sender's row whose request may still land: say 'unknown', not 'sending'."""
+    with dbmod.write(db):
+        db.conn.execute(
+            "UPDATE outbox SET status = 'unknown', owner = NULL, error = COALESCE(error, ?) "
+            "WHERE id = ? AND status = 'sending' AND attempts = ?",
+            ("its sender stopped mid-post", row["id"], row["attempts"]),
+        )
 
 
 def send(
@@ -581,31 +615,34 @@ def send(
     force: bool = False,
 ) -> outbox.SendResult:
     """Record, post, mark. Re-checks the guards inside the recording transaction."""
-    earlier = settle_earlier(db, draft.item_id, connector, clock=clock)
+    earlier, to_replace = settle_earlier(db, draft.item_id, connector, clock=clock)
     if earlier is not None and earlier.kind == draft.kind:
         return earlier
     now = clock()
+    fields: dict[str, Any] = {
+        "mention_id": draft.mention_id,
+        "kind": draft.kind,
+        "agent": draft.agent,
+        "network": draft.network,
+        "text": draft.text,
+        "now": now,
+        "reference": draft.reference,
+    }
     with dbmod.write(db):
         # The guards again, now under the write lock: a colleague may have replied meanwhile.
         check_guards(db, config, draft, now=now, force=force, check_sensitive=False)
-        # settle_earlier ran before the lock: a reply recorded since then is a colleague's
-        # (or a second run's) send in progress. Its 'replied' action only lands once it is
-        # posted, so the guards above cannot see it; posting now would answer twice.
-        for other in outbox.unresolved(db, draft.item_id):
-            raise Conflict(
-                f"reply {other['id']} to this item by {other['agent'] or 'someone'} is being "
-                f"sent right now ({other['status']}); check `social-watch outbox` in a minute"
+        if to_replace is not None:
+            # Closed and succeeded in one transaction; refused if someone took it meanwhile.
+            row = outbox.replace(
+                db,
+                to_replace,
+                reuse_key=to_replace["attempts"] > 0 and outbox.keyed(connector),
+                **fields,
             )
-        row = outbox.record(
-            db,
-            mention_id=draft.mention_id,
-            kind=draft.kind,
-            agent=draft.agent,
-            network=draft.network,
-            text=draft.text,
-            now=now,
-            reference=draft.reference,
-        )
+        else:
+            # A reply recorded since settle_earlier is a colleague's (or a second run's)
+            # send in progress: the unique index on the item's unresolved row refuses it.
+            row = outbox.record(db, **fields)
     return outbox.send(db, row, connector, draft.mention, clock=clock)
 
 

@@ -31,7 +31,14 @@ from social_watch import config as cfg
 from social_watch import db as dbmod
 from social_watch import polling, registry, store
 from social_watch.connector import MENTIONS, SEARCH, Source
-from social_watch.errors import AuthError, ConfigError, ConnectorError, RateLimited, TransientError
+from social_watch.errors import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
 from social_watch.models import Author, Mention
 from social_watch.pipeline import Pipeline
 from social_watch.runner import poll_source
@@ -498,7 +505,7 @@ def test_reply_posts_once_in_reply_to_the_mention_under_user_context(
 @pytest.mark.parametrize(
     "detail, kind",
     [
-        ("You are not allowed to create a Tweet with duplicate content.", ConnectorError),
+        ("You are not allowed to create a Tweet with duplicate content.", Rejected),
         (
             "Your client app is not configured with the appropriate oauth1 app permissions "
             "for this endpoint.",
