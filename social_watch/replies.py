@@ -339,7 +339,7 @@ def detector(config: Config) -> Any:
     from social_watch.sensitive import SensitiveDetector
 
     sens = config.section("sensitive") or {}
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"strict": True}  # a public reply carries no identifier
     if sens.get("order_pattern"):
         kwargs["order_pattern"] = sens["order_pattern"]
     return SensitiveDetector(**kwargs)

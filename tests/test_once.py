@@ -365,3 +365,35 @@ def test_the_same_live_owner_is_left_alone_until_its_lease_runs_out(x_world, cli
         result = cli("outbox", "retry", *x_world["args"])
     assert result.exit_code == 0, result.output
     assert len(posts(x_world["remote"])) == 1
+
+
+def test_migration_0009_keeps_old_duplicates_listed_and_guards_new_rows(tmp_path):
+    """A database from before may hold two unresolved rows for one item (the old race):
+    the newest takes the item's slot, the older stays visible and settleable."""
+    import sqlite_utils
+
+    from social_watch.migrations import migrations
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="0009_outbox_once")
+    old.conn.execute(
+        "INSERT INTO mentions (id, global_id, network, native_id, author_handle, text, "
+        "created_at, fetched_at, status, item_id) VALUES (1, 'x:1', 'x', '1', 'ann', 'hi', "
+        "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'open', 1)"
+    )
+    for key, status in (("a", "unknown"), ("b", "sending"), ("c", "sent")):
+        old.conn.execute(
+            "INSERT INTO outbox (key, mention_id, network, text, status, created_at, attempts) "
+            "VALUES (?, 1, 'x', 't', ?, '2026-01-01T00:00:00Z', 1)",
+            (key, status),
+        )
+    old.conn.commit()
+    old.close()
+    db = dbmod.connect(path)
+    got = db.conn.execute("SELECT key, item_id FROM outbox ORDER BY id").fetchall()
+    assert got == [("a", None), ("b", 1), ("c", 1)]
+    assert [r["key"] for r in outbox.unresolved(db, 1)] == ["a", "b"]
+    with pytest.raises(outbox.InFlight):
+        outbox.record(db, mention_id=1, kind="reply", agent="tom", network="x", text="t",
+                      now=utcnow())  # fmt: skip
