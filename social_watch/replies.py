@@ -196,10 +196,9 @@ def help_desk(config: Config) -> str | None:
 def variables(
     config: Config, head: Mapping[str, Any], target: Mention, profile: Agent
 ) -> dict[str, Any]:
-    name = (target.author.name or "").strip()
     values: dict[str, Any] = {
         "customer": target.author.handle,
-        "customer_name": name.split()[0] if name else f"@{target.author.handle}",
+        "customer_name": public_name(config, target.author),
         "agent": profile.id,
         "agent_name": profile.name,
         "brand": config.brand_name,
@@ -210,6 +209,31 @@ def variables(
     if desk:
         values["help_desk"] = desk
     return values
+
+
+def _personal(config: Config, text: str, *, digits: int) -> bool:
+    """Does ``text`` hold or look like an e-mail address or a phone number?"""
+    if "@" in text or "\uff20" in text or sum(ch.isdigit() for ch in text) >= digits:
+        return True
+    return bool(detector(config).find(text))
+
+
+def public_name(config: Config, author: Author) -> str:
+    """How a public reply greets the customer, never with personal data.
+
+    The first word of the display name; when the name is (or holds) an e-mail address
+    or a phone number, the handle instead (``@jane_d``; of a fediverse handle
+    ``jane@example.social`` its local part); when that looks personal too, "there"
+    ("Hi there, …").
+    """
+    name = " ".join((author.name or "").split())
+    first = name.split(" ")[0] if name else ""
+    if first and not _personal(config, name, digits=3):
+        return first
+    handle = (author.handle or "").strip().lstrip("@").split("@")[0]
+    if handle and not _personal(config, handle, digits=9):  # "user8372" is a handle
+        return f"@{handle}"
+    return "there"
 
 
 def compose(
@@ -353,12 +377,15 @@ def brand_addresses(config: Config) -> set[str]:
     return out
 
 
-def personal_data(config: Config, text: str) -> list[str]:
-    """Personal data in a reply text ('email: a@b.example'), help-desk addresses excepted."""
+def personal_data(config: Config, text: str, *, reference: str | None = None) -> list[str]:
+    """Personal data in a reply text ('email: a@b.example'), help-desk addresses and the
+    hand-off's own reference code (SW-7Q2K, shared on purpose) excepted."""
     allowed = brand_addresses(config)
     found = []
     for f in detector(config).find(text):
         if f.kind == "email" and f.value.lower() in allowed:
+            continue
+        if reference and reference.lower() in f.value.lower():
             continue
         found.append(f"{f.kind.replace('_', ' ')} {f.value!r}")
     return found
@@ -452,12 +479,16 @@ def check_guards(
                 f"mention {item} looks private ({', '.join(reasons)}): move it to e-mail with "
                 f"`social-watch to-email {item}`, or --force to answer in public anyway"
             )
-    leaks = personal_data(config, draft.text)
+    leaks = personal_data(config, draft.text, reference=draft.reference)
     if leaks:
+        way_out = (
+            "change the note's template"  # to-email itself: never point back to it
+            if draft.kind == "handoff"
+            else f"move it to e-mail with `social-watch to-email {item}`"
+        )
         raise Refused(
             f"the reply contains personal data ({'; '.join(leaks)}): personal details never "
-            f"go out in public; move it to e-mail with `social-watch to-email {item}`, "
-            "or --force if it is not personal"
+            f"go out in public; {way_out}, or --force if it is not personal"
         )
     answer = last_answer(db, draft.item_id, rows)
     if answer:
