@@ -397,3 +397,72 @@ def test_migration_0009_keeps_old_duplicates_listed_and_guards_new_rows(tmp_path
     with pytest.raises(outbox.InFlight):
         outbox.record(db, mention_id=1, kind="reply", agent="tom", network="x", text="t",
                       now=utcnow())  # fmt: skip
+
+
+CHILD = """
+import sys
+from social_watch import config as cfg, db as dbmod, replies
+from social_watch.clock import utcnow
+from social_watch.errors import SocialWatchError
+config = cfg.load(sys.argv[1])
+db = dbmod.connect(sys.argv[2])
+agent = sys.argv[3]
+print("READY", flush=True)
+sys.stdin.readline()
+for item in range(1, 13):
+    try:
+        draft, connector = replies.prepare(
+            db, config, item, agent, text="Hi, on it!", env={}, now=utcnow(), clock=utcnow
+        )
+        r = replies.send(db, config, draft, connector, clock=utcnow)
+        print(item, r.status, r.outbox_id, r.reconciled, r.error, flush=True)
+    except SocialWatchError as exc:
+        print(item, "refused", str(exc).replace(chr(10), " "), flush=True)
+"""
+
+
+def test_three_processes_replying_to_the_same_12_items_post_once_each(tmp_path, cli):
+    """The tester's run: jana, tom and jana launched together, as real processes."""
+    from respond_fakes import posts, write_config
+
+    config = write_config(tmp_path)
+    lines = [mention_line(id=str(700 + i), handle=f"cust{i}") for i in range(12)]
+    (tmp_path / "m.jsonl").write_text("\n".join(lines) + "\n")
+    db_path = tmp_path / "sw.db"
+    assert cli("import", str(tmp_path / "m.jsonl"), "--config", str(config), "--db",
+               str(db_path)).exit_code == 0  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(config), str(db_path), agent],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        for agent in ("jana", "tom", "jana")
+    ]
+    outputs = []
+    try:
+        for p in procs:
+            assert p.stdout is not None and p.stdout.readline().strip() == "READY"
+        for p in procs:  # all three go at once
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            assert p.returncode == 0, err
+            outputs += out.splitlines()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    per_item: dict[str, int] = {}
+    for post in posts(tmp_path / "remote"):
+        per_item[post["to"]] = per_item.get(post["to"], 0) + 1
+    assert sorted(per_item.values()) == [1] * 12, per_item
+    statuses = [line.split()[1] for line in outputs]
+    assert len(outputs) == 36 and statuses.count("sent") == 12, outputs
+    assert set(statuses) == {"sent", "refused"}, outputs  # the others: a one-line refusal
