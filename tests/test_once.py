@@ -328,7 +328,6 @@ def x_world(tmp_path: Path, cli: Any) -> dict[str, Any]:
     db = dbmod.connect(tmp_path / "sw.db")
     outbox.record(db, mention_id=1, kind="reply", agent="jana", network="x", text="hi",
                   now=utcnow())  # fmt: skip
-    outbox._IN_FLIGHT.clear()
     return {"args": args, "db_path": tmp_path / "sw.db", "remote": tmp_path / "remote"}
 
 

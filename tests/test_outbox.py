@@ -30,6 +30,7 @@ from social_watch import db as dbmod
 from social_watch import outbox, replies
 from social_watch.clock import utcnow
 from social_watch.errors import Conflict
+from social_watch.process import start_token
 
 TESTS = Path(__file__).resolve().parent
 STEPS = ["ok", "timeout", "post_timeout", "post_error", "crash", "post_crash", "refused"]
@@ -164,8 +165,8 @@ def test_a_row_held_by_a_live_process_is_left_alone(world):
     )
     with sqlite3.connect(world["db_path"]) as conn:  # another live process on this host
         conn.execute(
-            "UPDATE outbox SET status = 'sending', owner = ? WHERE id = ?",
-            (f"{outbox.HOST}:{os.getppid()}", row["id"]),
+            "UPDATE outbox SET status = 'sending', owner = ?, owner_started = ? WHERE id = ?",
+            (f"{outbox.HOST}:{os.getppid()}", start_token(os.getppid()), row["id"]),
         )
     assert replies.retry_all(world["db"], world["config"], env={}, clock=utcnow)[0].error
     assert posts(world["remote"]) == []
@@ -286,8 +287,9 @@ def test_two_agents_replying_at_once_post_once(world, monkeypatch):
         )
         with sqlite3.connect(world["db_path"]) as conn:  # Jana's live process is posting it
             conn.execute(
-                "UPDATE outbox SET status = 'sending', owner = ?, attempts = 1 WHERE id = ?",
-                (f"{outbox.HOST}:{os.getppid()}", row["id"]),
+                "UPDATE outbox SET status = 'sending', owner = ?, owner_started = ?, "
+                "attempts = 1 WHERE id = ?",
+                (f"{outbox.HOST}:{os.getppid()}", start_token(os.getppid()), row["id"]),
             )
         return result
 
