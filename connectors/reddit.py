@@ -363,8 +363,8 @@ class RedditConnector(Connector):
             if status >= 500 or status == 408:
                 return TransientError(at)
             if isinstance(exc, Redirect) or status == 404:
-                return ConnectorError(f"{at}: not found (check the subreddit names)")
-            return ConnectorError(at)
+                return Rejected(f"{at}: not found (check the subreddit names)")
+            return Rejected(at) if 400 <= status < 500 else ConnectorError(at)
         return ConnectorError(f"{at}: {type(exc).__name__}")
 
     # --- check ------------------------------------------------------------------------

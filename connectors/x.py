@@ -315,9 +315,9 @@ class XConnector(Connector):
         except tweepy.BadRequest as exc:
             raise _BadRequest(f"{self.name}: {_where(what, exc)} → 400{_detail(exc)}") from None
         except tweepy.HTTPException as exc:
-            raise ConnectorError(
-                f"{self.name}: {_where(what, exc)} → {_status(exc)}{_detail(exc)}"
-            ) from None
+            code = getattr(getattr(exc, "response", None), "status_code", None)
+            kind = Rejected if isinstance(code, int) and 400 <= code < 500 else ConnectorError
+            raise kind(f"{self.name}: {_where(what, exc)} → {_status(exc)}{_detail(exc)}") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise TransientError(f"{self.name}: {what} failed: {type(exc).__name__}") from None
         try:

@@ -719,3 +719,11 @@ def test_sources_and_capabilities() -> None:
         'x:search:"shop example"',
     ]
     assert {MENTIONS, SEARCH} <= conn.capabilities
+
+
+def test_a_4xx_on_a_reply_is_a_refusal_not_an_unknown_outcome(rsps: responses.RequestsMock) -> None:
+    """A 4xx was not applied: the outbox may say "not posted" (issue 17); a 5xx may not."""
+    problem = {"title": "Not Found Error", "type": "about:blank", "status": 404, "detail": "gone"}
+    rsps.add("POST", f"{API}/2/tweets", status=404, json=problem)
+    with pytest.raises(Rejected):
+        connector().reply(mention(), "Hi!", "k")
