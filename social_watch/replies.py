@@ -6,16 +6,20 @@ guards run, all before anything is recorded or sent, and each refusal says why a
 do instead:
 
 - the thread looks private (``sensitive_reasons``): answer by e-mail (`to-email`);
-- the reply itself carries personal data (e-mail, phone, card, order number, address),
-  except the brand's own help-desk addresses from ``[email]``: nothing personal in public;
+- the reply itself carries personal data (e-mail, phone, card, order number, address,
+  IBAN, tracking code, in the ways people write them: ``SensitiveDetector(strict=True)``),
+  except the brand's own help-desk addresses from ``[email]`` and the hand-off reference:
+  nothing personal in public (nor in the greeting: see ``public_name``);
 - another agent holds the claim;
 - someone else answered since this agent claimed it (a colleague through social-watch, or
   the brand natively as a poll saw it), naming who and when.
 
 ``--force`` overrides each guard (the length rule is never overridden: the network would
 refuse anyway). Sending goes through ``social_watch.outbox``: record, post, mark; earlier
-replies of the item with an unknown outcome are reconciled first, so re-running a timed-out
-command never posts twice.
+replies of the item with an unknown outcome are reconciled first (``settle_earlier``), so
+re-running a timed-out or killed command never posts twice: the new row reuses the earlier
+idempotency key where the network honours keys, and waits out ``outbox.GRACE`` where it
+does not.
 """
 
 from __future__ import annotations
