@@ -80,9 +80,17 @@ _DEFINITELY_NOT_POSTED = (AuthError, RateLimited, UsageError, ConfigError, BadIt
 class InFlight(Conflict):
     """Another reply to the same queue item is pending, being sent or of unknown outcome."""
 
-    def __init__(self, message: str, *, outbox_id: int | None = None, owner: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        outbox_id: int | None = None,
+        owner: str | None = None,
+        until: datetime | None = None,
+    ):
         self.outbox_id = outbox_id
         self.owner = owner
+        self.until = until  # when `outbox retry` may settle it (networks that ignore keys)
         super().__init__(message)
 
 

@@ -606,12 +606,14 @@ def settle_earlier(
         if not outbox.keyed(connector) and outbox.may_still_land(row, now):
             _hold_unknown(db, row)
             at = outbox.settles_at(row)
-            raise Conflict(
+            raise outbox.InFlight(
                 f"earlier reply {row['id']} is not on {connector.network} yet but may still "
                 f"appear ({connector.network} ignores idempotency keys); nothing new was sent: "
                 f"run `social-watch outbox retry` after {at:%H:%M:%S} UTC"
                 if at
-                else f"earlier reply {row['id']} may still appear; nothing new was sent"
+                else f"earlier reply {row['id']} may still appear; nothing new was sent",
+                outbox_id=row["id"],
+                until=at,
             )
         to_replace = _close_or_keep(db, row, to_replace, "not found on the network")
     return None, to_replace
