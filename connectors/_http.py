@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from social_watch import __version__
-from social_watch.errors import AuthError, ConnectorError, RateLimited, TransientError
+from social_watch.errors import AuthError, ConnectorError, RateLimited, Rejected, TransientError
 
 USER_AGENT = f"social-watch/{__version__} (+https://github.com/social-watch/social-watch)"
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
@@ -103,7 +103,7 @@ def check(
         raise AuthError(at + hint, env_var=env_var)
     if status >= 500 or status == 408:
         raise TransientError(at)
-    raise ConnectorError(at)
+    raise Rejected(at)  # a 4xx: this request was refused, nothing was applied
 
 
 def _error_detail(response: httpx.Response) -> str:

@@ -154,6 +154,7 @@ class BlueskyConnector(Connector):
         ),
     }
     reply_rule = LengthRule(300, "graphemes")
+    idempotent_replies = True  # the record key (rkey) comes from the outbox key
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], key: str) -> None:

@@ -89,6 +89,7 @@ class MastodonConnector(Connector):
         "resolve_threads": "look up the root of reply chains for grouping (default true)",
     }
     reply_rule = LengthRule(500, "url23")
+    idempotent_replies = True  # Idempotency-Key, remembered by the server for an hour
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], key: str) -> None:

@@ -62,6 +62,7 @@ from social_watch.errors import (
     ConfigError,
     ConnectorError,
     RateLimited,
+    Rejected,
     TransientError,
     UsageError,
 )
@@ -323,7 +324,7 @@ class RedditConnector(Connector):
                         reset_at=reset,
                     )
             reasons = ", ".join(item.error_type for item in exc.items) or "unknown"
-            return ConnectorError(f"{at}: Reddit refused it ({reasons})")
+            return Rejected(f"{at}: Reddit refused it ({reasons})")
         if isinstance(exc, OAuthException):
             if exc.error == "invalid_grant":
                 return AuthError(
@@ -362,8 +363,8 @@ class RedditConnector(Connector):
             if status >= 500 or status == 408:
                 return TransientError(at)
             if isinstance(exc, Redirect) or status == 404:
-                return ConnectorError(f"{at}: not found (check the subreddit names)")
-            return ConnectorError(at)
+                return Rejected(f"{at}: not found (check the subreddit names)")
+            return Rejected(at) if 400 <= status < 500 else ConnectorError(at)
         return ConnectorError(f"{at}: {type(exc).__name__}")
 
     # --- check ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class ReplayConnector(Connector):
     name = "replay"
     network = "replay"
     capabilities = frozenset({MENTIONS, REPLY})
+    idempotent_replies = True  # the outbox row is the post: one per key
     options: ClassVar[dict[str, str]] = {
         "path": "the JSON Lines file to replay",
         "relative": "read minutes_ago instead of created_at (demo data)",

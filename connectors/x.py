@@ -67,7 +67,14 @@ from social_watch.connector import (
     Skipped,
     Source,
 )
-from social_watch.errors import AuthError, ConfigError, ConnectorError, RateLimited, TransientError
+from social_watch.errors import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
 from social_watch.models import Author, Mention
 
 BEARER = "bearer_token_env"
@@ -106,7 +113,7 @@ _PERMISSION = re.compile(
 )
 
 
-class _BadRequest(ConnectorError):
+class _BadRequest(Rejected):
     """A 400: the request itself was refused (stale since_id, expired pagination token)."""
 
 
@@ -287,7 +294,7 @@ class XConnector(Connector):
         except tweepy.Forbidden as exc:
             if not _PERMISSION.search(_detail(exc) or "oauth"):
                 # refused for this one post (duplicate text, reply restricted, tweet deleted)
-                raise ConnectorError(
+                raise Rejected(
                     f"{self.name}: {_where(what, exc)} → 403 refused{_detail(exc)}"
                 ) from None
             names = self._auth_vars(user_auth)
@@ -308,9 +315,9 @@ class XConnector(Connector):
         except tweepy.BadRequest as exc:
             raise _BadRequest(f"{self.name}: {_where(what, exc)} → 400{_detail(exc)}") from None
         except tweepy.HTTPException as exc:
-            raise ConnectorError(
-                f"{self.name}: {_where(what, exc)} → {_status(exc)}{_detail(exc)}"
-            ) from None
+            code = getattr(getattr(exc, "response", None), "status_code", None)
+            kind = Rejected if isinstance(code, int) and 400 <= code < 500 else ConnectorError
+            raise kind(f"{self.name}: {_where(what, exc)} → {_status(exc)}{_detail(exc)}") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise TransientError(f"{self.name}: {what} failed: {type(exc).__name__}") from None
         try:

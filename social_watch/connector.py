@@ -81,6 +81,10 @@ class Connector(ABC):
     secrets: ClassVar[Mapping[str, str]] = {}  # option key -> default environment variable
     options: ClassVar[Mapping[str, str]] = {}  # option key -> one-line doc
     reply_rule: ClassVar[LengthRule | None] = None
+    # Does ``reply(mention, text, key)`` post at most once per ``key`` (Mastodon's
+    # Idempotency-Key, Bluesky's record key)? Networks that ignore the key (X, Reddit)
+    # keep False: the outbox then never posts again while an earlier attempt may still land.
+    idempotent_replies: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -10,6 +10,7 @@
         ├── AuthError                which credential, which environment variable
         ├── RateLimited              carries ``reset_at`` (UTC); the runner waits, never sleeps
         ├── TransientError           5xx, timeout, connection reset: retry with backoff
+        ├── Rejected                 a 4xx refusal of this request: nothing was applied
         └── BadItem                  one malformed item: skip it, log its id, keep the rest
 
 Every class knows its exit code so the CLI maps errors in one place.
@@ -72,6 +73,15 @@ class RateLimited(ConnectorError):
 
 class TransientError(ConnectorError):
     pass
+
+
+class Rejected(ConnectorError):
+    """The network refused this very request (a 4xx that is not auth or a rate limit).
+
+    Nothing was applied, so a reply that got it is "not posted". Any other failure of a
+    post (a 2xx without a usable body, a timeout, a plain ``ConnectorError``) may have
+    been applied and leaves the outcome unknown.
+    """
 
 
 class BadItem(ConnectorError):

@@ -215,11 +215,12 @@ def build_email(
 
 
 def _leaks_mention_data(config: Config, rows: list[dict[str, Any]], text: str) -> list[str]:
-    """Personal data from the customer's own messages that the public note would repeat."""
+    """Personal data from the customer's own messages (and display name) that the public
+    note would repeat."""
     det = replies.detector(config)
     found = []
     for r in rows:
-        for f in det.find(r["text"]):
+        for f in det.find(f"{r['text']}\n{r.get('author_name') or ''}"):
             if f.value.strip() and f.value.lower() in text.lower():
                 found.append(f"{f.kind.replace('_', ' ')} {f.value!r}")
     return found

@@ -384,6 +384,42 @@ def m0008(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0009_outbox_once")
+def m0009(db: sqlite_utils.Database) -> None:
+    """One reply per queue item in flight, owners that survive pid reuse, reused keys.
+
+    ``item_id`` is the queue item of the row's mention, so a unique partial index can say
+    "at most one row per item is pending, sending or unknown": two processes replying at
+    once cannot both record a reply (the second INSERT fails, no check-then-insert).
+    Databases from before may already hold several such rows for one item (the race this
+    closes); only the newest keeps its ``item_id``, the older ones keep NULL (the index
+    ignores NULLs) and are still listed and settled through their mention.
+
+    ``owner_started`` is the owner process's start time (boot id and /proc start ticks),
+    so a ``host:pid`` that now belongs to another process is seen to be gone.
+    ``idempotency_key`` is the key sent to the network when it is not the row's own
+    ``key``: a reply that supersedes an unsettled one reuses that one's key, so a network
+    that honours keys (Mastodon, Bluesky) can only ever create one post for both.
+    """
+    db.executescript(
+        """
+        ALTER TABLE outbox ADD COLUMN item_id INTEGER;
+        ALTER TABLE outbox ADD COLUMN owner_started TEXT;
+        ALTER TABLE outbox ADD COLUMN idempotency_key TEXT;
+        UPDATE outbox SET item_id = (
+            SELECT COALESCE(m.item_id, m.id) FROM mentions m WHERE m.id = outbox.mention_id
+        );
+        UPDATE outbox SET item_id = NULL
+        WHERE status IN ('pending', 'sending', 'unknown') AND EXISTS (
+            SELECT 1 FROM outbox newer WHERE newer.item_id = outbox.item_id
+            AND newer.id > outbox.id AND newer.status IN ('pending', 'sending', 'unknown')
+        );
+        CREATE UNIQUE INDEX idx_outbox_one_in_flight ON outbox (item_id)
+            WHERE status IN ('pending', 'sending', 'unknown');
+        """
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     applied = {m.name for m in migrations.applied(db)}
     known = {m.name for m in migrations._migrations}

@@ -5,15 +5,27 @@ So every reply is an ``outbox`` row, committed with its idempotency key before t
 call, and moves through these states (each change its own committed transaction)::
 
     pending ──take──▶ sending ──posted──▶ sent
-                         │  ├─refused───▶ failed    (auth, rate limit, read-only: not posted)
-                         │  └─timeout───▶ unknown   (may or may not be on the network)
+                         │  ├─refused───▶ failed    (auth, rate limit, a 4xx: not posted)
+                         │  └─anything──▶ unknown   (timeout, 2xx without a status id, a
+                         │     else                   crash in the client: may be posted)
                          └─process died: stays 'sending', owner host:pid is gone
 
+At most one row per queue item is pending, sending or unknown at a time: a unique partial
+index (migration 0009), so two processes replying at once cannot both record one; the
+loser gets ``InFlight``.
+
 A row in 'sending' (dead owner) or 'unknown' is never posted again blindly: whoever takes
-it next asks the connector ``find_reply(mention, key)`` first and only posts when the
-network has no reply with that key. Taking a row is one conditional UPDATE, so two
-retries can never both post it; a row whose owner process is alive (same host) or whose
-lease has not run out (another host) is left alone.
+it next asks the connector ``find_reply(mention, key)`` first. Found: it is marked sent.
+Not found: a connector that honours the key (``idempotent_replies``: Mastodon, Bluesky)
+posts again with the same key, which the network answers with the earlier post if that
+one landed meanwhile. A network that ignores keys (X, Reddit) could create a second
+post, so the row stays 'unknown' until ``GRACE`` after its last attempt (a request still
+in flight has landed or died by then) and only then is posted again.
+
+Taking a row is one conditional UPDATE, so two retries can never both post it. A row's
+owner is ``host:pid`` plus that process's start time: a row is left alone while that very
+process is alive (same host) and its lease has not run out; a reused pid, a dead owner or
+a lapsed lease (``LEASE``, far longer than any request may take) frees it.
 
 The first reply that is sent stops the first-response clock of the whole queue item and
 leaves a 'replied' action with the whole text in the audit trail.
@@ -23,6 +35,8 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -38,23 +52,46 @@ from social_watch.errors import (
     AuthError,
     BadItem,
     ConfigError,
-    ConnectorError,
+    Conflict,
     RateLimited,
-    TransientError,
+    Rejected,
     UsageError,
 )
 from social_watch.models import Mention
-from social_watch.process import pid_alive
+from social_watch.process import pid_alive, start_token
 from social_watch.store import add_action, iter_rows
 
 STATUSES = ("pending", "sending", "sent", "unknown", "failed")
 UNRESOLVED = ("pending", "sending", "unknown")
-LEASE = timedelta(minutes=10)  # how long another host waits for a silent sender
+LEASE = timedelta(minutes=10)  # how long a silent sender is waited for (any host)
+# How long after an attempt a network that ignores idempotency keys may still create the
+# post (a request the server is still working on): no second post before that.
+GRACE = timedelta(minutes=2)
 HOST = socket.gethostname()
-_IN_FLIGHT: set[str] = set()  # keys this process is posting right now
+# Rows this process is recording or sending right now: row key -> the thread doing it
+# (threads share host:pid, so this is how one thread sees another's send as alive).
+_IN_FLIGHT: dict[str, int] = {}
+_STARTED: list[str | None] = []  # this process's start token, read once
 
 # Refusals that mean "the network did not post it": safe to mark failed, never unknown.
-_DEFINITELY_NOT_POSTED = (AuthError, RateLimited, UsageError, ConfigError, BadItem)
+_DEFINITELY_NOT_POSTED = (AuthError, RateLimited, UsageError, ConfigError, BadItem, Rejected)
+
+
+class InFlight(Conflict):
+    """Another reply to the same queue item is pending, being sent or of unknown outcome."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        outbox_id: int | None = None,
+        owner: str | None = None,
+        until: datetime | None = None,
+    ):
+        self.outbox_id = outbox_id
+        self.owner = owner
+        self.until = until  # when `outbox retry` may settle it (networks that ignore keys)
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -85,6 +122,34 @@ def owner_id() -> str:
     return f"{HOST}:{os.getpid()}"
 
 
+def owner_started() -> str | None:
+    """This process's start token (see ``process.start_token``), None where unknown."""
+    if not _STARTED:
+        _STARTED.append(start_token(os.getpid()))
+    return _STARTED[0]
+
+
+def network_key(row: dict[str, Any]) -> str:
+    """The idempotency key sent to the network: an earlier row's when this one reuses it."""
+    return str(row.get("idempotency_key") or row["key"])
+
+
+def keyed(connector: Connector) -> bool:
+    """Does the connector post at most once per idempotency key?"""
+    return bool(getattr(connector, "idempotent_replies", False))
+
+
+def may_still_land(row: dict[str, Any], now: datetime) -> bool:
+    """Could an earlier attempt of ``row`` still appear on a network that ignores keys?"""
+    at = from_db(row.get("attempted_at"))
+    return row["attempts"] > 0 and at is not None and at + GRACE > now
+
+
+def settles_at(row: dict[str, Any]) -> datetime | None:
+    at = from_db(row.get("attempted_at"))
+    return at + GRACE if at is not None else None
+
+
 def record(
     db: sqlite_utils.Database,
     *,
@@ -95,28 +160,69 @@ def record(
     text: str,
     now: datetime,
     reference: str | None = None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
-    """Commit the intent to post before anything leaves the machine."""
+    """Commit the intent to post before anything leaves the machine.
+
+    Raises ``InFlight`` when another row of the same queue item is unresolved: the unique
+    index decides, inside this INSERT, so two processes can never both record one.
+    """
     key = new_key(mention_id, kind)
     with dbmod.write(db):
-        cur = db.conn.execute(
-            "INSERT INTO outbox (key, mention_id, kind, agent, network, text, status, reference, "
-            "created_at, owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-            (
-                key,
-                mention_id,
-                kind,
-                agent,
-                network,
-                text,
-                reference,
-                iso(now),
-                owner_id(),
-                iso(now + LEASE),
-            ),
-        )
+        item = db.conn.execute(
+            "SELECT COALESCE(item_id, id) FROM mentions WHERE id = ?", (mention_id,)
+        ).fetchone()
+        item_id = item[0] if item else mention_id
+        try:
+            cur = db.conn.execute(
+                "INSERT INTO outbox (key, mention_id, item_id, kind, agent, network, text, "
+                "status, reference, created_at, owner, owner_started, lease_until, "
+                "idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    mention_id,
+                    item_id,
+                    kind,
+                    agent,
+                    network,
+                    text,
+                    reference,
+                    iso(now),
+                    owner_id(),
+                    owner_started(),
+                    iso(now + LEASE),
+                    idempotency_key,
+                ),
+            )
+            _IN_FLIGHT[key] = threading.get_ident()  # about to be sent by this thread
+        except sqlite3.IntegrityError as exc:
+            if "outbox.item_id" not in str(exc):
+                raise
+            other = db.conn.execute(
+                "SELECT id, agent, status, owner FROM outbox WHERE item_id = ? "
+                "AND status IN ('pending', 'sending', 'unknown')",
+                (item_id,),
+            ).fetchone()
+            raise in_flight(item_id, other) from None
     assert cur.lastrowid is not None
     return get(db, cur.lastrowid)
+
+
+def in_flight(item_id: int, other: Any) -> InFlight:
+    """The one-line refusal when another reply to the item is not settled yet."""
+    if other is None:  # it settled in between: the caller may simply run again
+        return InFlight(f"another reply to item {item_id} was being recorded; run it again")
+    oid, agent, status, owner = other[0], other[1], other[2], other[3]
+    by = agent or "someone"
+    if status == "unknown":
+        how = "has an unknown outcome; `social-watch outbox retry` settles it"
+    else:
+        how = f"is being sent right now ({status}); check `social-watch outbox` in a minute"
+    return InFlight(
+        f"reply {oid} to item {item_id} by {by} {how}; nothing new was sent",
+        outbox_id=int(oid),
+        owner=owner,
+    )
 
 
 def get(db: sqlite_utils.Database, outbox_id: int) -> dict[str, Any]:
@@ -131,17 +237,25 @@ def owner_alive(row: dict[str, Any], now: datetime) -> bool:
     owner = row.get("owner")
     if row["status"] not in ("pending", "sending") or not owner:
         return False
+    lease = from_db(row.get("lease_until"))
+    if lease is None or lease <= now:
+        return False  # no request takes that long: the owner is stuck or gone
     host, _, pid_text = owner.rpartition(":")
     if host != HOST:
-        lease = from_db(row.get("lease_until"))
-        return lease is not None and lease > now
+        return True
     try:
         pid = int(pid_text)
     except ValueError:
         return False
     if pid == os.getpid():
-        return row["key"] in _IN_FLIGHT
-    return pid_alive(pid)
+        holder = _IN_FLIGHT.get(row["key"])
+        return holder is not None and holder != threading.get_ident()
+    if not pid_alive(pid):
+        return False
+    recorded = row.get("owner_started")
+    now_started = start_token(pid)
+    # The pid runs, but is it still the process that took the row (pid reuse)?
+    return not (recorded and now_started and recorded != now_started)
 
 
 def _take(db: sqlite_utils.Database, row: dict[str, Any], now: datetime) -> dict[str, Any] | None:
@@ -150,15 +264,15 @@ def _take(db: sqlite_utils.Database, row: dict[str, Any], now: datetime) -> dict
         fresh = get(db, row["id"])
         if fresh["status"] not in UNRESOLVED:
             return None
-        mine = fresh["owner"] == owner_id() and fresh["key"] not in _IN_FLIGHT
-        if fresh["status"] in ("pending", "sending") and not mine and owner_alive(fresh, now):
+        if fresh["status"] in ("pending", "sending") and owner_alive(fresh, now):
             return None
         cur = db.conn.execute(
-            "UPDATE outbox SET status = 'sending', owner = ?, lease_until = ?, "
-            "attempts = attempts + 1, attempted_at = ? WHERE id = ? AND status = ? "
-            "AND owner IS ? AND attempts = ?",
+            "UPDATE outbox SET status = 'sending', owner = ?, owner_started = ?, "
+            "lease_until = ?, attempts = attempts + 1, attempted_at = ? WHERE id = ? "
+            "AND status = ? AND owner IS ? AND attempts = ?",
             (
                 owner_id(),
+                owner_started(),
                 iso(now + LEASE),
                 iso(now),
                 fresh["id"],
@@ -169,6 +283,7 @@ def _take(db: sqlite_utils.Database, row: dict[str, Any], now: datetime) -> dict
         )
         if cur.rowcount != 1:
             return None
+        _IN_FLIGHT[fresh["key"]] = threading.get_ident()
     return fresh  # as it was before we took it: attempts > 0 means it may be out there
 
 
@@ -181,38 +296,73 @@ def send(
     clock: Callable[[], datetime],
 ) -> SendResult:
     """Post one outbox row at most once (reconciling first if it may already be out)."""
-    before = _take(db, row, clock())
+    now = clock()
+    try:
+        return _send(db, row, connector, mention, now=now, clock=clock)
+    finally:
+        if _IN_FLIGHT.get(row["key"]) == threading.get_ident():
+            del _IN_FLIGHT[row["key"]]
+
+
+def _send(
+    db: sqlite_utils.Database,
+    row: dict[str, Any],
+    connector: Connector,
+    mention: Mention,
+    *,
+    now: datetime,
+    clock: Callable[[], datetime],
+) -> SendResult:
+    before = _take(db, row, now)
     if before is None:
         fresh = get(db, row["id"])
         if fresh["status"] in UNRESOLVED:
             return _result(fresh, error=f"being sent right now by {fresh['owner']}")
         return _result(fresh)
-    key = before["key"]
+    key = network_key(before)
     if before["attempts"] > 0 or before["status"] in ("sending", "unknown"):
         try:
             found = connector.find_reply(mention, key)
         except Exception as exc:  # cannot tell: never post blindly
-            return _mark_unknown(db, before, f"could not check the network: {_describe(exc)}")
+            return _keep_unknown(db, before, f"could not check the network: {_describe(exc)}")
         if found is not None:
             return mark_sent(db, before, found, now=clock(), reconciled=True)
-    _IN_FLIGHT.add(key)
+        if not keyed(connector) and may_still_land(before, now):
+            return _keep_unknown(db, before, _not_yet(before, connector))
     try:
         posted = connector.reply(mention, before["text"], key)
     except _DEFINITELY_NOT_POSTED as exc:
         return _mark_failed(db, before, _describe(exc))
-    except ConnectorError as exc:
-        if isinstance(exc, TransientError):
-            return _mark_unknown(db, before, _describe(exc))
-        return _mark_failed(db, before, _describe(exc))
     except (Exception, KeyboardInterrupt) as exc:
-        # A timeout or crash inside the client: it may have been posted.
+        # A timeout, a 2xx without a usable body, a crash inside the client: the request
+        # may have been applied. Only find_reply can tell.
         _mark_unknown(db, before, _describe(exc))
         if isinstance(exc, KeyboardInterrupt):
             raise
         return _result(get(db, before["id"]))
-    finally:
-        _IN_FLIGHT.discard(key)
     return mark_sent(db, before, posted, now=clock())
+
+
+def _not_yet(row: dict[str, Any], connector: Connector) -> str:
+    at = settles_at(row)
+    when = f"{at:%H:%M:%S} UTC" if at else "a few minutes"
+    net = connector.network
+    return (
+        f"not on {net} yet, but {net} ignores idempotency keys and an earlier attempt may "
+        f"still appear, so it is not posted again before {when}"
+    )
+
+
+def _keep_unknown(db: sqlite_utils.Database, row: dict[str, Any], error: str) -> SendResult:
+    """Nothing was posted by this take: back to 'unknown' with the last real attempt's
+    time and count, so the grace period runs from when something may have gone out."""
+    with dbmod.write(db):
+        db.conn.execute(
+            "UPDATE outbox SET status = 'unknown', error = ?, owner = NULL, attempts = ?, "
+            "attempted_at = ? WHERE id = ? AND status = 'sending'",
+            (error, row["attempts"], row["attempted_at"], row["id"]),
+        )
+    return _result(get(db, row["id"]))
 
 
 def _describe(exc: BaseException) -> str:
@@ -243,6 +393,60 @@ def _mark_failed(db: sqlite_utils.Database, row: dict[str, Any], error: str) -> 
 def supersede(db: sqlite_utils.Database, row: dict[str, Any], why: str) -> SendResult:
     """Close a row that is known not to be on the network, so a new reply can go out."""
     return _mark_failed(db, row, why)
+
+
+def replace(
+    db: sqlite_utils.Database,
+    row: dict[str, Any],
+    *,
+    mention_id: int,
+    kind: str,
+    agent: str | None,
+    network: str,
+    text: str,
+    now: datetime,
+    reference: str | None = None,
+    reuse_key: bool,
+) -> dict[str, Any]:
+    """Close ``row`` and record its successor in one transaction (the item's one slot).
+
+    With ``reuse_key`` the successor sends ``row``'s idempotency key: if ``row``'s request
+    is still landing, the network answers the new one with that post instead of a second.
+    """
+    with dbmod.write(db):
+        cur = db.conn.execute(
+            "UPDATE outbox SET status = 'failed', owner = NULL, error = ? WHERE id = ? "
+            "AND status = ? AND attempts = ?",
+            (
+                "replaced by a newer reply"
+                + (" that reuses its idempotency key" if reuse_key else ""),
+                row["id"],
+                row["status"],
+                row["attempts"],
+            ),
+        )
+        if cur.rowcount != 1:  # someone else took it meanwhile
+            fresh = get(db, row["id"])
+            raise in_flight(
+                fresh.get("item_id") or mention_id,
+                (fresh["id"], fresh["agent"], fresh["status"], fresh["owner"]),
+            )
+        new = record(
+            db,
+            mention_id=mention_id,
+            kind=kind,
+            agent=agent,
+            network=network,
+            text=text,
+            now=now,
+            reference=reference,
+            idempotency_key=network_key(row) if reuse_key else None,
+        )
+        db.conn.execute(
+            "UPDATE outbox SET error = ? WHERE id = ?",
+            (f"replaced by outbox {new['id']}" + (", same key" if reuse_key else ""), row["id"]),
+        )
+    return get(db, new["id"])
 
 
 def mark_sent(
@@ -289,7 +493,7 @@ def mark_sent(
             "text": row["text"],
             "network": row["network"],
             "outbox_id": row["id"],
-            "key": row["key"],
+            "key": network_key(row),
             "remote_id": posted.remote_id,
             "url": posted.url,
             "reply_to": row["mention_id"],
@@ -370,6 +574,7 @@ def _shape(r: dict[str, Any]) -> dict[str, Any]:
         "text": r["text"],
         "reference": r["reference"],
         "key": r["key"],
+        "idempotency_key": network_key(r),
         "remote_id": r["remote_id"],
         "remote_url": r["remote_url"],
         "error": r["error"],

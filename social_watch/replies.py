@@ -6,16 +6,20 @@ guards run, all before anything is recorded or sent, and each refusal says why a
 do instead:
 
 - the thread looks private (``sensitive_reasons``): answer by e-mail (`to-email`);
-- the reply itself carries personal data (e-mail, phone, card, order number, address),
-  except the brand's own help-desk addresses from ``[email]``: nothing personal in public;
+- the reply itself carries personal data (e-mail, phone, card, order number, address,
+  IBAN, tracking code, in the ways people write them: ``SensitiveDetector(strict=True)``),
+  except the brand's own help-desk addresses from ``[email]`` and the hand-off reference:
+  nothing personal in public (nor in the greeting: see ``public_name``);
 - another agent holds the claim;
 - someone else answered since this agent claimed it (a colleague through social-watch, or
   the brand natively as a poll saw it), naming who and when.
 
 ``--force`` overrides each guard (the length rule is never overridden: the network would
 refuse anyway). Sending goes through ``social_watch.outbox``: record, post, mark; earlier
-replies of the item with an unknown outcome are reconciled first, so re-running a timed-out
-command never posts twice.
+replies of the item with an unknown outcome are reconciled first (``settle_earlier``), so
+re-running a timed-out or killed command never posts twice: the new row reuses the earlier
+idempotency key where the network honours keys, and waits out ``outbox.GRACE`` where it
+does not.
 """
 
 from __future__ import annotations
@@ -196,10 +200,9 @@ def help_desk(config: Config) -> str | None:
 def variables(
     config: Config, head: Mapping[str, Any], target: Mention, profile: Agent
 ) -> dict[str, Any]:
-    name = (target.author.name or "").strip()
     values: dict[str, Any] = {
         "customer": target.author.handle,
-        "customer_name": name.split()[0] if name else f"@{target.author.handle}",
+        "customer_name": public_name(config, target.author),
         "agent": profile.id,
         "agent_name": profile.name,
         "brand": config.brand_name,
@@ -210,6 +213,31 @@ def variables(
     if desk:
         values["help_desk"] = desk
     return values
+
+
+def _personal(config: Config, text: str, *, digits: int) -> bool:
+    """Does ``text`` hold or look like an e-mail address or a phone number?"""
+    if "@" in text or "\uff20" in text or sum(ch.isdigit() for ch in text) >= digits:
+        return True
+    return bool(detector(config).find(text))
+
+
+def public_name(config: Config, author: Author) -> str:
+    """How a public reply greets the customer, never with personal data.
+
+    The first word of the display name; when the name is (or holds) an e-mail address
+    or a phone number, the handle instead (``@jane_d``; of a fediverse handle
+    ``jane@example.social`` its local part); when that looks personal too, "there"
+    ("Hi there, …").
+    """
+    name = " ".join((author.name or "").split())
+    first = name.split(" ")[0] if name else ""
+    if first and not _personal(config, name, digits=3):
+        return first
+    handle = (author.handle or "").strip().lstrip("@").split("@")[0]
+    if handle and not _personal(config, handle, digits=9):  # "user8372" is a handle
+        return f"@{handle}"
+    return "there"
 
 
 def compose(
@@ -339,7 +367,7 @@ def detector(config: Config) -> Any:
     from social_watch.sensitive import SensitiveDetector
 
     sens = config.section("sensitive") or {}
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"strict": True}  # a public reply carries no identifier
     if sens.get("order_pattern"):
         kwargs["order_pattern"] = sens["order_pattern"]
     return SensitiveDetector(**kwargs)
@@ -353,12 +381,15 @@ def brand_addresses(config: Config) -> set[str]:
     return out
 
 
-def personal_data(config: Config, text: str) -> list[str]:
-    """Personal data in a reply text ('email: a@b.example'), help-desk addresses excepted."""
+def personal_data(config: Config, text: str, *, reference: str | None = None) -> list[str]:
+    """Personal data in a reply text ('email: a@b.example'), help-desk addresses and the
+    hand-off's own reference code (SW-7Q2K, shared on purpose) excepted."""
     allowed = brand_addresses(config)
     found = []
     for f in detector(config).find(text):
         if f.kind == "email" and f.value.lower() in allowed:
+            continue
+        if reference and reference.lower() in f.value.lower():
             continue
         found.append(f"{f.kind.replace('_', ' ')} {f.value!r}")
     return found
@@ -452,12 +483,16 @@ def check_guards(
                 f"mention {item} looks private ({', '.join(reasons)}): move it to e-mail with "
                 f"`social-watch to-email {item}`, or --force to answer in public anyway"
             )
-    leaks = personal_data(config, draft.text)
+    leaks = personal_data(config, draft.text, reference=draft.reference)
     if leaks:
+        way_out = (
+            "change the note's template"  # to-email itself: never point back to it
+            if draft.kind == "handoff"
+            else f"move it to e-mail with `social-watch to-email {item}`"
+        )
         raise Refused(
             f"the reply contains personal data ({'; '.join(leaks)}): personal details never "
-            f"go out in public; move it to e-mail with `social-watch to-email {item}`, "
-            "or --force if it is not personal"
+            f"go out in public; {way_out}, or --force if it is not personal"
         )
     answer = last_answer(db, draft.item_id, rows)
     if answer:
@@ -540,35 +575,71 @@ def settle_earlier(
     connector: Connector,
     *,
     clock: Callable[[], datetime],
-) -> outbox.SendResult | None:
-    """Reconcile the item's unfinished replies before a new one; the sent one, if any.
+) -> tuple[outbox.SendResult | None, dict[str, Any] | None]:
+    """Reconcile the item's unfinished reply before a new one: (sent, to_replace).
 
-    A row that may be on the network is looked up with ``find_reply``: found means the
-    earlier attempt went out (and the new one must not); not found closes it as failed so
-    the new text replaces it. A row still being sent by a live process refuses.
+    ``sent``: the earlier reply was found on the network (the new one must not go out).
+    ``to_replace``: the unfinished row the new reply takes the place of. Refuses (Conflict)
+    while a live process sends it, while the network cannot be asked, and, on a network
+    that ignores idempotency keys, while an earlier attempt may still appear there (it is
+    left 'unknown' for `outbox retry`). On a network that honours keys the new reply
+    reuses the earlier key, so the earlier request landing late cannot make a second post.
     """
     now = clock()
+    to_replace: dict[str, Any] | None = None
     for row in outbox.unresolved(db, item_id):
         if row["status"] in ("pending", "sending") and outbox.owner_alive(row, now):
-            raise Conflict(
-                f"reply {row['id']} to this item is being sent right now by {row['owner']}; "
-                "check `social-watch outbox` in a minute"
-            )
+            raise outbox.in_flight(item_id, (row["id"], row["agent"], row["status"], row["owner"]))
         mention = to_mention(resolve(db, row["mention_id"]))
         if row["attempts"] == 0:
-            outbox.supersede(db, row, "never attempted; replaced by a newer reply")
+            to_replace = _close_or_keep(db, row, to_replace, "never attempted")
             continue
         try:
-            found = connector.find_reply(mention, row["key"])
+            found = connector.find_reply(mention, outbox.network_key(row))
         except Exception as exc:
             raise Conflict(
                 f"cannot tell whether earlier reply {row['id']} was posted ({exc}); "
                 "nothing new was sent: run `social-watch outbox retry` later"
             ) from None
         if found is not None:
-            return outbox.mark_sent(db, row, found, now=clock(), reconciled=True)
-        outbox.supersede(db, row, "not found on the network; replaced by a newer reply")
-    return None
+            return outbox.mark_sent(db, row, found, now=clock(), reconciled=True), None
+        if not outbox.keyed(connector) and outbox.may_still_land(row, now):
+            _hold_unknown(db, row)
+            at = outbox.settles_at(row)
+            raise outbox.InFlight(
+                f"earlier reply {row['id']} is not on {connector.network} yet but may still "
+                f"appear ({connector.network} ignores idempotency keys); nothing new was sent: "
+                f"run `social-watch outbox retry` after {at:%H:%M:%S} UTC"
+                if at
+                else f"earlier reply {row['id']} may still appear; nothing new was sent",
+                outbox_id=row["id"],
+                until=at,
+            )
+        to_replace = _close_or_keep(db, row, to_replace, "not found on the network")
+    return None, to_replace
+
+
+def _close_or_keep(
+    db: sqlite_utils.Database,
+    row: dict[str, Any],
+    kept: dict[str, Any] | None,
+    why: str,
+) -> dict[str, Any]:
+    """The newest unfinished row is replaced by the new reply (with its key); older
+    leftovers (databases from before one-per-item) are closed here."""
+    if kept is not None:
+        outbox.supersede(db, kept, f"{why}; replaced by a newer reply")
+    return row
+
+
+def _hold_unknown(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
+    """A dead sender's row whose request may still land: say 'unknown', not 'sending'."""
+    with dbmod.write(db):
+        db.conn.execute(
+            "UPDATE outbox SET status = 'unknown', owner = NULL, error = COALESCE(error, ?) "
+            "WHERE id = ? AND status = 'sending' AND attempts = ?",
+            ("its sender stopped mid-post", row["id"], row["attempts"]),
+        )
 
 
 def send(
@@ -581,31 +652,34 @@ def send(
     force: bool = False,
 ) -> outbox.SendResult:
     """Record, post, mark. Re-checks the guards inside the recording transaction."""
-    earlier = settle_earlier(db, draft.item_id, connector, clock=clock)
+    earlier, to_replace = settle_earlier(db, draft.item_id, connector, clock=clock)
     if earlier is not None and earlier.kind == draft.kind:
         return earlier
     now = clock()
+    fields: dict[str, Any] = {
+        "mention_id": draft.mention_id,
+        "kind": draft.kind,
+        "agent": draft.agent,
+        "network": draft.network,
+        "text": draft.text,
+        "now": now,
+        "reference": draft.reference,
+    }
     with dbmod.write(db):
         # The guards again, now under the write lock: a colleague may have replied meanwhile.
         check_guards(db, config, draft, now=now, force=force, check_sensitive=False)
-        # settle_earlier ran before the lock: a reply recorded since then is a colleague's
-        # (or a second run's) send in progress. Its 'replied' action only lands once it is
-        # posted, so the guards above cannot see it; posting now would answer twice.
-        for other in outbox.unresolved(db, draft.item_id):
-            raise Conflict(
-                f"reply {other['id']} to this item by {other['agent'] or 'someone'} is being "
-                f"sent right now ({other['status']}); check `social-watch outbox` in a minute"
+        if to_replace is not None:
+            # Closed and succeeded in one transaction; refused if someone took it meanwhile.
+            row = outbox.replace(
+                db,
+                to_replace,
+                reuse_key=to_replace["attempts"] > 0 and outbox.keyed(connector),
+                **fields,
             )
-        row = outbox.record(
-            db,
-            mention_id=draft.mention_id,
-            kind=draft.kind,
-            agent=draft.agent,
-            network=draft.network,
-            text=draft.text,
-            now=now,
-            reference=draft.reference,
-        )
+        else:
+            # A reply recorded since settle_earlier is a colleague's (or a second run's)
+            # send in progress: the unique index on the item's unresolved row refuses it.
+            row = outbox.record(db, **fields)
     return outbox.send(db, row, connector, draft.mention, clock=clock)
 
 

@@ -9,6 +9,13 @@ The detectors are heuristics tuned for customer-care messages: they prefer maski
 harmless number to leaking a phone number, yet keep dates, times, prices, years and
 tracking codes readable. Cheap prefilters (``@`` present, any digit present) keep the
 common case - a text without personal data - to a few microseconds.
+
+``strict=True`` is the guard on the brand's own public replies: nothing identifying may
+go out there, so it also refuses what stays readable in a customer's message - "ref
+1234567", "your order (1234567)", "card ending 1111", tracking codes (UPS 1Z…), IBANs
+(mod-97 checked), e-mail addresses spelled out ("jane dot doe at gmail dot com"), CZ/SK/PL
+mobile numbers without a "call" before them, and CZ/SK/PL street addresses with a
+postcode. Fullwidth forms ("＠", "６０１") are read as ASCII everywhere.
 """
 
 from __future__ import annotations
@@ -67,16 +74,21 @@ DEFAULT_TOPICS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
-KINDS: tuple[str, ...] = ("email", "phone", "card", "order_number", "address")
+KINDS: tuple[str, ...] = (
+    "email", "phone", "card", "order_number", "address", "iban", "tracking",
+)  # fmt: skip
 # Cheap prefilter for the default order pattern: one of these must be in the lowered text.
 _ORDER_HINTS = ("ord", "bestell", "auftrag", "objedn", "pedido", "commande", "zam")
-_PRIORITY = ("card", "email", "order_number", "phone", "address")  # who wins an overlap
+# who wins an overlap
+_PRIORITY = ("card", "iban", "email", "order_number", "tracking", "phone", "address")
 _MASKS = {
     "email": "[email]",
     "phone": "[phone]",
     "card": "[card]",
     "order_number": "[order]",
     "address": "[address]",
+    "iban": "[iban]",
+    "tracking": "[tracking]",
 }
 
 
@@ -193,6 +205,130 @@ _UNIT_BEFORE = re.compile(
 )
 
 
+# Fullwidth forms ("＠", "６０１") read as their ASCII twins: one code point for one, so
+# every position found in the translated text is the same position in the original.
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0xFE6B: 0x40, 0x3002: 0x2E}
+_HAS_FULLWIDTH = re.compile("[\uff01-\uff5e\ufe6b\u3002]")
+
+# --- the stricter guard for public replies (``strict=True``) ------------------------------
+# A reply the brand posts must carry no identifier at all, so these also catch what a
+# customer's own message may keep readable (tracking codes, "ref 1234567").
+_ID_WORDS = (
+    r"order|orders|ord|ref|reference|invoice|inv|account|acct|customer|booking|"
+    r"confirmation|case|ticket|receipt|contract|claim|return|rma|"
+    r"objedn[aá]vk[ayuo]|faktur[ayu]|bestellung|zam[oó]wieni[ae]"
+)
+# "order number is 1234567", "order (1234567)", "ref: 1234567", "your reference is 1234567".
+# Only filler may stand between the word and the number: "orders over 1000 Kč" is a price.
+_ID_NUMBER = re.compile(
+    r"(?<!\w)(?:" + _ID_WORDS + r")(?:[ \t]*(?:number|num|nr|no|n[oº°]|č|id|code|is|was|"
+    r"[:#(\[-]))*\.?[ \t]*[(\[#]?[ \t]*(?:[A-Z]{1,4}-?)?[0-9](?:[ -]?[0-9]){3,15}(?![\w%])",
+    re.IGNORECASE,
+)
+# "card ending 1111", "Visa ending in 4242", "ends with 1111", "last four digits 1111",
+# "**** 1111", "xxxx-xxxx-xxxx-1111".
+_CARD_WORDS = re.compile(
+    r"(?:card|visa|master ?card|maestro|amex|debit|credit|account|karta|kart[ayę])\b",
+    re.IGNORECASE,
+)
+_CARD_END = re.compile(
+    r"(?<!\w)(?:end(?:s|ing)?(?:[ \t]+(?:in|with|on))?|last[ \t]+(?:4|four)(?:[ \t]+digits)?"
+    r"(?:[ \t]+(?:are|is|of))?)[ \t]*[:#-]?[ \t]*[0-9]{4}(?![0-9])",
+    re.IGNORECASE,
+)
+_CARD_MASKED = re.compile(r"(?:[*x•X]{4}[ -]?){1,3}[0-9]{4}(?![0-9])")
+# "jane dot doe at gmail dot com", "jane(at)gmail(dot)com", "jane [at] gmail [dot] com".
+_AT = r"(?:[ \t]*[(\[{<][ \t]*at[ \t]*[)\]}>][ \t]*|[ \t]+at[ \t]+)"
+_DOT = r"(?:[ \t]*[(\[{<][ \t]*dot[ \t]*[)\]}>][ \t]*|[ \t]+dot[ \t]+|\.)"
+_SPELLED_EMAIL = re.compile(
+    r"(?<![\w.+-])(?!(?:us|me|you|them|him|her|it|look|visit|write|email|mail|here|there|"
+    r"home|work|shop|store|is|are|be|we|i)\b)[\w+-]{1,64}(?:"
+    + _DOT
+    + r"[\w+-]{1,64}){0,4}"
+    + _AT
+    + r"[^\W_][\w-]{0,62}(?:"
+    + _DOT
+    + r"[^\W_][\w-]{0,62}){0,4}"
+    + _DOT
+    + r"(?:com|net|org|info|biz|io|eu|cz|sk|pl|de|at|ch|uk|co|hu|fr|es|it|nl|me|email)(?!\w)",
+    re.IGNORECASE,
+)
+# UPS (1Z + 16, spaces allowed), and any long code after a parcel word.
+_TRACKING = re.compile(
+    r"(?<![\w])1Z(?:[ ]?[0-9A-Z]){16}(?![\w])"
+    r"|(?<!\w)(?i:tracking|track|trace|parcel|package|shipment|consignment|awb|z[aá]sielk[ay]"
+    r"|z[aá]silk[ayu]|przesy[lł]k[ai])(?:[ \t]*(?i:number|num|nr|no|id|code|is|[:#-]))*"
+    r"[ \t]*(?=[A-Z0-9 -]*[0-9])[A-Z0-9](?:[ -]?[A-Z0-9]){9,29}(?![\w])"
+)
+# IBAN: country, check digits, then 11-30 letters or digits (groups of 4 allowed); the
+# mod-97 check keeps product codes out.
+_IBAN = re.compile(r"(?<![\w])[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}(?![\w])")
+# "(+420) 601234567", and "601 234 567" / "512-345-678" (3-3-3, how CZ, SK and PL write
+# mobiles) without a word like "call" before it.
+_PHONE_PAREN_CC = re.compile(r"\(\+[0-9]{1,3}\)[ .-]?[0-9](?:[ .-]?[0-9]){6,12}(?![0-9])")
+_PHONE_333 = re.compile(
+    r"(?<![\w+#$€£¥%/.,:-])[1-9][0-9]{2}([ .-])[0-9]{3}\1[0-9]{3}(?![\w%€£$¥]|[.,:/-]?[0-9])"
+)
+# "Vinohradská 12, 120 00 Praha 2", "ul. Marszałkowska 10/12, 00-590 Warszawa",
+# "Hlavná 5, 811 01 Bratislava": a street, a number, a postcode and a town.
+_UPPER = "A-ZÁČĎÉĚÍĹĽŇÓÔŘŔŠŤÚŮÝŽĄĆĘŁŃŚŹŻÄÖÜ"
+_LOWER = "a-záäčďéěíĺľňóôřŕšťúůýžąćęłńśźżöüß"
+_WORD = f"[{_UPPER}][{_LOWER}]+"  # a capitalised word: Vinohradská, Marszałkowska
+_NAME = f"{_WORD}(?:[ \t]+[{_UPPER}{_LOWER}][{_LOWER}]+){{0,2}}"  # up to three words
+_HOUSE = r"[ \t]+[0-9]{1,4}(?:/[0-9]{1,4})?[a-z]?"  # 12, 10/12, 5a
+_CEE_ADDRESS = re.compile(
+    r"(?<!\w)(?:(?i:ul|ulica|ulice|nám|náměstí)\.?[ \t]*)?" + _NAME + _HOUSE
+    + r",?[ \t]+(?:[0-9]{3}[ \t]?[0-9]{2}|[0-9]{2}-[0-9]{3})[ \t]+" + _WORD
+    + r"(?:[ \t]+[0-9]{1,2}(?![0-9]))?"
+)  # fmt: skip
+_PL_STREET = re.compile(r"(?<!\w)(?i:ul|al|os|pl)\.[ \t]*" + _NAME + _HOUSE)
+
+
+def iban_valid(value: str) -> bool:
+    """The ISO 13616 mod-97 check every IBAN passes."""
+    compact = value.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    moved = compact[4:] + compact[:4]
+    digits = "".join(str(int(ch, 36)) for ch in moved)
+    return int(digits) % 97 == 1
+
+
+def _strict_spans(text: str, candidates: list[tuple[int, int, str]]) -> None:
+    """The identifiers only a public reply must never carry (see ``strict``)."""
+    digit = _ANY_DIGIT.search(text) is not None
+    if digit:
+        for m in _ID_NUMBER.finditer(text):
+            if not _CURRENCY_AFTER.match(text, m.end()) and not _YEAR.fullmatch(
+                _DIGIT_RUN.findall(m.group())[-1]
+            ):
+                candidates.append((m.start(), m.end(), "order_number"))
+        for m in _CARD_END.finditer(text):
+            if (
+                _CARD_WORDS.search(text, max(0, m.start() - 40), m.start())
+                or m.group()[:4].lower() == "last"
+            ):
+                candidates.append((m.start(), m.end(), "card"))
+        candidates.extend((m.start(), m.end(), "card") for m in _CARD_MASKED.finditer(text))
+        for m in _TRACKING.finditer(text):
+            candidates.append((m.start(), m.end(), "tracking"))
+        for m in _IBAN.finditer(text):
+            if iban_valid(m.group()):
+                candidates.append((m.start(), m.end(), "iban"))
+        for m in _PHONE_PAREN_CC.finditer(text):
+            candidates.append((m.start(), m.end(), "phone"))
+        for m in _PHONE_333.finditer(text):
+            if not _CURRENCY_AFTER.match(text, m.end()) and text[
+                max(0, m.start() - 2) : m.start()
+            ].strip()[-1:] not in ("$", "€", "£", "¥"):
+                candidates.append((m.start(), m.end(), "phone"))
+        for pattern in (_CEE_ADDRESS, _PL_STREET):
+            candidates.extend((m.start(), m.end(), "address") for m in pattern.finditer(text))
+    lowered = text.lower()
+    if " at " in lowered or "at)" in lowered or "at]" in lowered or "at}" in lowered:
+        candidates.extend((m.start(), m.end(), "email") for m in _SPELLED_EMAIL.finditer(text))
+
+
 def _is_local_char(char: str) -> bool:
     return char.isalnum() or char in "_.%+-"
 
@@ -285,7 +421,13 @@ class SensitiveDetector:
         self,
         order_pattern: str | None = DEFAULT_ORDER_PATTERN,
         topics: Mapping[str, Sequence[str]] | None = None,
+        *,
+        strict: bool = False,
     ):
+        # strict: the guard on a brand's public reply, which also refuses what a customer
+        # may keep readable (tracking codes, "ref 1234567", "card ending 1111", IBANs,
+        # spelled-out e-mail addresses, CZ/SK/PL mobile numbers and addresses).
+        self._strict = strict
         self._order: re.Pattern[str] | None = None
         if order_pattern:
             try:
@@ -309,6 +451,10 @@ class SensitiveDetector:
         self, text: str, lowered: str, words: list[bytes] | None
     ) -> list[tuple[int, int, str]]:
         """``find`` as sorted (start, end, kind) tuples; ``words`` as in ``_words(lowered)``."""
+        if _HAS_FULLWIDTH.search(text):
+            text = text.translate(_FULLWIDTH)
+            lowered = text.lower()
+            words = None
         candidates: list[tuple[int, int, str]] = []  # (start, end, kind), strongest kinds first
         if "@" in text:
             for m in _EMAIL_DOMAIN.finditer(text):
@@ -341,6 +487,8 @@ class SensitiveDetector:
                 _find_phones(text, runs, candidates)
             if hint:
                 _find_addresses(text, lowered, runs, candidates)
+        if self._strict:
+            _strict_spans(text, candidates)
         if not candidates:
             return []
         if len(candidates) == 1:

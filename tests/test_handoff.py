@@ -13,6 +13,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import mention_line
 from respond_fakes import posts, write_config
 
@@ -151,3 +152,49 @@ def test_a_note_template_that_repeats_personal_data_is_refused(tmp_path, cli, wr
     result = run(s, "to-email", "1", "--as", "jana", "--template", "leaky")
     assert result.exit_code == 1 and "personal data" in result.stderr
     assert sink.envelopes == [] and posts(s["remote"]) == [] and status(s, 1) == "open"
+
+
+def _named(tmp_path: Path, cli: Any, write_jsonl: Any, port: int, name: str) -> dict[str, Any]:
+    config = write_config(tmp_path, email_port=port)
+    line = json.loads(
+        mention_line(id="101", text="@shopexample I was charged twice!", handle="jane_d")
+    )
+    line["author"]["name"] = name
+    db = tmp_path / "sw.db"
+    path = write_jsonl([json.dumps(line)])
+    assert cli("import", str(path), "--config", str(config), "--db", str(db)).exit_code == 0
+    return {"cli": cli, "config": str(config), "db": str(db), "remote": tmp_path / "remote"}
+
+
+@pytest.mark.parametrize(
+    "name", ["jane.doe@gmail.com", "+420 601 234 567", "jane.doe\uff20gmail.com", "601234567"]
+)
+def test_a_display_name_that_is_personal_data_never_goes_into_the_note(
+    tmp_path, cli, write_jsonl, smtp, name
+):
+    """to-email used to refuse (pointing to itself) and --force posted 'Hi jane.doe@…'."""
+    sink, port = smtp
+    s = _named(tmp_path, cli, write_jsonl, port, name)
+    result = run(s, "to-email", "1", "--as", "jana")
+    assert result.exit_code == 0, result.stderr
+    (post,) = posts(s["remote"])
+    assert post["text"].startswith("Hi @jane_d, ")
+    assert name not in post["text"] and "gmail" not in post["text"]
+    assert "601" not in post["text"] and "+420" not in post["text"]
+    assert len(sink.envelopes) == 1  # the help desk still gets the whole thread
+
+
+def test_a_personal_data_refusal_in_to_email_does_not_point_back_to_to_email(
+    tmp_path, cli, write_jsonl, smtp
+):
+    sink, port = smtp
+    s = _named(tmp_path, cli, write_jsonl, port, "Jane")
+    config = Path(s["config"])
+    config.write_text(
+        config.read_text()
+        + '\n[templates.leaky]\ntext = "Hi {{ customer_name }}, ref 1234567: {{ reference }}"\n'
+    )
+    result = run(s, "to-email", "1", "--as", "jana", "--template", "leaky")
+    assert result.exit_code == 1
+    assert "personal data" in result.stderr and "to-email 1" not in result.stderr
+    assert posts(s["remote"]) == [] and sink.envelopes == []

@@ -16,10 +16,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from conftest import mention_line
 from respond_fakes import Died, posts, script, write_config
 
@@ -28,6 +30,7 @@ from social_watch import db as dbmod
 from social_watch import outbox, replies
 from social_watch.clock import utcnow
 from social_watch.errors import Conflict
+from social_watch.process import start_token
 
 TESTS = Path(__file__).resolve().parent
 STEPS = ["ok", "timeout", "post_timeout", "post_error", "crash", "post_crash", "refused"]
@@ -52,6 +55,19 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base / "t.db"
 
 
+class Clock:
+    """A clock the test moves: the outbox's grace period passes without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> None:
+        self.now += by
+
+
 @pytest.fixture
 def world(tmp_path: Path, cli: Any, template_db: Path) -> dict[str, Any]:
     config_path = write_config(tmp_path)
@@ -64,6 +80,7 @@ def world(tmp_path: Path, cli: Any, template_db: Path) -> dict[str, Any]:
         "db": dbmod.connect(db_path),
         "remote": tmp_path / "remote",
         "cli": cli,
+        "clock": Clock(),
     }
 
 
@@ -71,16 +88,16 @@ def attempt_reply(w: dict[str, Any], text: str = "Hi {{ customer_name }}, checki
     """What `social-watch reply 1 TEXT` does; a 'death' or refusal ends the attempt."""
     try:
         draft, connector = replies.prepare(
-            w["db"], w["config"], 1, "jana", text=text, env={}, now=utcnow(), clock=utcnow
+            w["db"], w["config"], 1, "jana", text=text, env={}, now=w["clock"](), clock=w["clock"]
         )
-        replies.send(w["db"], w["config"], draft, connector, clock=utcnow)
+        replies.send(w["db"], w["config"], draft, connector, clock=w["clock"])
     except (Died, Conflict):
         pass
 
 
 def retry(w: dict[str, Any]) -> None:
     with contextlib.suppress(Died):
-        replies.retry_all(w["db"], w["config"], env={}, clock=utcnow)
+        replies.retry_all(w["db"], w["config"], env={}, clock=w["clock"])
 
 
 def settle(w: dict[str, Any], resume: str) -> None:
@@ -93,6 +110,7 @@ def settle(w: dict[str, Any], resume: str) -> None:
             retry(w)
         else:
             attempt_reply(w)  # nothing left to retry (failed), or the agent simply re-runs
+        w["clock"].advance(outbox.GRACE + timedelta(seconds=1))  # the agent comes back later
     raise AssertionError("never settled")
 
 
@@ -147,8 +165,8 @@ def test_a_row_held_by_a_live_process_is_left_alone(world):
     )
     with sqlite3.connect(world["db_path"]) as conn:  # another live process on this host
         conn.execute(
-            "UPDATE outbox SET status = 'sending', owner = ? WHERE id = ?",
-            (f"{outbox.HOST}:{os.getppid()}", row["id"]),
+            "UPDATE outbox SET status = 'sending', owner = ?, owner_started = ? WHERE id = ?",
+            (f"{outbox.HOST}:{os.getppid()}", start_token(os.getppid()), row["id"]),
         )
     assert replies.retry_all(world["db"], world["config"], env={}, clock=utcnow)[0].error
     assert posts(world["remote"]) == []
@@ -221,14 +239,20 @@ def test_a_process_killed_mid_send_is_settled_by_outbox_retry(world, step):
         str(world["db_path"]),
     )
     assert "sending" in listed.output
-    result = world["cli"](
-        "outbox", "retry", "--config", str(world["config_path"]), "--db", str(world["db_path"])
-    )
+    retry_args = ["outbox", "retry", "--config", str(world["config_path"])]
+    retry_args += ["--db", str(world["db_path"])]
+    if step == "block":
+        # X ignores idempotency keys: not found yet is not "not posted" while the killed
+        # request may still land; the row says unknown and nothing is posted.
+        early = world["cli"](*retry_args)
+        assert early.exit_code == 1 and "may still appear" in early.output
+        assert posts(world["remote"]) == []
+        assert outbox.list_rows(world["db"])[0]["status"] == "unknown"
+    with time_machine.travel(utcnow() + outbox.GRACE + timedelta(seconds=5), tick=False):
+        result = world["cli"](*retry_args)
     assert result.exit_code == 0, result.output + result.stderr
     assert len(posts(world["remote"])) == 1
-    again = world["cli"](
-        "outbox", "retry", "--config", str(world["config_path"]), "--db", str(world["db_path"])
-    )
+    again = world["cli"](*retry_args)
     assert "Nothing to retry" in again.output
     assert len(posts(world["remote"])) == 1
     (row,) = outbox.list_rows(world["db"])
@@ -263,8 +287,9 @@ def test_two_agents_replying_at_once_post_once(world, monkeypatch):
         )
         with sqlite3.connect(world["db_path"]) as conn:  # Jana's live process is posting it
             conn.execute(
-                "UPDATE outbox SET status = 'sending', owner = ?, attempts = 1 WHERE id = ?",
-                (f"{outbox.HOST}:{os.getppid()}", row["id"]),
+                "UPDATE outbox SET status = 'sending', owner = ?, owner_started = ?, "
+                "attempts = 1 WHERE id = ?",
+                (f"{outbox.HOST}:{os.getppid()}", start_token(os.getppid()), row["id"]),
             )
         return result
 

@@ -337,3 +337,33 @@ def test_the_same_agent_replying_twice_is_refused_until_the_customer_writes_agai
     )
     assert answer.exit_code == 0, answer.stderr
     assert len(posts(setup["remote"])) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "handle", "greeting"),
+    [
+        ("Jane Doe", "jane_d", "Jane"),
+        ("jane.doe@gmail.com", "jane_d", "@jane_d"),
+        ("Jane jane.doe@gmail.com", "jane_d", "@jane_d"),
+        ("+420 601 234 567", "jane_d", "@jane_d"),
+        ("601 234 567", "jane_d", "@jane_d"),
+        ("jane.doe\uff20gmail.com", "jane_d", "@jane_d"),
+        ("jane.doe@gmail.com", "jane@mastodon.example", "@jane"),
+        ("jane.doe@gmail.com", "420601234567", "there"),
+        (None, "jane_d", "@jane_d"),
+        (None, "user8372", "@user8372"),
+    ],
+)
+def test_the_greeting_never_uses_a_name_that_is_personal_data(name, handle, greeting):
+    from social_watch.models import Author
+
+    config = cfg.Config(None, {"brand": {"name": "Shop Example"}})
+    assert replies.public_name(config, Author(handle, name, 10)) == greeting
+
+
+def test_the_hand_off_reference_is_not_personal_data_even_when_all_digits():
+    """References are drawn from 2-9 and letters: SW-2345 must not trip the reply guard."""
+    config = cfg.Config(None, {"brand": {"name": "Shop Example"}})
+    note = "please write to our care team with reference SW-2345 and we'll answer"
+    assert replies.personal_data(config, note, reference="SW-2345") == []
+    assert replies.personal_data(config, note.replace("SW-2345", "1234567"), reference="SW-2345")

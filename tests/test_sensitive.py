@@ -351,3 +351,112 @@ def test_order_numbers_in_other_languages(text):
 @pytest.mark.parametrize("text", ["my fedi account is new", "free of charge delivery, nice"])
 def test_everyday_words_are_not_topics(text):
     assert SensitiveDetector().reasons(text) == ()
+
+
+# -- the stricter guard on public replies (issue 17) -----------------------------------------
+
+STRICT = SensitiveDetector(strict=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Your order number is 1234567", "order_number"),
+        ("Your order (1234567) shipped", "order_number"),
+        ("ref 1234567", "order_number"),
+        ("your reference is 1234567", "order_number"),
+        ("Ref: 1234-5678", "order_number"),
+        ("objednávka č. 1234567", "order_number"),
+        ("card ending 1111", "card"),
+        ("Visa ending in 4242", "card"),
+        ("last four digits 1111", "card"),
+        ("card **** **** **** 1111", "card"),
+        ("jane dot doe at gmail dot com", "email"),
+        ("jane(at)gmail(dot)com", "email"),
+        ("jane [at] gmail [dot] com", "email"),
+        ("jane.doe\uff20gmail.com", "email"),  # a fullwidth ＠
+        ("jane.doe\ufe6bgmail.com", "email"),  # a small ﹫
+        ("1Z999AA10123456784", "tracking"),
+        ("1Z 999 AA1 01 2345 6784", "tracking"),
+        ("tracking number 9400 1000 0000 0000 0000", "tracking"),
+        ("CZ65 0800 0000 1920 0014 5399", "iban"),
+        ("DE89370400440532013000", "iban"),
+        ("SK3112000000198742637541", "iban"),
+        ("PL61 1090 1014 0000 0712 1981 2874", "iban"),
+        ("GB82 WEST 1234 5698 7654 32", "iban"),
+        ("601 234 567", "phone"),
+        ("512-345-678", "phone"),
+        ("+420 601 234 567", "phone"),
+        ("00420 601 234 567", "phone"),
+        ("+421 905 123 456", "phone"),
+        ("0905 123 456", "phone"),
+        ("+48 512 345 678", "phone"),
+        ("(+420) 601234567", "phone"),
+        ("+44 20 7946 0958", "phone"),
+        ("\uff16\uff10\uff11 \uff12\uff13\uff14 \uff15\uff16\uff17", "phone"),  # fullwidth digits
+        ("Vinohradská 12, 120 00 Praha 2", "address"),
+        ("Hlavná 5, 811 01 Bratislava", "address"),
+        ("ul. Marszałkowska 10/12, 00-590 Warszawa", "address"),
+        ("Hauptstraße 5, 10115 Berlin", "address"),
+    ],
+)
+def test_the_reply_guard_catches_each_way_people_write_personal_data(text: str, kind: str) -> None:
+    found = STRICT.find(f"Hi! {text}, thanks")
+    assert kind in [f.kind for f in found], found
+    assert "[" in STRICT.mask(f"Hi! {text}, thanks")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi Jana, we'll reply within 24 hours. ^JN",
+        "Please call us on our hotline, we're happy to help!",
+        "The jacket costs 199 Kč and ships today.",
+        "Orders over 1000 Kč ship free, 2 490 Kč for the bundle.",
+        "Order by 14:00 for next-day delivery.",
+        "Use code SAVE20 for 20% off your next order.",
+        "We ship within 2-3 working days.",
+        "Our shop is open 9-17, Monday to Friday.",
+        "Version 2.4.1 of the app fixes it.",
+        "We've been around since 2019!",
+        "Thanks @jana_doe, we're at the shop all day.",
+        "Your tracking link is in the shipping confirmation e-mail.",
+        "Visit us at shop dot com",
+        "It arrives on 12.12.2026 between 8:00 and 12:00.",
+        "We sold 10 000 pieces in 2024.",
+        "Returns are free within 30 days.",
+        "Case closed, happy to help :)",
+        "That's €19.99, or $24.99 in the US store.",
+        "Order 2 or more and save 10%",
+        "The last 4 items are in stock",
+        "Our Prague store on Vinohradská opens at 10.",
+        "please write to our care team with reference SW-7Q2K",
+    ],
+)
+def test_the_reply_guard_lets_ordinary_replies_through(text: str) -> None:
+    assert STRICT.find(text) == []
+
+
+def test_a_fullwidth_address_is_masked_in_place() -> None:
+    text = "mail jane\uff20example.com now"
+    assert DETECTOR.mask(text) == "mail [email] now"  # also outside the reply guard
+    assert kinds(text) == [("email", "jane\uff20example.com")]
+
+
+def test_an_iban_needs_its_checksum() -> None:
+    found = STRICT.find("code CZ65 0800 0000 1920 0014 5390")
+    assert "iban" not in [f.kind for f in found]
+
+
+def test_the_reply_command_refuses_each_new_form(tmp_path, cli) -> None:
+    from conftest import mention_line
+    from respond_fakes import posts, write_config
+
+    config = write_config(tmp_path)
+    (tmp_path / "m.jsonl").write_text(mention_line(id="101") + "\n")
+    args = ["--config", str(config), "--db", str(tmp_path / "sw.db")]
+    assert cli("import", str(tmp_path / "m.jsonl"), *args).exit_code == 0
+    for text in ("Your order number is 1234567", "jane dot doe at gmail dot com"):
+        result = cli("reply", "1", f"Hi, {text}", "--as", "jana", *args)
+        assert result.exit_code == 1 and "personal data" in result.stderr + result.output
+    assert posts(tmp_path / "remote") == []

@@ -31,7 +31,14 @@ from social_watch import config as cfg
 from social_watch import db as dbmod
 from social_watch import polling, registry, store
 from social_watch.connector import MENTIONS, SEARCH, Source
-from social_watch.errors import AuthError, ConfigError, ConnectorError, RateLimited, TransientError
+from social_watch.errors import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
 from social_watch.models import Author, Mention
 from social_watch.pipeline import Pipeline
 from social_watch.runner import poll_source
@@ -498,7 +505,7 @@ def test_reply_posts_once_in_reply_to_the_mention_under_user_context(
 @pytest.mark.parametrize(
     "detail, kind",
     [
-        ("You are not allowed to create a Tweet with duplicate content.", ConnectorError),
+        ("You are not allowed to create a Tweet with duplicate content.", Rejected),
         (
             "Your client app is not configured with the appropriate oauth1 app permissions "
             "for this endpoint.",
@@ -712,3 +719,11 @@ def test_sources_and_capabilities() -> None:
         'x:search:"shop example"',
     ]
     assert {MENTIONS, SEARCH} <= conn.capabilities
+
+
+def test_a_4xx_on_a_reply_is_a_refusal_not_an_unknown_outcome(rsps: responses.RequestsMock) -> None:
+    """A 4xx was not applied: the outbox may say "not posted" (issue 17); a 5xx may not."""
+    problem = {"title": "Not Found Error", "type": "about:blank", "status": 404, "detail": "gone"}
+    rsps.add("POST", f"{API}/2/tweets", status=404, json=problem)
+    with pytest.raises(Rejected):
+        connector().reply(mention(), "Hi!", "k")
