@@ -34,6 +34,9 @@ _NEG_SCALAR = -0.74  # VADER's factor for a negated word
 _PREFIX_SCALAR = -0.9  # a negating prefix is stronger: "nefunguje" is plainly negative
 _MIN_STEM = 3
 _MAX_ENDING = 4
+# a long stem may carry a longer ending: "отвратительн|ая", "przegr|aliśmy", "zomrel|i"
+_LONG_STEM = 6
+_MAX_LONG_ENDING = 6
 _ALPHA = 15.0  # VADER's normalisation constant
 
 # language-free signals (VADER scale)
@@ -96,8 +99,57 @@ _EMOJI: dict[str, float] = {
     "💙": 2.0,
     "💚": 2.0,
     "💛": 2.0,
+    "💜": 2.0,
+    "🧡": 2.0,
+    "♥": 2.5,
+    "😻": 2.5,
+    "😆": 1.5,
+    "😅": 0.5,
+    "😋": 2.0,
+    "😇": 1.5,
+    "🤗": 2.0,
+    "🙌": 2.0,
+    "💐": 2.0,
+    "🌸": 1.0,
+    "🌷": 1.0,
+    "☀": 1.0,
+    "🌞": 1.5,
+    "🎄": 1.5,
+    "🎁": 1.5,
+    "🎂": 1.5,
+    "🥂": 1.5,
+    "🍾": 1.5,
+    "🏆": 2.0,
+    "🥇": 2.0,
+    "⭐": 1.0,
+    "🌟": 1.5,
+    "💋": 2.0,
+    "😜": 1.0,
+    "😛": 1.0,
+    "😝": 1.0,
+    "🤤": 1.0,
+    "🤦": -1.5,
+    "🤷": -0.3,
+    "😬": -1.0,
+    "😨": -2.0,
+    "😰": -2.0,
+    "😥": -1.5,
+    "😓": -1.5,
+    "😪": -1.0,
+    "🥺": -0.5,
+    "😿": -2.0,
+    "👿": -2.5,
+    "😈": -0.5,
+    "💀": -1.0,
+    "⚠": -1.0,
+    "❌": -1.5,
+    "🤡": -2.0,
+    "🥴": -1.0,
+    "😐": -0.5,
 }
-_EMOTICON_RE = re.compile(r"(?<!\w)(:-?\)+|:-?D\b|;-?\)|<3|:-?\(+|:'\(|:-?/(?!/)|>:\()")
+_EMOTICON_RE = re.compile(
+    r"(?<!\w)(:-?\)+|:-?D\b|;-?\)|<3|:-?\(+|:'\(|:-?/(?!/)|>:\(|:-?[pP*](?!\w)|\^_?\^)", re.I
+)
 _REPEAT_RE = re.compile(r"([()])\1+")
 _EMOTICON: dict[str, float] = {
     ":)": 2.0,
@@ -113,7 +165,24 @@ _EMOTICON: dict[str, float] = {
     ":/": -1.0,
     ":-/": -1.0,
     ">:(": -3.0,
+    ":p": 1.5,
+    ":-p": 1.5,
+    ":*": 2.0,
+    ":-*": 2.0,
+    "^^": 2.0,
+    "^_^": 2.0,
 }
+# Russian and Ukrainian writers smile with bare brackets: "спасибо)))", "устал((("
+_BRACKETS_RE = re.compile(r"(?<![(:;=8])\){1,}(?!\w)|(?<![):;=8])\({2,}")
+_BRACKET_WEIGHT = 1.5
+# laughter, in any script: "haha", "hehe", "lol", "хаха", "ахах", "хех", "ржу", "jaja"
+_LAUGH_RE = re.compile(
+    r"(?<!\w)(?:a?(?:ha){2,}h?|a?(?:he){2,}|lol+|lmao|rofl|x+d+|а?(?:ха){2,}х?|(?:хе){2,}|"
+    r"ржу|ржунимагу|лол|хд)(?!\w)"
+)
+_LAUGH_WEIGHT = 1.5
+# "!!" or more with nothing else to go on leans positive (greetings, cheers, congratulations)
+_BANG_LEAN = 0.6
 
 # questions that imply a failure, per language (the shop has not done something)
 _FAILURE_QUESTION = {
@@ -146,6 +215,9 @@ _SARCASM_RE = re.compile(
 class _Lexicon:
     lang: str
     stems: dict[str, float]
+    exact: dict[str, float]
+    phrases: re.Pattern[str] | None
+    phrase_values: dict[str, float]
     negators: frozenset[str]
     boosters: dict[str, float]
     neg_prefixes: tuple[str, ...]
@@ -155,6 +227,8 @@ class _Lexicon:
 def _lexicon(lang: str) -> _Lexicon:
     text = (_DATA / f"{lang}.tsv").read_text("utf-8")
     stems: dict[str, float] = {}
+    exact: dict[str, float] = {}
+    phrases: dict[str, float] = {}
     negators: set[str] = set()
     boosters: dict[str, float] = {}
     prefixes: list[str] = []
@@ -169,16 +243,36 @@ def _lexicon(lang: str) -> _Lexicon:
             boosters[parts[1]] = float(parts[2])
         elif parts[0] == "!negprefix":
             prefixes.append(parts[1])
+        elif parts[0].endswith("$"):  # a whole word only: "git$" is not "gitara"
+            exact[parts[0][:-1]] = float(parts[1])
+        elif "_" in parts[0]:  # a phrase: "mam_dość", "на_жаль"
+            phrases[parts[0].replace("_", " ")] = float(parts[1])
         else:
-            stems[parts[0].replace("_", " ")] = float(parts[1])
-    return _Lexicon(lang, stems, frozenset(negators), boosters, tuple(prefixes))
+            stems[parts[0]] = float(parts[1])
+    pattern = (
+        re.compile(
+            r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(phrases, key=len, reverse=True))) + ")"
+        )
+        if phrases
+        else None
+    )
+    return _Lexicon(
+        lang, stems, exact, pattern, phrases, frozenset(negators), boosters, tuple(prefixes)
+    )
 
 
-def _stem_value(stems: dict[str, float], tok: str) -> float | None:
+def _stem_value(stems: dict[str, float], tok: str, exact: dict[str, float]) -> float | None:
+    v = exact.get(tok)
+    if v is not None:
+        return v
     if tok in stems:
         return stems[tok]
-    # an ending is a few letters: "skvěl|ého"; longer rests are other words ("beste|llung")
-    for k in range(len(tok) - 1, max(_MIN_STEM, len(tok) - _MAX_ENDING) - 1, -1):
+    # an ending is a few letters: "skvěl|ého"; longer rests are other words ("beste|llung"),
+    # unless the stem itself is long ("rozczarowan|iem")
+    n = len(tok)
+    for k in range(n - 1, max(_MIN_STEM, n - _MAX_LONG_ENDING) - 1, -1):
+        if n - k > _MAX_ENDING and k < _LONG_STEM:
+            break
         v = stems.get(tok[:k])
         if v is not None:
             return v
@@ -189,12 +283,12 @@ def _stem_value(stems: dict[str, float], tok: str) -> float | None:
 def _word_value(lang: str, tok: str) -> float:
     """Valence of one lowercased token: by stem, else a negating prefix + stem."""
     lex = _lexicon(lang)
-    v = _stem_value(lex.stems, tok)
+    v = _stem_value(lex.stems, tok, lex.exact)
     if v is not None:
         return v
     for p in lex.neg_prefixes:
         if tok.startswith(p) and len(tok) - len(p) >= _MIN_STEM + 1:
-            v = _stem_value(lex.stems, tok[len(p) :])
+            v = _stem_value(lex.stems, tok[len(p) :], lex.exact)
             if v is not None:
                 return v * _PREFIX_SCALAR
     return 0.0
@@ -277,6 +371,19 @@ def _words_total(
     return total, found
 
 
+def _bracket_mood(text: str) -> float:
+    """Bare brackets as smileys: more ")" than "(" smiles, "((" frowns; (asides) cancel."""
+    opened = text.count("(")
+    closed = text.count(")")
+    smiles = sum(len(m) for m in _BRACKETS_RE.findall(text) if m[0] == ")")
+    frowns = sum(len(m) for m in _BRACKETS_RE.findall(text) if m[0] == "(")
+    if closed > opened and smiles:
+        return _BRACKET_WEIGHT
+    if opened > closed and frowns:
+        return -_BRACKET_WEIGHT
+    return 0.0
+
+
 def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
     """(compound in [-1, 1], whether any signal was found) of a cleaned text."""
     lex = _lexicon(lang)
@@ -290,6 +397,10 @@ def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
         weight = 1.0 if but is None else 0.5 if start == 0 else 1.5
         total, found = _words_total(lex, part, lang in _NEG_AFTER, weight, total)
         signal = signal or found
+    if lex.phrases is not None:
+        for m in lex.phrases.findall(low):
+            total += lex.phrase_values[m]
+            signal = True
     if not text.isascii():
         for ch in text:
             e = _EMOJI.get(ch)
@@ -298,6 +409,14 @@ def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
                 signal = True
     for m in _EMOTICON_RE.findall(low):
         total += _EMOTICON.get(_REPEAT_RE.sub(r"\1", m), 0.0)
+        signal = True
+    if ")" in text or "(" in text:
+        brackets = _bracket_mood(text)
+        if brackets:
+            total += brackets
+            signal = True
+    if _LAUGH_RE.search(low):
+        total += _LAUGH_WEIGHT
         signal = True
     q = _FAILURE_QUESTION.get(lang)
     if q is not None and q.search(low):
@@ -308,5 +427,8 @@ def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
         signal = True
     if total and "!" in text:
         total += math.copysign(min(text.count("!"), 4) * 0.292, total)
+    elif not total and "!!" in text:
+        total = _BANG_LEAN
+        signal = True
     compound = total / math.sqrt(total * total + _ALPHA)
     return compound, signal
