@@ -298,7 +298,8 @@ _CLAUSE_RE = re.compile(r"[,.;:!?()\n]+|\s[-–]\s")
 # "but": what follows weighs more than what went before (VADER's 0.5 / 1.5)
 _BUT_RE = re.compile(r"\b(?:ale|lecz|jednak|však|но|але|однако|проте|aber|jedoch)\b")
 _NEG_WINDOW = 3  # a negator reaches three words on, within its clause: "nie je to dobré"
-_NEG_AFTER = frozenset({"de"})  # German negates after the verb too: "funktioniert nicht"
+# German negates after the verb too: "funktioniert nicht", "gefällt mir gar nicht"
+_NEG_AFTER = frozenset({"de"})
 
 
 def guess_language(text: str) -> str | None:
@@ -362,7 +363,7 @@ def _words_total(
             found = True
             before = toks[max(0, i - _NEG_WINDOW) : i]
             if any(t in lex.negators for t in before) or (
-                after and i + 1 < len(toks) and toks[i + 1] in lex.negators
+                after and any(t in lex.negators for t in toks[i + 1 : i + 1 + _NEG_WINDOW])
             ):
                 v *= _NEG_SCALAR
             if i and toks[i - 1] in lex.boosters:
