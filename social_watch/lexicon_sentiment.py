@@ -362,7 +362,9 @@ def _words_total(
                 continue
             found = True
             before = toks[max(0, i - _NEG_WINDOW) : i]
-            if any(t in lex.negators for t in before) or (
+            # Slavic negative concord: "nič nevychádza", "nikto neodpovedá" are one negation
+            concord = not after and tok.startswith(lex.neg_prefixes)
+            if (not concord and any(t in lex.negators for t in before)) or (
                 after and any(t in lex.negators for t in toks[i + 1 : i + 1 + _NEG_WINDOW])
             ):
                 v *= _NEG_SCALAR
