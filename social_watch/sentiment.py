@@ -104,6 +104,7 @@ __all__ = [
     "clean_for_scoring",
     "detect_language",
     "score",
+    "score_detail",
     "score_plain",
     "supported_languages",
 ]
@@ -1387,6 +1388,20 @@ def score_with_language(text: str, lang: str | None = None) -> tuple[Sentiment, 
                 return _score_lexicon(cleaned, detected), detected
     compound = round(_care_compound(cleaned, low, toks, words), 4)
     return Sentiment(_label(compound), compound), None
+
+
+def score_detail(text: str, lang: str | None = None) -> tuple[Sentiment, str | None]:
+    """``score`` and the language that decided it: the given code (its base, "cs" for
+    "cs-CZ"), else the detected one; "en" when the English care scorer answered; None
+    only for an empty text or an undetected language that left the text ``unknown``.
+    """
+    if lang and lang.lower() not in _UNDETERMINED:
+        base = lang.lower().replace("_", "-").split("-", 1)[0]
+        return score_with_language(text, lang)[0], base
+    result, detected = score_with_language(text, lang)
+    if detected is None and result.label != "unknown" and clean_for_scoring(text):
+        detected = "en"
+    return result, detected
 
 
 def _lexicon_langs() -> frozenset[str]:

@@ -114,3 +114,90 @@ def test_short_text_is_placed_by_its_letters() -> None:
 def test_sarcasm_marker_reads_negative() -> None:
     assert score("Díky za nic", "cs").label == "negative"
     assert score("Danke für nichts", "de").label == "negative"
+
+
+# --- general tweets (issue 14): everyday vocabulary and language-free signals -----------
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "label"),
+    [
+        ("pl", "Nienawidzę poniedziałków", "negative"),
+        ("pl", "Gratulacje dla naszych siatkarzy!", "positive"),
+        ("pl", "przegraliśmy 0:3, dno", "negative"),  # a long ending on a long stem
+        ("ru", "Отвратительная погода", "negative"),
+        ("ru", "Поздравляю с днём рождения!", "positive"),
+        ("ru", "Никогда больше не буду покупать у них", "negative"),  # not "боль"
+        ("sk", "Zomreli traja vojaci", "negative"),
+        ("sk", "Ľúbim ťa, zlatko", "positive"),
+        ("de", "Das gefällt mir gar nicht", "negative"),  # negation three words after
+        ("de", "Geiler Abend mit den Jungs", "positive"),
+        ("cs", "Nesnáším pondělky", "negative"),
+        ("uk", "Обожнюю цю пісню", "positive"),
+    ],
+)
+def test_general_vocabulary(lang: str, text: str, label: str) -> None:
+    assert score(text, lang).label == label
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("sk", "Dnes mi nič nevychádza"),  # negative concord: one negation, not two
+        ("cs", "Nic se mi nedaří"),
+        ("pl", "Nikt nie odpowiada, niestety"),
+        ("ru", "Никто не отвечает, ужасно"),
+    ],
+)
+def test_slavic_double_negation_stays_negative(lang: str, text: str) -> None:
+    assert score(text, lang).label == "negative"
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("ну ты даёшь)))", "positive"),  # bare brackets smile
+        ("опять понедельник(((", "negative"),
+        ("ахаха, ну ты даёшь", "positive"),  # laughter
+        ("jutro się widzimy xD", "positive"),
+        ("Góóól!!!", "positive"),  # "!!" with nothing else leans positive
+        ("zdjęcie (wczoraj)", "neutral"),  # an aside is no smiley
+        ("Jutro o 10 spotkanie w ratuszu", "neutral"),  # no signal: no false lean
+    ],
+)
+def test_weak_signals_lean_to_a_side(text: str, label: str) -> None:
+    lang = "ru" if not text.isascii() and any("а" <= c <= "я" for c in text) else "pl"
+    assert score(text, lang).label == label
+
+
+def test_whole_word_and_phrase_entries() -> None:
+    assert score("git, działa", "pl").label == "positive"
+    assert score("kupiłem gitarę", "pl").label == "neutral"  # "git$" is a whole word only
+    assert score("mam dość", "pl").label == "negative"  # a phrase
+    assert score("Boję się o przyszłość", "pl").label == "negative"  # not "przyszł" (arrived)
+
+
+def test_agreement_rate_per_language(tmp_path: Path) -> None:
+    from helpers import make_config, mention, open_db, pipeline
+
+    from social_watch import store
+
+    db = open_db(tmp_path)
+    pipeline(make_config()).ingest(
+        db,
+        [
+            mention("c1", "Objednávka nedorazila, hrozné", lang="cs"),  # model: negative
+            mention("c2", "Skvělý obchod", lang="cs"),  # model: positive
+            mention("p1", "Paczka nie dotarła", lang="pl-PL"),  # model: negative
+            mention("e1", "where is my order?"),  # no language stored
+        ],
+    )
+    with db.conn:
+        for nid, value in (("c1", "negative"), ("c2", "negative"), ("p1", "negative")):
+            db.conn.execute(
+                "UPDATE mentions SET sentiment_override = ? WHERE native_id = ?", (value, nid)
+            )
+    assert store.agreement_by_lang(db) == {
+        "cs": {"reviewed": 2, "agreement": 0.5},
+        "pl": {"reviewed": 1, "agreement": 1.0},
+    }
