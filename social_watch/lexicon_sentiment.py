@@ -332,21 +332,89 @@ _PL_RE = re.compile("[ąęłśźżń]")
 _DE_RE = re.compile("[ßüö]")
 
 
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# Function words one sister language uses and the other does not (cs/sk, uk/ru).
+_OWN_WORDS = {
+    "cs": _wordset(
+        "jsem jsme jste jsi se jak co proč když který která které tohle tahle moc taky "
+        "ještě mě mně jen jenom nebo bych není nejsem jsou tady teď protože díky kdy hned "
+        "proto nikdo nic všechno dneska"
+    ),
+    "sk": _wordset(
+        "som sme ste sa ako čo prečo keď ktorý ktorá ktoré toto táto veľmi tiež ešte ma "
+        "mne len alebo nie sú aj teraz pretože vďaka kedy hneď preto nikto nič všetko "
+        "teda"
+    ),
+    "uk": _wordset(
+        "це що як та й дуже мені мене ви ми він вона воно вони чому коли знову вже ще "
+        "цей ця немає було був буде"
+    ),
+    "ru": _wordset(
+        "это что как и но очень мне меня вы мы он она оно они почему когда снова уже "
+        "ещё этот эта нет было был будет"
+    ),
+}
+_SISTERS = {"cs": "sk", "sk": "cs", "ru": "uk", "uk": "ru"}
+
+
+def _lexicon_hits(tokens: list[str], lang: str) -> int:
+    return sum(1 for t in tokens if _word_value(lang, t))
+
+
+def sister_vote(text: str, lang: str) -> str:
+    """``lang`` or its sister (cs/sk, uk/ru), whichever the text's own words favour.
+
+    Each side scores its function words that the other lacks ("jsem"/"som", "що"/"что")
+    and the words its lexicon knows ("гарна", "набридло" are Ukrainian lexicon words);
+    a tie keeps ``lang``.
+    """
+    other = _SISTERS.get(lang)
+    if other is None:
+        return lang
+    tokens = _TOKEN_RE.findall(text.lower())
+    own = _OWN_WORDS[lang]
+    theirs = _OWN_WORDS[other]
+    mine = sum(t in own and t not in theirs for t in tokens) + _lexicon_hits(tokens, lang)
+    sister = sum(t in theirs and t not in own for t in tokens) + _lexicon_hits(tokens, other)
+    return other if sister > mine else lang
+
+
 def refine_language(text: str, lang: str) -> str:
-    """Correct py3langid's usual confusions (cs/sk, ru/uk) by the letters each owns."""
+    """Correct py3langid's usual confusions (cs/sk, ru/uk): first by the letters each
+    owns, then by the words each uses (``sister_vote``)."""
     if lang in ("cs", "sk"):
         low = text.lower()
-        if _CS_RE.search(low) and not _SK_RE.search(low):
-            return "cs"
-        if _SK_RE.search(low) and not _CS_RE.search(low):
-            return "sk"
-    elif lang in ("ru", "uk"):
+        cs, sk = bool(_CS_RE.search(low)), bool(_SK_RE.search(low))
+        if cs != sk:
+            return "cs" if cs else "sk"
+        return sister_vote(text, lang)
+    if lang in ("ru", "uk"):
         low = text.lower()
         if _UK_RE.search(low):
             return "uk"
         if re.search("[ыэъё]", low):
             return "ru"
+        return sister_vote(text, lang)
     return lang
+
+
+# loanwords every lexicon knows and English shares: they place no text in a language
+_LOANS = _wordset("super top cool ok okay nice wow mega bravo extra hit love lol")
+
+
+def best_lexicon(text: str, candidates: tuple[str, ...]) -> str | None:
+    """The candidate whose lexicon knows the most words of ``text`` (at least one),
+    loanwords shared with English ("super", "ok") aside."""
+    tokens = [t for t in _TOKEN_RE.findall(text.lower()) if t not in _LOANS]
+    best, hits = None, 0
+    for lang in candidates:
+        n = _lexicon_hits(tokens, lang)
+        if n > hits:
+            best, hits = lang, n
+    return refine_language(text, best) if best is not None else None
 
 
 def _words_total(

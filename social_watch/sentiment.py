@@ -1375,17 +1375,29 @@ def score_with_language(text: str, lang: str | None = None) -> tuple[Sentiment, 
         if detected != "en":
             # too short or unsure for py3langid: letters only one language has decide,
             # or its weak guess when that language's lexicon finds words it knows
-            from social_watch.lexicon_sentiment import guess_language, lexicon_compound
+            from social_watch.lexicon_sentiment import (
+                best_lexicon,
+                guess_language,
+                lexicon_compound,
+                refine_language,
+            )
 
             guessed = None if cleaned.isascii() else guess_language(cleaned)
             if guessed is not None:
+                guessed = refine_language(cleaned, guessed)
                 return _score_lexicon(cleaned, guessed), guessed
             if (
                 detected in _lexicon_langs()
                 and prob >= _WEAK_CONFIDENCE
                 and lexicon_compound(cleaned, detected)[1]
             ):
+                detected = refine_language(cleaned, detected)
                 return _score_lexicon(cleaned, detected), detected
+            if not _looks_english(cleaned, words):
+                # Latin text py3langid could not place: the lexicon that knows its words
+                voted = best_lexicon(cleaned, _LATIN_LEXICONS)
+                if voted is not None:
+                    return _score_lexicon(cleaned, voted), voted
     compound = round(_care_compound(cleaned, low, toks, words), 4)
     return Sentiment(_label(compound), compound), None
 
@@ -1411,6 +1423,7 @@ def _lexicon_langs() -> frozenset[str]:
 
 
 _SISTER = {"cs": "sk", "sk": "cs", "ru": "uk", "uk": "ru"}
+_LATIN_LEXICONS = ("cs", "sk", "pl", "de")
 _WEAK_CONFIDENCE = 0.3  # a supported language this likely is tried when words say so
 
 

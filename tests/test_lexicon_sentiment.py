@@ -201,3 +201,23 @@ def test_agreement_rate_per_language(tmp_path: Path) -> None:
         "cs": {"reviewed": 2, "agreement": 0.5},
         "pl": {"reviewed": 1, "agreement": 1.0},
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Гарна погода, йдемо гуляти", "uk"),  # no і/ї/є/ґ: the words decide
+        ("Знову дощ, набридло", "uk"),
+        ("Опять дождь, надоело", "ru"),
+        ("Tahle vláda je katastrofa", "cs"),  # no ř/ů/ě: "tahle" is Czech
+        ("Táto vláda je katastrofa, som sklamaný", "sk"),
+        ("Zamówienie nadal nie dotarło", "pl"),
+    ],
+)
+def test_sister_languages_are_told_apart(text: str, code: str) -> None:
+    assert sentiment.score_detail(text)[1] == code
+
+
+def test_sister_vote_keeps_the_guess_on_a_tie() -> None:
+    assert lexicon_sentiment.sister_vote("Balík", "cs") == "cs"
+    assert lexicon_sentiment.sister_vote("Balík", "sk") == "sk"
