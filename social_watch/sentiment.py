@@ -56,7 +56,8 @@ What the care layer does, in order
      "what's going on", "any update";
    - negated satisfaction ("not happy", "not impressed", "not good enough");
    - complaint vocabulary ("disappointed", "unacceptable", "fed up", "waste of", ...);
-   - politeness that masks a complaint: "thanks for nothing", "thanks, but ...", "I've
+   - politeness that masks a complaint: "thanks for nothing", "thanks for ruining ...",
+     "couldn't care less", "thanks, but ...", "I've
      been patient but", "I appreciate ... however", "following up again", "please
      sort/fix/refund ..." (a bare "please help" is politeness, not a cue), "I already
      sent/tried/paid ...";
@@ -367,6 +368,14 @@ _CARE_LEXICON: dict[str, float] = {
     "canceled": -1.4,
     "overdue": -1.4,
     "stranded": -1.8,
+    "overbooked": -1.8,
+    "bumped": -1.2,
+    "yelled": -2.0,
+    "screamed": -2.0,
+    "filthy": -2.5,
+    "smelly": -1.5,
+    "cramped": -1.2,
+    "clueless": -2.0,
     "stuck": -1.3,
     "overcharged": -2.2,
     "ripoff": -2.5,
@@ -650,6 +659,16 @@ _FEW = r"two|three|four|five|six|seven|eight|nine|ten|several|many|multiple|coun
 _RULES: list[tuple[str, float, str, str | None]] = [
     # ---- politeness that masks a complaint
     ("thanks_for_nothing", 0.9, "nothing", r"thanks? (?:you )?for nothing"),
+    # "thanks for ruining my trip": thanks for a harm is sarcasm
+    (
+        "thanks_for_harm",
+        1.0,
+        "ruining ruin wasting losing breaking cancelling canceling ignoring nothing",
+        r"thanks? (?:you )?(?:so much |again )?for (?:ruining|ruin|wasting|losing|breaking|"
+        r"cancell?ing|ignoring)",
+    ),
+    ("couldnt_care_less", 1.0, "less", r"(?:could ?n[o']?t|could not) care less"),
+    ("couldnt_be_happier", -1.0, "happier", r"(?:could ?n[o']?t|could not) be happier"),
     # a bottom score ("0/10 would recommend", "1/5 stars") is sarcasm whatever follows it
     (
         "bottom_score",
