@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from social_watch.sentiment import score_plain, score_with_language  # noqa: E402
+from social_watch.sentiment import score_detail, score_plain  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "sentiment_dev_general.jsonl"
 
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         part = [it for it in items if it["lang"] == lang]
         gold = [it["label"] for it in part]
         labels = sorted(set(gold))
-        res = [score_with_language(it["text"], None if args.detect else lang) for it in part]
+        res = [score_detail(it["text"], None if args.detect else lang) for it in part]
         pred = [s.label for s, _ in res]
         used = [u for _, u in res]
         plain = [score_plain(it["text"]).label for it in part]
