@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -221,6 +222,8 @@ class _Lexicon:
     negators: frozenset[str]
     boosters: dict[str, float]
     neg_prefixes: tuple[str, ...]
+    folded_stems: dict[str, float]
+    folded_exact: dict[str, float]
 
 
 @cache
@@ -249,6 +252,21 @@ def _lexicon(lang: str) -> _Lexicon:
             phrases[parts[0].replace("_", " ")] = float(parts[1])
         else:
             stems[parts[0]] = float(parts[1])
+    folded_stems: dict[str, float] = {}
+    folded_exact: dict[str, float] = {}
+    if lang in _FOLD_LANGS:
+        # many tweets skip diacritics ("dziekuje", "dakujem", "dosc"): the folded entries
+        # answer ASCII tokens the real ones do not know
+        for src, dst in ((stems, folded_stems), (exact, folded_exact)):
+            for key, value in src.items():
+                for folded in (
+                    (fold(key), key.translate(_UMLAUTS)) if lang == "de" else (fold(key),)
+                ):
+                    if folded != key and folded not in src:
+                        dst.setdefault(folded, value)
+        negators |= {fold(w) for w in negators}
+        boosters.update({fold(w): f for w, f in boosters.items() if fold(w) not in boosters})
+        phrases.update({fold(p): v for p, v in phrases.items() if fold(p) not in phrases})
     pattern = (
         re.compile(
             r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(phrases, key=len, reverse=True))) + ")"
@@ -257,7 +275,16 @@ def _lexicon(lang: str) -> _Lexicon:
         else None
     )
     return _Lexicon(
-        lang, stems, exact, pattern, phrases, frozenset(negators), boosters, tuple(prefixes)
+        lang,
+        stems,
+        exact,
+        pattern,
+        phrases,
+        frozenset(negators),
+        boosters,
+        tuple(prefixes),
+        folded_stems,
+        folded_exact,
     )
 
 
@@ -291,7 +318,27 @@ def _word_value(lang: str, tok: str) -> float:
             v = _stem_value(lex.stems, tok[len(p) :], lex.exact)
             if v is not None:
                 return v * _PREFIX_SCALAR
+    if lex.folded_stems and tok.isascii():
+        v = _stem_value(lex.folded_stems, tok, lex.folded_exact)
+        if v is not None:
+            return v
+        for p in lex.neg_prefixes:
+            if tok.startswith(p) and len(tok) - len(p) >= _MIN_STEM + 1:
+                v = _stem_value(lex.folded_stems, tok[len(p) :], lex.folded_exact)
+                if v is not None:
+                    return v * _PREFIX_SCALAR
     return 0.0
+
+
+_FOLD_LANGS = frozenset({"cs", "sk", "pl", "de"})
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})  # "schoen", "fuer"
+_FOLD_EXTRA = str.maketrans({"ł": "l", "Ł": "L", "ß": "ss", "ø": "o", "đ": "d"})
+
+
+def fold(word: str) -> str:
+    """``word`` without diacritics: "dziękuję" → "dziekuje", "ďakujem" → "dakujem"."""
+    decomposed = unicodedata.normalize("NFD", word.translate(_FOLD_EXTRA))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 _CLAUSE_RE = re.compile(r"[,.;:!?()\n]+|\s[-–]\s")

@@ -221,3 +221,24 @@ def test_sister_languages_are_told_apart(text: str, code: str) -> None:
 def test_sister_vote_keeps_the_guess_on_a_tie() -> None:
     assert lexicon_sentiment.sister_vote("Balík", "cs") == "cs"
     assert lexicon_sentiment.sister_vote("Balík", "sk") == "sk"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "label"),
+    [
+        ("pl", "dziekuje za wszystko, jestes najlepsza", "positive"),  # dziękuję
+        ("pl", "Mam dosc tej polityki", "negative"),  # a folded phrase: mam dość
+        ("sk", "dakujem, bolo to uzasne", "positive"),  # ďakujem, úžasné
+        ("cs", "neni to dobre", "negative"),  # a folded negator: není
+        ("de", "Fuer mich war es schoen", "positive"),  # ue/oe for ü/ö
+    ],
+)
+def test_text_without_diacritics(lang: str, text: str, label: str) -> None:
+    assert score(text, lang).label == label
+
+
+def test_fold() -> None:
+    assert (
+        lexicon_sentiment.fold("Dziękuję, łąka, ďakujem, Straße")
+        == "Dziekuje, laka, dakujem, Strasse"
+    )
