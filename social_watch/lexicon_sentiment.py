@@ -259,14 +259,14 @@ def _lexicon(lang: str) -> _Lexicon:
         # answer ASCII tokens the real ones do not know
         for src, dst in ((stems, folded_stems), (exact, folded_exact)):
             for key, value in src.items():
-                for folded in (
-                    (fold(key), key.translate(_UMLAUTS)) if lang == "de" else (fold(key),)
-                ):
-                    if folded != key and folded not in src:
-                        dst.setdefault(folded, value)
-        negators |= {fold(w) for w in negators}
-        boosters.update({fold(w): f for w, f in boosters.items() if fold(w) not in boosters})
-        phrases.update({fold(p): v for p, v in phrases.items() if fold(p) not in phrases})
+                # German writes ü as "ue"; a bare "u" would make "schön" into "schon"
+                folded = key.translate(_UMLAUTS) if lang == "de" else fold(key)
+                if folded != key and folded not in src:
+                    dst.setdefault(folded, value)
+        if lang != "de":
+            negators |= {fold(w) for w in negators}
+            boosters.update({fold(w): f for w, f in boosters.items() if fold(w) not in boosters})
+            phrases.update({fold(p): v for p, v in phrases.items() if fold(p) not in phrases})
     pattern = (
         re.compile(
             r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(phrases, key=len, reverse=True))) + ")"

@@ -242,3 +242,7 @@ def test_fold() -> None:
         lexicon_sentiment.fold("Dziękuję, łąka, ďakujem, Straße")
         == "Dziekuje, laka, dakujem, Strasse"
     )
+
+
+def test_german_folds_umlauts_only_as_two_letters() -> None:
+    assert score("Ich bin schon da", "de").label == "neutral"  # "schon" is not "schön"
