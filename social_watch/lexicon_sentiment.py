@@ -261,7 +261,9 @@ def _lexicon(lang: str) -> _Lexicon:
             for key, value in src.items():
                 # German writes ü as "ue"; a bare "u" would make "schön" into "schon"
                 folded = key.translate(_UMLAUTS) if lang == "de" else fold(key)
-                if folded != key and folded not in src:
+                # a short folded stem hits too many other words ("mił" -> "mil|iony")
+                short = src is stems and len(folded) < _MIN_FOLDED_STEM
+                if folded != key and folded not in src and not short:
                     dst.setdefault(folded, value)
         if lang != "de":
             negators |= {fold(w) for w in negators}
@@ -331,6 +333,7 @@ def _word_value(lang: str, tok: str) -> float:
 
 
 _FOLD_LANGS = frozenset({"cs", "sk", "pl", "de"})
+_MIN_FOLDED_STEM = 4
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})  # "schoen", "fuer"
 _FOLD_EXTRA = str.maketrans({"ł": "l", "Ł": "L", "ß": "ss", "ø": "o", "đ": "d"})
 
