@@ -174,7 +174,8 @@ _EMOTICON: dict[str, float] = {
     "^_^": 2.0,
 }
 # Russian and Ukrainian writers smile with bare brackets: "спасибо)))", "устал((("
-_BRACKETS_RE = re.compile(r"(?<![(:;=8])\){1,}(?!\w)|(?<![):;=8])\({2,}")
+# (not a numbered list: "1) ... 2) ...")
+_BRACKETS_RE = re.compile(r"(?<![(:;=\d])\){1,}(?!\w)|(?<![):;=8])\({2,}")
 _BRACKET_WEIGHT = 1.5
 # laughter, in any script: "haha", "hehe", "lol", "хаха", "ахах", "хех", "ржу", "jaja"
 _LAUGH_RE = re.compile(

@@ -246,3 +246,7 @@ def test_fold() -> None:
 
 def test_german_folds_umlauts_only_as_two_letters() -> None:
     assert score("Ich bin schon da", "de").label == "neutral"  # "schon" is not "schön"
+
+
+def test_a_numbered_list_is_no_smiley() -> None:
+    assert score("План: 1) купить хлеб 2) позвонить маме", "ru").label == "neutral"
