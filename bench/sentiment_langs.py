@@ -1,6 +1,6 @@
 """Throughput of the cs/sk/pl/uk/ru/de scorer per language beside plain VADER, same run.
 
-Texts: the hand-written care messages (tests/data/lexicon_care.jsonl) and the own general
+Texts: the hand-written care messages (tests/data/care_lang/*.jsonl) and the own general
 dev and held-out tweets (bench/sentiment_*_general.jsonl), per language, repeated to
 about 2,000 texts. Three rates per language, best of 5 passes:
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from social_watch import lexicon_sentiment, sentiment  # noqa: E402
 
 FILES = (
-    ROOT / "tests" / "data" / "lexicon_care.jsonl",
+    *sorted((ROOT / "tests" / "data" / "care_lang").glob("*.jsonl")),
     ROOT / "bench" / "sentiment_dev_general.jsonl",
     ROOT / "bench" / "sentiment_heldout_general.jsonl",
 )

@@ -351,6 +351,8 @@ _BUT_RE = re.compile(r"\b(?:ale|lecz|jednak|však|но|але|однако|пр�
 _NEG_WINDOW = 3  # a negator reaches three words on, within its clause: "nie je to dobré"
 # German negates after the verb too: "funktioniert nicht", "gefällt mir gar nicht"
 _NEG_AFTER = frozenset({"de"})
+# only these follow what they negate; "kein" stands before its noun ("keine Antwort")
+_NEG_AFTER_WORDS = frozenset({"nicht", "nie", "niemals", "nimmer"})
 
 
 def guess_language(text: str) -> str | None:
@@ -484,7 +486,7 @@ def _words_total(
             # Slavic negative concord: "nič nevychádza", "nikto neodpovedá" are one negation
             concord = not after and tok.startswith(lex.neg_prefixes)
             if (not concord and any(t in lex.negators for t in before)) or (
-                after and any(t in lex.negators for t in toks[i + 1 : i + 1 + _NEG_WINDOW])
+                after and any(t in _NEG_AFTER_WORDS for t in toks[i + 1 : i + 1 + _NEG_WINDOW])
             ):
                 v *= _NEG_SCALAR
             if i and toks[i - 1] in lex.boosters:

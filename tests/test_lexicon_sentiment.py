@@ -11,18 +11,24 @@ from social_watch import lexicon_sentiment, sentiment
 from social_watch.models import Sentiment
 from social_watch.sentiment import score
 
+# one labelled file of care messages per language (tests/data/care_lang/<lang>.jsonl)
+CARE_FILES = sorted((Path(__file__).parent / "data" / "care_lang").glob("*.jsonl"))
 ITEMS = [
     json.loads(line)
-    for line in (Path(__file__).parent / "data" / "lexicon_care.jsonl")
-    .read_text(encoding="utf-8")
-    .splitlines()
+    for path in CARE_FILES
+    for line in path.read_text(encoding="utf-8").splitlines()
     if line.strip()
 ]
 
 
 def test_every_language_has_labelled_messages() -> None:
+    assert {p.stem for p in CARE_FILES} == set(lexicon_sentiment.SUPPORTED)
     langs = {it["lang"] for it in ITEMS}
     assert langs == set(lexicon_sentiment.SUPPORTED)
+    for path in CARE_FILES:
+        kinds = " ".join(json.loads(x)["kind"] for x in path.read_text("utf-8").splitlines())
+        for kind in ("complaint", "thanks", "negated", "inflected", "emoji", "mixed", "question"):
+            assert kind in kinds, (path.stem, kind)
     for lang in langs:
         labels = {it["label"] for it in ITEMS if it["lang"] == lang}
         assert {"positive", "negative"} <= labels, lang
