@@ -208,6 +208,31 @@ _FAILURE_QUESTION = {
     ),
 }
 _FAILURE_QUESTION_WEIGHT = 0.5
+# waiting counted out: "už tři dny", "już od tygodnia", "seit drei Tagen", "уже две недели"
+_N = r"(?:\d+|\w{2,8})"
+_WAITING = {
+    "cs": re.compile(
+        r"\b(?:už|již|čekám) (?:skoro |téměř |přes )?" + _N + r" (?:dn[yíů]|týdn|týden|hodin|měsíc)"
+    ),
+    "sk": re.compile(
+        r"\b(?:už|čakám) (?:skoro |takmer |vyše )?" + _N + r" (?:dn[ií]|týžd|hodín|hodiny|mesiac)"
+    ),
+    "pl": re.compile(
+        r"\b(?:już|czekam|od) (?:prawie |ponad )?(?:"
+        + _N
+        + r" )?(?:dni|dzień|tydzień|tygodni|godzin|miesią)"
+    ),
+    "ru": re.compile(
+        r"(?:уже|жду) (?:почти |больше |более )?(?:" + _N + r" )?(?:дн|день|недел|час|месяц)"
+    ),
+    "uk": re.compile(
+        r"(?:вже|чекаю) (?:майже |понад )?(?:" + _N + r" )?(?:дн|день|тижд|годин|місяц)"
+    ),
+    "de": re.compile(
+        r"\b(?:seit|schon) (?:fast |über |mehr als )?" + _N + r" (?:tag|woche|stunde|monat)"
+    ),
+}
+_WAITING_WEIGHT = 1.5
 _SARCASM_RE = re.compile(
     r"(\bjasně\b|\bjasne\b|\bjasne,|\bno jasne|\bну да\b|\bну конечно|\bну звісно|\bja klar\b|\bna toll\b|\bdanke für nichts|\bdíky za nic|\bvďaka za nič|\bdzięki za nic|\bспасибо за ничего|\bдякую за ніщо)"
 )
@@ -545,6 +570,10 @@ def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
     q = _FAILURE_QUESTION.get(lang)
     if q is not None and q.search(low):
         total -= 4 * _FAILURE_QUESTION_WEIGHT
+        signal = True
+    w = _WAITING.get(lang)
+    if w is not None and w.search(low):
+        total -= _WAITING_WEIGHT
         signal = True
     if _SARCASM_RE.search(low):
         total = -abs(total) - 1.5

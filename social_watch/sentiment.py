@@ -369,6 +369,11 @@ _CARE_LEXICON: dict[str, float] = {
     "overdue": -1.4,
     "stranded": -1.8,
     "overbooked": -1.8,
+    "unsafe": -2.0,
+    "overheats": -2.0,
+    "overheating": -2.0,
+    "inconsistent": -1.2,
+    "dies": -1.5,
     "bumped": -1.2,
     "yelled": -2.0,
     "screamed": -2.0,
@@ -669,6 +674,15 @@ _RULES: list[tuple[str, float, str, str | None]] = [
     ),
     ("couldnt_care_less", 1.0, "less", r"(?:could ?n[o']?t|could not) care less"),
     ("couldnt_be_happier", -1.0, "happier", r"(?:could ?n[o']?t|could not) be happier"),
+    # a charge questioned: "why is there a $35 fee", "how is my bill $80 more"
+    (
+        "why_fee",
+        0.8,
+        "why how",
+        r"(?:why (?:is|are) there|why was i|why am i|how is my (?:bill|charge|invoice))"
+        r"(?: \S+){0,4}? (?:fees?|charged?|charges|billed|more|higher)\b",
+    ),
+    ("had_to_return", 0.6, "return", r"had to (?:return|send back|send it back)"),
     # a bottom score ("0/10 would recommend", "1/5 stars") is sarcasm whatever follows it
     (
         "bottom_score",

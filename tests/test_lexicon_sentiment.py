@@ -256,3 +256,18 @@ def test_german_folds_umlauts_only_as_two_letters() -> None:
 
 def test_a_numbered_list_is_no_smiley() -> None:
     assert score("План: 1) купить хлеб 2) позвонить маме", "ru").label == "neutral"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("cs", "Čekám už tři dny"),
+        ("sk", "Už 5 dní nič"),
+        ("pl", "czekam już od tygodnia"),
+        ("ru", "жду уже две недели"),
+        ("uk", "Чекаю вже тиждень"),
+        ("de", "seit drei Tagen kein Internet"),
+    ],
+)
+def test_waiting_counted_out_is_a_complaint(lang: str, text: str) -> None:
+    assert score(text, lang).label == "negative"
