@@ -3,15 +3,25 @@
 Why: VADER reads only English, so Czech, Slovak, Polish, Ukrainian, Russian and German
 mentions were ``unknown`` and the digest, the negative-spike alert and "most negative
 first" were blind for the shops this tool is for. This scorer is VADER's idea in small:
-each word's valence from a per-language lexicon (``social_watch/data/lexicons/``), made
-stronger by an intensifier before it ("velmi", "bardzo", "очень", "sehr"), weaker by a
-diminisher, flipped by a negator within three words ("nie", "не", "nicht", "kein") or by
-a negating prefix on the word itself (Czech/Slovak "ne-": "nedorazilo", "nefunguje";
-Polish "nie-", Russian/Ukrainian "не-"), plus emoji and emoticons (language-free),
-exclamation marks, and questions that imply failure ("kde je moje objednávka?").
+each word's valence from a per-language lexicon (``social_watch/data/lexicons/``, general
+everyday vocabulary and care vocabulary), made stronger by an intensifier before it
+("velmi", "bardzo", "очень", "sehr"), weaker by a diminisher, flipped by a negator within
+three words ("nie", "не", "nicht", "kein"; German "nicht" also after the word) or by a
+negating prefix on the word itself (Czech/Slovak "ne-": "nedorazilo", "nefunguje"; Polish
+"nie-", Russian/Ukrainian "не-"). Slavic negative concord ("nič nevychádza", "nikto
+neodpovedá") is one negation, not two. Then phrases ("mam dość", "на жаль"), emoji and
+emoticons, bare-bracket smileys ("спасибо)))", "устал((("), laughter ("haha", "хаха",
+"xD"), "!!" as a weak lean when nothing else speaks, exclamation marks, questions that
+imply failure ("kde je moje objednávka?"), waiting counted out ("už tři dny", "seit drei
+Tagen") and cheap sarcasm markers ("díky za nic").
 
 Inflection: entries are stems; a token matches the longest stem it starts with (at least
-three letters), cached per token, so "skvělý/skvělá/skvělou" all find "skvěl".
+three letters) with an ending of at most four letters, or six after a stem of six or
+more ("przegr|aliśmy"), cached per token, so "skvělý/skvělá/skvělou" all find "skvěl".
+``word$`` entries match the whole word only. Czech, Slovak, Polish and German words
+written without diacritics ("dziekuje", "dakujem", German "schoen") are looked up folded.
+A lemmatizer was measured instead (simplemma: ~800 MB and ~6 s to load the six
+languages' data) and not taken: the import's memory must stay flat.
 
 Each language's file loads the first time a text in that language is scored.
 """
