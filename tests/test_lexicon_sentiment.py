@@ -271,3 +271,16 @@ def test_a_numbered_list_is_no_smiley() -> None:
 )
 def test_waiting_counted_out_is_a_complaint(lang: str, text: str) -> None:
     assert score(text, lang).label == "negative"
+
+
+def test_queue_does_not_load_the_lexicons() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from social_watch import cli, queue, sentiment; "
+        "sentiment.score('where is my order?', 'en'); "
+        "print('social_watch.lexicon_sentiment' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
