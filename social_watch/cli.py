@@ -500,7 +500,10 @@ def import_(app: App, file: str, as_json: bool) -> None:
     "others are 'unknown').",
 )
 def sentiment(texts: tuple[str, ...], as_json: bool, lang: str | None) -> None:
-    """Score texts (arguments, or one per line on stdin): label and compound.
+    """Score texts (arguments, or one per line on stdin): label, compound, language.
+
+    The language is the one that decided the score: --lang, else the detected one
+    ('-' when none could be told).
 
     \b
     Example:
@@ -517,16 +520,12 @@ def sentiment(texts: tuple[str, ...], as_json: bool, lang: str | None) -> None:
     lines = texts or (line.rstrip("\r\n") for line in sys.stdin)
     out = sys.stdout
     for text in lines:
-        s = sent.score(text, lang)
+        s, used = sent.score_detail(text, lang)
         if as_json:
-            out.write(
-                json.dumps(
-                    {"text": text, "label": s.label, "compound": s.compound}, ensure_ascii=False
-                )
-                + "\n"
-            )
+            row = {"text": text, "label": s.label, "compound": s.compound, "lang": used}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
         else:
-            out.write(f"{s.label}\t{s.compound:+.4f}\t{text}\n")
+            out.write(f"{s.label}\t{s.compound:+.4f}\t{used or '-'}\t{text}\n")
 
 
 @cli.command()
@@ -602,6 +601,10 @@ def db_status(app: App, as_json: bool) -> None:
     click.echo(
         f"sentiment       {data['sentiment_reviewed']} reviewed by agents, {share} agreed with the model"
     )
+    for code, row in data["sentiment_agreement_by_lang"].items():
+        click.echo(
+            f"  {code:<14}{row['reviewed']} reviewed, {row['agreement']:.0%} agreed with the model"
+        )
 
 
 # Command groups kept in their own modules (each keeps its heavy imports inside commands).

@@ -32,7 +32,7 @@ from social_watch.errors import ConfigError, UsageError
 from social_watch.pipeline import Enricher, business_hours
 from social_watch.sensitive import SensitiveDetector
 from social_watch.stats import Period
-from social_watch.store import query
+from social_watch.store import LANG_SQL, query
 
 FORMATS = ("text", "markdown", "html", "json")
 LABELS = ("negative", "neutral", "positive", "unknown")
@@ -407,6 +407,22 @@ def _chart(by_hour: Mapping[str, Mapping[str, int]], p: Period, tz: tzinfo) -> d
 # --- the digest -------------------------------------------------------------------------
 
 
+def _languages(conn: Any, p: Period) -> list[dict[str, Any]]:
+    """Sentiment per language of the period (``und`` when none is stored), most first."""
+    split: dict[str, dict[str, int]] = {}
+    for code, label, n in conn.execute(
+        f"SELECT {LANG_SQL}, {_LABEL_SQL}, COUNT(*) "
+        f"FROM mentions WHERE {_PERIOD_SQL} GROUP BY 1, 2",
+        _params(p),
+    ):
+        split.setdefault(code, dict.fromkeys(LABELS, 0))[label] = n
+    rows = [
+        {"lang": code, "mentions": sum(s.values()), "sentiment": s, "net": net_sentiment(s)}
+        for code, s in split.items()
+    ]
+    return sorted(rows, key=lambda r: (-r["mentions"], r["lang"]))
+
+
 def _competitors(config: Config) -> dict[str, list[str]]:
     return (config.section("digest") or {}).get("competitors") or {}
 
@@ -543,6 +559,7 @@ def build(
             else None,
         },
         "networks": networks,
+        "languages": _languages(conn, period),
         "most_negative": _extremes(conn, period, "negative", top, mask),
         "most_positive": _extremes(conn, period, "positive", top, mask),
         "top_authors": _authors(conn, period, top, mask),

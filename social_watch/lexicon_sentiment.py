@@ -3,15 +3,25 @@
 Why: VADER reads only English, so Czech, Slovak, Polish, Ukrainian, Russian and German
 mentions were ``unknown`` and the digest, the negative-spike alert and "most negative
 first" were blind for the shops this tool is for. This scorer is VADER's idea in small:
-each word's valence from a per-language lexicon (``social_watch/data/lexicons/``), made
-stronger by an intensifier before it ("velmi", "bardzo", "очень", "sehr"), weaker by a
-diminisher, flipped by a negator within three words ("nie", "не", "nicht", "kein") or by
-a negating prefix on the word itself (Czech/Slovak "ne-": "nedorazilo", "nefunguje";
-Polish "nie-", Russian/Ukrainian "не-"), plus emoji and emoticons (language-free),
-exclamation marks, and questions that imply failure ("kde je moje objednávka?").
+each word's valence from a per-language lexicon (``social_watch/data/lexicons/``, general
+everyday vocabulary and care vocabulary), made stronger by an intensifier before it
+("velmi", "bardzo", "очень", "sehr"), weaker by a diminisher, flipped by a negator within
+three words ("nie", "не", "nicht", "kein"; German "nicht" also after the word) or by a
+negating prefix on the word itself (Czech/Slovak "ne-": "nedorazilo", "nefunguje"; Polish
+"nie-", Russian/Ukrainian "не-"). Slavic negative concord ("nič nevychádza", "nikto
+neodpovedá") is one negation, not two. Then phrases ("mam dość", "на жаль"), emoji and
+emoticons, bare-bracket smileys ("спасибо)))", "устал((("), laughter ("haha", "хаха",
+"xD"), "!!" as a weak lean when nothing else speaks, exclamation marks, questions that
+imply failure ("kde je moje objednávka?"), waiting counted out ("už tři dny", "seit drei
+Tagen") and cheap sarcasm markers ("díky za nic").
 
 Inflection: entries are stems; a token matches the longest stem it starts with (at least
-three letters), cached per token, so "skvělý/skvělá/skvělou" all find "skvěl".
+three letters) with an ending of at most four letters, or six after a stem of six or
+more ("przegr|aliśmy"), cached per token, so "skvělý/skvělá/skvělou" all find "skvěl".
+``word$`` entries match the whole word only. Czech, Slovak, Polish and German words
+written without diacritics ("dziekuje", "dakujem", German "schoen") are looked up folded.
+A lemmatizer was measured instead (simplemma: ~800 MB and ~6 s to load the six
+languages' data) and not taken: the import's memory must stay flat.
 
 Each language's file loads the first time a text in that language is scored.
 """
@@ -20,6 +30,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -34,6 +45,9 @@ _NEG_SCALAR = -0.74  # VADER's factor for a negated word
 _PREFIX_SCALAR = -0.9  # a negating prefix is stronger: "nefunguje" is plainly negative
 _MIN_STEM = 3
 _MAX_ENDING = 4
+# a long stem may carry a longer ending: "отвратительн|ая", "przegr|aliśmy", "zomrel|i"
+_LONG_STEM = 6
+_MAX_LONG_ENDING = 6
 _ALPHA = 15.0  # VADER's normalisation constant
 
 # language-free signals (VADER scale)
@@ -96,8 +110,57 @@ _EMOJI: dict[str, float] = {
     "💙": 2.0,
     "💚": 2.0,
     "💛": 2.0,
+    "💜": 2.0,
+    "🧡": 2.0,
+    "♥": 2.5,
+    "😻": 2.5,
+    "😆": 1.5,
+    "😅": 0.5,
+    "😋": 2.0,
+    "😇": 1.5,
+    "🤗": 2.0,
+    "🙌": 2.0,
+    "💐": 2.0,
+    "🌸": 1.0,
+    "🌷": 1.0,
+    "☀": 1.0,
+    "🌞": 1.5,
+    "🎄": 1.5,
+    "🎁": 1.5,
+    "🎂": 1.5,
+    "🥂": 1.5,
+    "🍾": 1.5,
+    "🏆": 2.0,
+    "🥇": 2.0,
+    "⭐": 1.0,
+    "🌟": 1.5,
+    "💋": 2.0,
+    "😜": 1.0,
+    "😛": 1.0,
+    "😝": 1.0,
+    "🤤": 1.0,
+    "🤦": -1.5,
+    "🤷": -0.3,
+    "😬": -1.0,
+    "😨": -2.0,
+    "😰": -2.0,
+    "😥": -1.5,
+    "😓": -1.5,
+    "😪": -1.0,
+    "🥺": -0.5,
+    "😿": -2.0,
+    "👿": -2.5,
+    "😈": -0.5,
+    "💀": -1.0,
+    "⚠": -1.0,
+    "❌": -1.5,
+    "🤡": -2.0,
+    "🥴": -1.0,
+    "😐": -0.5,
 }
-_EMOTICON_RE = re.compile(r"(?<!\w)(:-?\)+|:-?D\b|;-?\)|<3|:-?\(+|:'\(|:-?/(?!/)|>:\()")
+_EMOTICON_RE = re.compile(
+    r"(?<!\w)(:-?\)+|:-?D\b|;-?\)|<3|:-?\(+|:'\(|:-?/(?!/)|>:\(|:-?[pP*](?!\w)|\^_?\^)", re.I
+)
 _REPEAT_RE = re.compile(r"([()])\1+")
 _EMOTICON: dict[str, float] = {
     ":)": 2.0,
@@ -113,7 +176,25 @@ _EMOTICON: dict[str, float] = {
     ":/": -1.0,
     ":-/": -1.0,
     ">:(": -3.0,
+    ":p": 1.5,
+    ":-p": 1.5,
+    ":*": 2.0,
+    ":-*": 2.0,
+    "^^": 2.0,
+    "^_^": 2.0,
 }
+# Russian and Ukrainian writers smile with bare brackets: "спасибо)))", "устал((("
+# (not a numbered list: "1) ... 2) ...")
+_BRACKETS_RE = re.compile(r"(?<![(:;=\d])\){1,}(?!\w)|(?<![):;=8])\({2,}")
+_BRACKET_WEIGHT = 1.5
+# laughter, in any script: "haha", "hehe", "lol", "хаха", "ахах", "хех", "ржу", "jaja"
+_LAUGH_RE = re.compile(
+    r"(?<!\w)(?:a?(?:ha){2,}h?|a?(?:he){2,}|lol+|lmao|rofl|x+d+|а?(?:ха){2,}х?|(?:хе){2,}|"
+    r"ржу|ржунимагу|лол|хд)(?!\w)"
+)
+_LAUGH_WEIGHT = 1.5
+# "!!" or more with nothing else to go on leans positive (greetings, cheers, congratulations)
+_BANG_LEAN = 0.6
 
 # questions that imply a failure, per language (the shop has not done something)
 _FAILURE_QUESTION = {
@@ -137,6 +218,31 @@ _FAILURE_QUESTION = {
     ),
 }
 _FAILURE_QUESTION_WEIGHT = 0.5
+# waiting counted out: "už tři dny", "już od tygodnia", "seit drei Tagen", "уже две недели"
+_N = r"(?:\d+|\w{2,8})"
+_WAITING = {
+    "cs": re.compile(
+        r"\b(?:už|již|čekám) (?:skoro |téměř |přes )?" + _N + r" (?:dn[yíů]|týdn|týden|hodin|měsíc)"
+    ),
+    "sk": re.compile(
+        r"\b(?:už|čakám) (?:skoro |takmer |vyše )?" + _N + r" (?:dn[ií]|týžd|hodín|hodiny|mesiac)"
+    ),
+    "pl": re.compile(
+        r"\b(?:już|czekam|od) (?:prawie |ponad )?(?:"
+        + _N
+        + r" )?(?:dni|dzień|tydzień|tygodni|godzin|miesią)"
+    ),
+    "ru": re.compile(
+        r"(?:уже|жду) (?:почти |больше |более )?(?:" + _N + r" )?(?:дн|день|недел|час|месяц)"
+    ),
+    "uk": re.compile(
+        r"(?:вже|чекаю) (?:майже |понад )?(?:" + _N + r" )?(?:дн|день|тижд|годин|місяц)"
+    ),
+    "de": re.compile(
+        r"\b(?:seit|schon) (?:fast |über |mehr als )?" + _N + r" (?:tag|woche|stunde|monat)"
+    ),
+}
+_WAITING_WEIGHT = 1.5
 _SARCASM_RE = re.compile(
     r"(\bjasně\b|\bjasne\b|\bjasne,|\bno jasne|\bну да\b|\bну конечно|\bну звісно|\bja klar\b|\bna toll\b|\bdanke für nichts|\bdíky za nic|\bvďaka za nič|\bdzięki za nic|\bспасибо за ничего|\bдякую за ніщо)"
 )
@@ -146,15 +252,22 @@ _SARCASM_RE = re.compile(
 class _Lexicon:
     lang: str
     stems: dict[str, float]
+    exact: dict[str, float]
+    phrases: re.Pattern[str] | None
+    phrase_values: dict[str, float]
     negators: frozenset[str]
     boosters: dict[str, float]
     neg_prefixes: tuple[str, ...]
+    folded_stems: dict[str, float]
+    folded_exact: dict[str, float]
 
 
 @cache
 def _lexicon(lang: str) -> _Lexicon:
     text = (_DATA / f"{lang}.tsv").read_text("utf-8")
     stems: dict[str, float] = {}
+    exact: dict[str, float] = {}
+    phrases: dict[str, float] = {}
     negators: set[str] = set()
     boosters: dict[str, float] = {}
     prefixes: list[str] = []
@@ -169,16 +282,62 @@ def _lexicon(lang: str) -> _Lexicon:
             boosters[parts[1]] = float(parts[2])
         elif parts[0] == "!negprefix":
             prefixes.append(parts[1])
+        elif parts[0].endswith("$"):  # a whole word only: "git$" is not "gitara"
+            exact[parts[0][:-1]] = float(parts[1])
+        elif "_" in parts[0]:  # a phrase: "mam_dość", "на_жаль"
+            phrases[parts[0].replace("_", " ")] = float(parts[1])
         else:
-            stems[parts[0].replace("_", " ")] = float(parts[1])
-    return _Lexicon(lang, stems, frozenset(negators), boosters, tuple(prefixes))
+            stems[parts[0]] = float(parts[1])
+    folded_stems: dict[str, float] = {}
+    folded_exact: dict[str, float] = {}
+    if lang in _FOLD_LANGS:
+        # many tweets skip diacritics ("dziekuje", "dakujem", "dosc"): the folded entries
+        # answer ASCII tokens the real ones do not know
+        for src, dst in ((stems, folded_stems), (exact, folded_exact)):
+            for key, value in src.items():
+                # German writes ü as "ue"; a bare "u" would make "schön" into "schon"
+                folded = key.translate(_UMLAUTS) if lang == "de" else fold(key)
+                # a short folded stem hits too many other words ("mił" -> "mil|iony")
+                short = src is stems and len(folded) < _MIN_FOLDED_STEM
+                if folded != key and folded not in src and not short:
+                    dst.setdefault(folded, value)
+        if lang != "de":
+            negators |= {fold(w) for w in negators}
+            boosters.update({fold(w): f for w, f in boosters.items() if fold(w) not in boosters})
+            phrases.update({fold(p): v for p, v in phrases.items() if fold(p) not in phrases})
+    pattern = (
+        re.compile(
+            r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(phrases, key=len, reverse=True))) + ")"
+        )
+        if phrases
+        else None
+    )
+    return _Lexicon(
+        lang,
+        stems,
+        exact,
+        pattern,
+        phrases,
+        frozenset(negators),
+        boosters,
+        tuple(prefixes),
+        folded_stems,
+        folded_exact,
+    )
 
 
-def _stem_value(stems: dict[str, float], tok: str) -> float | None:
+def _stem_value(stems: dict[str, float], tok: str, exact: dict[str, float]) -> float | None:
+    v = exact.get(tok)
+    if v is not None:
+        return v
     if tok in stems:
         return stems[tok]
-    # an ending is a few letters: "skvěl|ého"; longer rests are other words ("beste|llung")
-    for k in range(len(tok) - 1, max(_MIN_STEM, len(tok) - _MAX_ENDING) - 1, -1):
+    # an ending is a few letters: "skvěl|ého"; longer rests are other words ("beste|llung"),
+    # unless the stem itself is long ("rozczarowan|iem")
+    n = len(tok)
+    for k in range(n - 1, max(_MIN_STEM, n - _MAX_LONG_ENDING) - 1, -1):
+        if n - k > _MAX_ENDING and k < _LONG_STEM:
+            break
         v = stems.get(tok[:k])
         if v is not None:
             return v
@@ -189,22 +348,46 @@ def _stem_value(stems: dict[str, float], tok: str) -> float | None:
 def _word_value(lang: str, tok: str) -> float:
     """Valence of one lowercased token: by stem, else a negating prefix + stem."""
     lex = _lexicon(lang)
-    v = _stem_value(lex.stems, tok)
+    v = _stem_value(lex.stems, tok, lex.exact)
     if v is not None:
         return v
     for p in lex.neg_prefixes:
         if tok.startswith(p) and len(tok) - len(p) >= _MIN_STEM + 1:
-            v = _stem_value(lex.stems, tok[len(p) :])
+            v = _stem_value(lex.stems, tok[len(p) :], lex.exact)
             if v is not None:
                 return v * _PREFIX_SCALAR
+    if lex.folded_stems and tok.isascii():
+        v = _stem_value(lex.folded_stems, tok, lex.folded_exact)
+        if v is not None:
+            return v
+        for p in lex.neg_prefixes:
+            if tok.startswith(p) and len(tok) - len(p) >= _MIN_STEM + 1:
+                v = _stem_value(lex.folded_stems, tok[len(p) :], lex.folded_exact)
+                if v is not None:
+                    return v * _PREFIX_SCALAR
     return 0.0
+
+
+_FOLD_LANGS = frozenset({"cs", "sk", "pl", "de"})
+_MIN_FOLDED_STEM = 4
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})  # "schoen", "fuer"
+_FOLD_EXTRA = str.maketrans({"ł": "l", "Ł": "L", "ß": "ss", "ø": "o", "đ": "d"})
+
+
+def fold(word: str) -> str:
+    """``word`` without diacritics: "dziękuję" → "dziekuje", "ďakujem" → "dakujem"."""
+    decomposed = unicodedata.normalize("NFD", word.translate(_FOLD_EXTRA))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 _CLAUSE_RE = re.compile(r"[,.;:!?()\n]+|\s[-–]\s")
 # "but": what follows weighs more than what went before (VADER's 0.5 / 1.5)
 _BUT_RE = re.compile(r"\b(?:ale|lecz|jednak|však|но|але|однако|проте|aber|jedoch)\b")
 _NEG_WINDOW = 3  # a negator reaches three words on, within its clause: "nie je to dobré"
-_NEG_AFTER = frozenset({"de"})  # German negates after the verb too: "funktioniert nicht"
+# German negates after the verb too: "funktioniert nicht", "gefällt mir gar nicht"
+_NEG_AFTER = frozenset({"de"})
+# only these follow what they negate; "kein" stands before its noun ("keine Antwort")
+_NEG_AFTER_WORDS = frozenset({"nicht", "nie", "niemals", "nimmer"})
 
 
 def guess_language(text: str) -> str | None:
@@ -237,21 +420,89 @@ _PL_RE = re.compile("[ąęłśźżń]")
 _DE_RE = re.compile("[ßüö]")
 
 
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# Function words one sister language uses and the other does not (cs/sk, uk/ru).
+_OWN_WORDS = {
+    "cs": _wordset(
+        "jsem jsme jste jsi se jak co proč když který která které tohle tahle moc taky "
+        "ještě mě mně jen jenom nebo bych není nejsem jsou tady teď protože díky kdy hned "
+        "proto nikdo nic všechno dneska"
+    ),
+    "sk": _wordset(
+        "som sme ste sa ako čo prečo keď ktorý ktorá ktoré toto táto veľmi tiež ešte ma "
+        "mne len alebo nie sú aj teraz pretože vďaka kedy hneď preto nikto nič všetko "
+        "teda"
+    ),
+    "uk": _wordset(
+        "це що як та й дуже мені мене ви ми він вона воно вони чому коли знову вже ще "
+        "цей ця немає було був буде"
+    ),
+    "ru": _wordset(
+        "это что как и но очень мне меня вы мы он она оно они почему когда снова уже "
+        "ещё этот эта нет было был будет"
+    ),
+}
+_SISTERS = {"cs": "sk", "sk": "cs", "ru": "uk", "uk": "ru"}
+
+
+def _lexicon_hits(tokens: list[str], lang: str) -> int:
+    return sum(1 for t in tokens if _word_value(lang, t))
+
+
+def sister_vote(text: str, lang: str) -> str:
+    """``lang`` or its sister (cs/sk, uk/ru), whichever the text's own words favour.
+
+    Each side scores its function words that the other lacks ("jsem"/"som", "що"/"что")
+    and the words its lexicon knows ("гарна", "набридло" are Ukrainian lexicon words);
+    a tie keeps ``lang``.
+    """
+    other = _SISTERS.get(lang)
+    if other is None:
+        return lang
+    tokens = _TOKEN_RE.findall(text.lower())
+    own = _OWN_WORDS[lang]
+    theirs = _OWN_WORDS[other]
+    mine = sum(t in own and t not in theirs for t in tokens) + _lexicon_hits(tokens, lang)
+    sister = sum(t in theirs and t not in own for t in tokens) + _lexicon_hits(tokens, other)
+    return other if sister > mine else lang
+
+
 def refine_language(text: str, lang: str) -> str:
-    """Correct py3langid's usual confusions (cs/sk, ru/uk) by the letters each owns."""
+    """Correct py3langid's usual confusions (cs/sk, ru/uk): first by the letters each
+    owns, then by the words each uses (``sister_vote``)."""
     if lang in ("cs", "sk"):
         low = text.lower()
-        if _CS_RE.search(low) and not _SK_RE.search(low):
-            return "cs"
-        if _SK_RE.search(low) and not _CS_RE.search(low):
-            return "sk"
-    elif lang in ("ru", "uk"):
+        cs, sk = bool(_CS_RE.search(low)), bool(_SK_RE.search(low))
+        if cs != sk:
+            return "cs" if cs else "sk"
+        return sister_vote(text, lang)
+    if lang in ("ru", "uk"):
         low = text.lower()
         if _UK_RE.search(low):
             return "uk"
         if re.search("[ыэъё]", low):
             return "ru"
+        return sister_vote(text, lang)
     return lang
+
+
+# loanwords every lexicon knows and English shares: they place no text in a language
+_LOANS = _wordset("super top cool ok okay nice wow mega bravo extra hit love lol")
+
+
+def best_lexicon(text: str, candidates: tuple[str, ...]) -> str | None:
+    """The candidate whose lexicon knows the most words of ``text`` (at least one),
+    loanwords shared with English ("super", "ok") aside."""
+    tokens = [t for t in _TOKEN_RE.findall(text.lower()) if t not in _LOANS]
+    best, hits = None, 0
+    for lang in candidates:
+        n = _lexicon_hits(tokens, lang)
+        if n > hits:
+            best, hits = lang, n
+    return refine_language(text, best) if best is not None else None
 
 
 def _words_total(
@@ -267,14 +518,29 @@ def _words_total(
                 continue
             found = True
             before = toks[max(0, i - _NEG_WINDOW) : i]
-            if any(t in lex.negators for t in before) or (
-                after and i + 1 < len(toks) and toks[i + 1] in lex.negators
+            # Slavic negative concord: "nič nevychádza", "nikto neodpovedá" are one negation
+            concord = not after and tok.startswith(lex.neg_prefixes)
+            if (not concord and any(t in lex.negators for t in before)) or (
+                after and any(t in _NEG_AFTER_WORDS for t in toks[i + 1 : i + 1 + _NEG_WINDOW])
             ):
                 v *= _NEG_SCALAR
             if i and toks[i - 1] in lex.boosters:
                 v *= lex.boosters[toks[i - 1]]
             total += v * weight
     return total, found
+
+
+def _bracket_mood(text: str) -> float:
+    """Bare brackets as smileys: more ")" than "(" smiles, "((" frowns; (asides) cancel."""
+    opened = text.count("(")
+    closed = text.count(")")
+    smiles = sum(len(m) for m in _BRACKETS_RE.findall(text) if m[0] == ")")
+    frowns = sum(len(m) for m in _BRACKETS_RE.findall(text) if m[0] == "(")
+    if closed > opened and smiles:
+        return _BRACKET_WEIGHT
+    if opened > closed and frowns:
+        return -_BRACKET_WEIGHT
+    return 0.0
 
 
 def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
@@ -290,6 +556,10 @@ def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
         weight = 1.0 if but is None else 0.5 if start == 0 else 1.5
         total, found = _words_total(lex, part, lang in _NEG_AFTER, weight, total)
         signal = signal or found
+    if lex.phrases is not None:
+        for m in lex.phrases.findall(low):
+            total += lex.phrase_values[m]
+            signal = True
     if not text.isascii():
         for ch in text:
             e = _EMOJI.get(ch)
@@ -299,14 +569,29 @@ def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
     for m in _EMOTICON_RE.findall(low):
         total += _EMOTICON.get(_REPEAT_RE.sub(r"\1", m), 0.0)
         signal = True
+    if ")" in text or "(" in text:
+        brackets = _bracket_mood(text)
+        if brackets:
+            total += brackets
+            signal = True
+    if _LAUGH_RE.search(low):
+        total += _LAUGH_WEIGHT
+        signal = True
     q = _FAILURE_QUESTION.get(lang)
     if q is not None and q.search(low):
         total -= 4 * _FAILURE_QUESTION_WEIGHT
+        signal = True
+    w = _WAITING.get(lang)
+    if w is not None and w.search(low):
+        total -= _WAITING_WEIGHT
         signal = True
     if _SARCASM_RE.search(low):
         total = -abs(total) - 1.5
         signal = True
     if total and "!" in text:
         total += math.copysign(min(text.count("!"), 4) * 0.292, total)
+    elif not total and "!!" in text:
+        total = _BANG_LEAN
+        signal = True
     compound = total / math.sqrt(total * total + _ALPHA)
     return compound, signal

@@ -56,7 +56,8 @@ What the care layer does, in order
      "what's going on", "any update";
    - negated satisfaction ("not happy", "not impressed", "not good enough");
    - complaint vocabulary ("disappointed", "unacceptable", "fed up", "waste of", ...);
-   - politeness that masks a complaint: "thanks for nothing", "thanks, but ...", "I've
+   - politeness that masks a complaint: "thanks for nothing", "thanks for ruining ...",
+     "couldn't care less", "thanks, but ...", "I've
      been patient but", "I appreciate ... however", "following up again", "please
      sort/fix/refund ..." (a bare "please help" is politeness, not a cue), "I already
      sent/tried/paid ...";
@@ -104,6 +105,7 @@ __all__ = [
     "clean_for_scoring",
     "detect_language",
     "score",
+    "score_detail",
     "score_plain",
     "supported_languages",
 ]
@@ -366,6 +368,19 @@ _CARE_LEXICON: dict[str, float] = {
     "canceled": -1.4,
     "overdue": -1.4,
     "stranded": -1.8,
+    "overbooked": -1.8,
+    "unsafe": -2.0,
+    "overheats": -2.0,
+    "overheating": -2.0,
+    "inconsistent": -1.2,
+    "dies": -1.5,
+    "bumped": -1.2,
+    "yelled": -2.0,
+    "screamed": -2.0,
+    "filthy": -2.5,
+    "smelly": -1.5,
+    "cramped": -1.2,
+    "clueless": -2.0,
     "stuck": -1.3,
     "overcharged": -2.2,
     "ripoff": -2.5,
@@ -649,6 +664,25 @@ _FEW = r"two|three|four|five|six|seven|eight|nine|ten|several|many|multiple|coun
 _RULES: list[tuple[str, float, str, str | None]] = [
     # ---- politeness that masks a complaint
     ("thanks_for_nothing", 0.9, "nothing", r"thanks? (?:you )?for nothing"),
+    # "thanks for ruining my trip": thanks for a harm is sarcasm
+    (
+        "thanks_for_harm",
+        1.0,
+        "ruining ruin wasting losing breaking cancelling canceling ignoring nothing",
+        r"thanks? (?:you )?(?:so much |again )?for (?:ruining|ruin|wasting|losing|breaking|"
+        r"cancell?ing|ignoring)",
+    ),
+    ("couldnt_care_less", 1.0, "less", r"(?:could ?n[o']?t|could not) care less"),
+    ("couldnt_be_happier", -1.0, "happier", r"(?:could ?n[o']?t|could not) be happier"),
+    # a charge questioned: "why is there a $35 fee", "how is my bill $80 more"
+    (
+        "why_fee",
+        0.8,
+        "why how",
+        r"(?:why (?:is|are) there|why was i|why am i|how is my (?:bill|charge|invoice))"
+        r"(?: \S+){0,4}? (?:fees?|charged?|charges|billed|more|higher)\b",
+    ),
+    ("had_to_return", 0.6, "return", r"had to (?:return|send back|send it back)"),
     # a bottom score ("0/10 would recommend", "1/5 stars") is sarcasm whatever follows it
     (
         "bottom_score",
@@ -1374,19 +1408,45 @@ def score_with_language(text: str, lang: str | None = None) -> tuple[Sentiment, 
         if detected != "en":
             # too short or unsure for py3langid: letters only one language has decide,
             # or its weak guess when that language's lexicon finds words it knows
-            from social_watch.lexicon_sentiment import guess_language, lexicon_compound
+            from social_watch.lexicon_sentiment import (
+                best_lexicon,
+                guess_language,
+                lexicon_compound,
+                refine_language,
+            )
 
             guessed = None if cleaned.isascii() else guess_language(cleaned)
             if guessed is not None:
+                guessed = refine_language(cleaned, guessed)
                 return _score_lexicon(cleaned, guessed), guessed
             if (
                 detected in _lexicon_langs()
                 and prob >= _WEAK_CONFIDENCE
                 and lexicon_compound(cleaned, detected)[1]
             ):
+                detected = refine_language(cleaned, detected)
                 return _score_lexicon(cleaned, detected), detected
+            if not _looks_english(cleaned, words):
+                # Latin text py3langid could not place: the lexicon that knows its words
+                voted = best_lexicon(cleaned, _LATIN_LEXICONS)
+                if voted is not None:
+                    return _score_lexicon(cleaned, voted), voted
     compound = round(_care_compound(cleaned, low, toks, words), 4)
     return Sentiment(_label(compound), compound), None
+
+
+def score_detail(text: str, lang: str | None = None) -> tuple[Sentiment, str | None]:
+    """``score`` and the language that decided it: the given code (its base, "cs" for
+    "cs-CZ"), else the detected one; "en" when the English care scorer answered; None
+    only for an empty text or an undetected language that left the text ``unknown``.
+    """
+    if lang and lang.lower() not in _UNDETERMINED:
+        base = lang.lower().replace("_", "-").split("-", 1)[0]
+        return score_with_language(text, lang)[0], base
+    result, detected = score_with_language(text, lang)
+    if detected is None and result.label != "unknown" and clean_for_scoring(text):
+        detected = "en"
+    return result, detected
 
 
 def _lexicon_langs() -> frozenset[str]:
@@ -1396,6 +1456,7 @@ def _lexicon_langs() -> frozenset[str]:
 
 
 _SISTER = {"cs": "sk", "sk": "cs", "ru": "uk", "uk": "ru"}
+_LATIN_LEXICONS = ("cs", "sk", "pl", "de")
 _WEAK_CONFIDENCE = 0.3  # a supported language this likely is tried when words say so
 
 

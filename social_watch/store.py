@@ -541,7 +541,27 @@ def counts(db: sqlite_utils.Database) -> dict[str, Any]:
         "cursors": conn.execute("SELECT COUNT(*) FROM cursors").fetchone()[0],
         "sentiment_reviewed": labelled,
         "sentiment_agreement": (agreed / labelled) if labelled else None,
+        "sentiment_agreement_by_lang": agreement_by_lang(db),
     }
+
+
+# a mention's language as its base code ("cs" for "cs-CZ"), "und" when none is stored
+_LANG_NORM = "LOWER(REPLACE(COALESCE(lang, ''), '_', '-'))"
+LANG_SQL = (
+    f"COALESCE(NULLIF(CASE WHEN INSTR({_LANG_NORM}, '-') > 0 "
+    f"THEN SUBSTR({_LANG_NORM}, 1, INSTR({_LANG_NORM}, '-') - 1) ELSE {_LANG_NORM} END, ''), 'und')"
+)
+
+
+def agreement_by_lang(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+    """Per language (``und`` when none is stored): corrections, and the share where the
+    model's label already matched the agent's. The check on each language's lexicon."""
+    rows = db.conn.execute(
+        f"SELECT {LANG_SQL} AS code, COUNT(*), "
+        "COALESCE(SUM(sentiment_override = sentiment_label), 0) FROM mentions "
+        "WHERE sentiment_override IS NOT NULL GROUP BY code ORDER BY COUNT(*) DESC, code"
+    ).fetchall()
+    return {code: {"reviewed": n, "agreement": agreed / n} for code, n, agreed in rows}
 
 
 def add_action(

@@ -111,6 +111,8 @@ def test_label_and_db_status_agreement(cli, inbox):
     assert status["schema_version"] >= 2 and status["mentions"] == 3
     assert status["sentiment_reviewed"] == 2 and status["sentiment_agreement"] == 0.5
     assert "50% agreed" in cli("db", "status").output
+    by_lang = status["sentiment_agreement_by_lang"]
+    assert sum(r["reviewed"] for r in by_lang.values()) == 2
     bulk = cli("label", "neutral", "--where", "author=spam")
     assert bulk.exit_code == 0 and "Labelled 1" in bulk.output
     assert cli("label", "1", "happy").exit_code == 2
@@ -137,6 +139,23 @@ def test_sentiment_command_args_and_stdin(cli):
     assert set(rows[0]) >= {"label", "compound"}
     assert cli("sentiment", "--lang", "fr", "tout va bien").output.startswith("unknown")
     assert cli("sentiment", "--lang", "de", "alles gut").output.startswith("positive")
+
+
+def test_sentiment_command_reports_the_language_used(cli):
+    label, _compound, lang, text = cli("sentiment", "--lang", "cs", "Nefunguje to").output.split(
+        "\t"
+    )
+    assert (label, lang, text) == ("negative", "cs", "Nefunguje to\n")
+    rows = [
+        json.loads(x)
+        for x in cli(
+            "sentiment",
+            "--json",
+            input="Zamówienie nadal nie dotarło, okropne\nwhere is my order?\n",
+        ).output.splitlines()
+    ]
+    assert [(r["label"], r["lang"]) for r in rows] == [("negative", "pl"), ("negative", "en")]
+    assert json.loads(cli("sentiment", "--json", "--lang", "fr-FR", "bien").output)["lang"] == "fr"
 
 
 def test_import_reports_bad_lines_and_keeps_the_rest(cli, write_jsonl):

@@ -223,3 +223,29 @@ def test_cli_digest_formats_and_send(tmp_path, cli, smtp):
     sent = cli("digest", *base, *window, "--send")
     assert sent.exit_code == 0 and "marketing@shop.example" in sent.output
     assert len(sink.envelopes) == 1
+
+
+def test_sentiment_per_language(tmp_path):
+    config = make_config(CONFIG)
+    db = open_db(tmp_path)
+    pipeline(config).ingest(
+        db,
+        [
+            mention("e1", "@shopexample still waiting for my refund", minutes_ago=30),
+            mention("c1", "Objednávka nedorazila, hrozné", lang="cs", minutes_ago=20),
+            mention("c2", "Děkuji, skvělá obsluha", lang="cs", minutes_ago=15),
+            mention("c3", "Skvělý obchod, doporučuji", lang="cs", minutes_ago=10),
+        ],
+    )
+    data = digest.build(db, config, period=stats.period(now=NOW, since="24h"), now=NOW)
+    by_lang = {row["lang"]: row for row in data["languages"]}
+    assert data["languages"][0]["lang"] == "cs"  # most mentions first
+    assert by_lang["cs"]["mentions"] == 3
+    assert by_lang["cs"]["sentiment"]["positive"] == 2
+    assert by_lang["cs"]["sentiment"]["negative"] == 1
+    assert by_lang["cs"]["net"] == pytest.approx(100 / 3, abs=0.1)
+    assert by_lang["und"]["sentiment"]["negative"] == 1  # no language told or detected
+    text = digest.render(data, "text")
+    assert "BY LANGUAGE" in text and "\n  cs " in text
+    assert "## By language" in digest.render(data, "markdown")
+    assert "By language" in digest.render(data, "html")

@@ -11,18 +11,24 @@ from social_watch import lexicon_sentiment, sentiment
 from social_watch.models import Sentiment
 from social_watch.sentiment import score
 
+# one labelled file of care messages per language (tests/data/care_lang/<lang>.jsonl)
+CARE_FILES = sorted((Path(__file__).parent / "data" / "care_lang").glob("*.jsonl"))
 ITEMS = [
     json.loads(line)
-    for line in (Path(__file__).parent / "data" / "lexicon_care.jsonl")
-    .read_text(encoding="utf-8")
-    .splitlines()
+    for path in CARE_FILES
+    for line in path.read_text(encoding="utf-8").splitlines()
     if line.strip()
 ]
 
 
 def test_every_language_has_labelled_messages() -> None:
+    assert {p.stem for p in CARE_FILES} == set(lexicon_sentiment.SUPPORTED)
     langs = {it["lang"] for it in ITEMS}
     assert langs == set(lexicon_sentiment.SUPPORTED)
+    for path in CARE_FILES:
+        kinds = " ".join(json.loads(x)["kind"] for x in path.read_text("utf-8").splitlines())
+        for kind in ("complaint", "thanks", "negated", "inflected", "emoji", "mixed", "question"):
+            assert kind in kinds, (path.stem, kind)
     for lang in langs:
         labels = {it["label"] for it in ITEMS if it["lang"] == lang}
         assert {"positive", "negative"} <= labels, lang
@@ -114,3 +120,167 @@ def test_short_text_is_placed_by_its_letters() -> None:
 def test_sarcasm_marker_reads_negative() -> None:
     assert score("Díky za nic", "cs").label == "negative"
     assert score("Danke für nichts", "de").label == "negative"
+
+
+# --- general tweets (issue 14): everyday vocabulary and language-free signals -----------
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "label"),
+    [
+        ("pl", "Nienawidzę poniedziałków", "negative"),
+        ("pl", "Gratulacje dla naszych siatkarzy!", "positive"),
+        ("pl", "przegraliśmy 0:3, dno", "negative"),  # a long ending on a long stem
+        ("ru", "Отвратительная погода", "negative"),
+        ("ru", "Поздравляю с днём рождения!", "positive"),
+        ("ru", "Никогда больше не буду покупать у них", "negative"),  # not "боль"
+        ("sk", "Zomreli traja vojaci", "negative"),
+        ("sk", "Ľúbim ťa, zlatko", "positive"),
+        ("de", "Das gefällt mir gar nicht", "negative"),  # negation three words after
+        ("de", "Geiler Abend mit den Jungs", "positive"),
+        ("cs", "Nesnáším pondělky", "negative"),
+        ("uk", "Обожнюю цю пісню", "positive"),
+    ],
+)
+def test_general_vocabulary(lang: str, text: str, label: str) -> None:
+    assert score(text, lang).label == label
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("sk", "Dnes mi nič nevychádza"),  # negative concord: one negation, not two
+        ("cs", "Nic se mi nedaří"),
+        ("pl", "Nikt nie odpowiada, niestety"),
+        ("ru", "Никто не отвечает, ужасно"),
+    ],
+)
+def test_slavic_double_negation_stays_negative(lang: str, text: str) -> None:
+    assert score(text, lang).label == "negative"
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("ну ты даёшь)))", "positive"),  # bare brackets smile
+        ("опять понедельник(((", "negative"),
+        ("ахаха, ну ты даёшь", "positive"),  # laughter
+        ("jutro się widzimy xD", "positive"),
+        ("Góóól!!!", "positive"),  # "!!" with nothing else leans positive
+        ("zdjęcie (wczoraj)", "neutral"),  # an aside is no smiley
+        ("Jutro o 10 spotkanie w ratuszu", "neutral"),  # no signal: no false lean
+    ],
+)
+def test_weak_signals_lean_to_a_side(text: str, label: str) -> None:
+    lang = "ru" if not text.isascii() and any("а" <= c <= "я" for c in text) else "pl"
+    assert score(text, lang).label == label
+
+
+def test_whole_word_and_phrase_entries() -> None:
+    assert score("git, działa", "pl").label == "positive"
+    assert score("kupiłem gitarę", "pl").label == "neutral"  # "git$" is a whole word only
+    assert score("mam dość", "pl").label == "negative"  # a phrase
+    assert score("Boję się o przyszłość", "pl").label == "negative"  # not "przyszł" (arrived)
+
+
+def test_agreement_rate_per_language(tmp_path: Path) -> None:
+    from helpers import make_config, mention, open_db, pipeline
+
+    from social_watch import store
+
+    db = open_db(tmp_path)
+    pipeline(make_config()).ingest(
+        db,
+        [
+            mention("c1", "Objednávka nedorazila, hrozné", lang="cs"),  # model: negative
+            mention("c2", "Skvělý obchod", lang="cs"),  # model: positive
+            mention("p1", "Paczka nie dotarła", lang="pl-PL"),  # model: negative
+            mention("e1", "where is my order?"),  # no language stored
+        ],
+    )
+    with db.conn:
+        for nid, value in (("c1", "negative"), ("c2", "negative"), ("p1", "negative")):
+            db.conn.execute(
+                "UPDATE mentions SET sentiment_override = ? WHERE native_id = ?", (value, nid)
+            )
+    assert store.agreement_by_lang(db) == {
+        "cs": {"reviewed": 2, "agreement": 0.5},
+        "pl": {"reviewed": 1, "agreement": 1.0},
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Гарна погода, йдемо гуляти", "uk"),  # no і/ї/є/ґ: the words decide
+        ("Знову дощ, набридло", "uk"),
+        ("Опять дождь, надоело", "ru"),
+        ("Tahle vláda je katastrofa", "cs"),  # no ř/ů/ě: "tahle" is Czech
+        ("Táto vláda je katastrofa, som sklamaný", "sk"),
+        ("Zamówienie nadal nie dotarło", "pl"),
+    ],
+)
+def test_sister_languages_are_told_apart(text: str, code: str) -> None:
+    assert sentiment.score_detail(text)[1] == code
+
+
+def test_sister_vote_keeps_the_guess_on_a_tie() -> None:
+    assert lexicon_sentiment.sister_vote("Balík", "cs") == "cs"
+    assert lexicon_sentiment.sister_vote("Balík", "sk") == "sk"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "label"),
+    [
+        ("pl", "dziekuje za wszystko, jestes najlepsza", "positive"),  # dziękuję
+        ("pl", "Mam dosc tej polityki", "negative"),  # a folded phrase: mam dość
+        ("sk", "dakujem, bolo to uzasne", "positive"),  # ďakujem, úžasné
+        ("cs", "neni to dobre", "negative"),  # a folded negator: není
+        ("de", "Fuer mich war es schoen", "positive"),  # ue/oe for ü/ö
+    ],
+)
+def test_text_without_diacritics(lang: str, text: str, label: str) -> None:
+    assert score(text, lang).label == label
+
+
+def test_fold() -> None:
+    assert (
+        lexicon_sentiment.fold("Dziękuję, łąka, ďakujem, Straße")
+        == "Dziekuje, laka, dakujem, Strasse"
+    )
+
+
+def test_german_folds_umlauts_only_as_two_letters() -> None:
+    assert score("Ich bin schon da", "de").label == "neutral"  # "schon" is not "schön"
+
+
+def test_a_numbered_list_is_no_smiley() -> None:
+    assert score("План: 1) купить хлеб 2) позвонить маме", "ru").label == "neutral"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("cs", "Čekám už tři dny"),
+        ("sk", "Už 5 dní nič"),
+        ("pl", "czekam już od tygodnia"),
+        ("ru", "жду уже две недели"),
+        ("uk", "Чекаю вже тиждень"),
+        ("de", "seit drei Tagen kein Internet"),
+    ],
+)
+def test_waiting_counted_out_is_a_complaint(lang: str, text: str) -> None:
+    assert score(text, lang).label == "negative"
+
+
+def test_queue_does_not_load_the_lexicons() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from social_watch import cli, queue, sentiment; "
+        "sentiment.score('where is my order?', 'en'); "
+        "print('social_watch.lexicon_sentiment' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

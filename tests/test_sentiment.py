@@ -425,3 +425,23 @@ def test_sarcastic_and_bottom_scores_are_negative(text: str) -> None:
 
 def test_a_top_score_stays_positive() -> None:
     assert sentiment.score("10/10 would recommend").label == "positive"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@united overbooked and bumped me off the flight",
+        "@SouthwestAir the plane is filthy",
+        "@united gate agent couldn't care less",
+        "@united thanks for ruining my vacation",
+        "@Chase why is there a $35 fee on my account",
+        "@Verizon how is my bill $80 more than last month",
+        "@Dell laptop overheats and shuts down constantly",
+    ],
+)
+def test_more_complaints_to_brands(text: str) -> None:
+    assert score(text).label == "negative"
+
+
+def test_couldnt_be_happier_is_praise() -> None:
+    assert score("thanks for the help, couldn't be happier").label == "positive"
