@@ -9,6 +9,8 @@ trail, so two agents can never both win a claim and metrics can be rebuilt from 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -499,6 +501,37 @@ def label_where(
                 {"sentiment": value, "model": model, "was": was, "bulk": clauses},
             )
     return len(rows)
+
+
+#: A tag name: lower-case letters (any script), digits, '-' and '_', starting with a letter
+#: or digit, so '+-c', '+bad tag' and a stray option such as '--json' never become tags.
+TAG_PATTERN = re.compile(r"[^\W_][\w-]{0,39}")
+
+
+def tag_name(value: str) -> str:
+    """A tag as typed, folded to lower case; a name outside :data:`TAG_PATTERN` is refused."""
+    name = value.strip().lower()
+    if not TAG_PATTERN.fullmatch(name):
+        raise UsageError(
+            f"bad tag name {value!r}: use letters, digits, '-' and '_', starting with a "
+            "letter or digit (up to 40 characters)"
+        )
+    return name
+
+
+def parse_tag_changes(changes: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``+tag``/``tag`` to add, ``-tag`` to remove; ``--anything`` is an unknown option."""
+    add: list[str] = []
+    remove: list[str] = []
+    for change in changes:
+        if change.startswith("--"):
+            option = change.split("=", 1)[0]
+            raise UsageError(f"no such option: {option} (see 'social-watch tag --help')")
+        if change.startswith("-"):
+            remove.append(tag_name(change[1:]))
+        else:
+            add.append(tag_name(change[1:] if change.startswith("+") else change))
+    return add, remove
 
 
 def retag(

@@ -1,0 +1,106 @@
+"""What a new user meets in the first hour (issue 11), through the CLI on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from social_watch import db as dbmod
+from tests.conftest import mention_line
+
+
+@pytest.fixture
+def inbox(cli, write_jsonl):
+    now = datetime.now(UTC)
+    path = write_jsonl(
+        [
+            mention_line(
+                id="1",
+                text="@shopexample my parcel never arrived",
+                handle="ann",
+                created_at=now - timedelta(minutes=40),
+            ),
+            mention_line(
+                id="2",
+                text="@shopexample do you ship to Canada?",
+                handle="ben",
+                created_at=now - timedelta(minutes=10),
+            ),
+            mention_line(
+                id="3",
+                text="cheap followers here",
+                handle="spam",
+                created_at=now - timedelta(minutes=5),
+            ),
+        ]
+    )
+    assert cli("import", str(path)).exit_code == 0
+    return path
+
+
+# --- §6 every action speaks JSON ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["done", "1", "--as", "jana"], "done"),
+        (["dismiss", "3", "--reason", "spam", "--as", "jana"], "dismissed"),
+        (["label", "2", "neg", "--as", "jana"], "open"),
+        (["tag", "2", "+vip", "-question"], "open"),
+    ],
+)
+def test_actions_print_the_changed_item_as_show_json(cli, inbox, args, status):
+    result = cli(*args, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    mention_id = int(args[1])
+    assert data["id"] == mention_id and data["status"] == status
+    shown = json.loads(cli("show", args[1], "--json").output)
+    assert set(data) == set(shown)
+    assert data["thread"] == shown["thread"] and data["actions"] == shown["actions"]
+
+
+def test_release_json_and_label_json(cli, inbox):
+    assert cli("claim", "1", "--as", "jana").exit_code == 0
+    released = json.loads(cli("release", "1", "--as", "jana", "--json").output)
+    assert released["status"] == "open" and released["claimed_by"] is None
+    labelled = json.loads(cli("label", "2", "neg", "--json").output)
+    assert labelled["thread"][0]["sentiment"]["label"] == "negative"
+    tagged = json.loads(cli("tag", "2", "+vip", "--json").output)
+    assert "vip" in tagged["thread"][0]["tags"] and "-json" not in tagged["thread"][0]["tags"]
+    bulk = json.loads(cli("label", "neutral", "--where", "author=spam", "--json").output)
+    assert bulk == {"labelled": 1, "sentiment": "neutral"}
+
+
+# --- §5 tag names are validated -------------------------------------------------------------
+
+
+def tags_of(mention_id: int) -> list[str]:
+    db = dbmod.connect("social-watch.db")
+    return json.loads(
+        db.conn.execute("SELECT tags FROM mentions WHERE id = ?", (mention_id,)).fetchone()[0]
+    )
+
+
+@pytest.mark.parametrize("change", ["+-c", "+bad tag", "-", "+", "+a/b", "+" + "x" * 41])
+def test_bad_tag_names_are_refused(cli, inbox, change):
+    before = tags_of(2)
+    result = cli("tag", "2", change)
+    assert result.exit_code == 2 and "bad tag name" in result.output
+    assert tags_of(2) == before
+
+
+def test_tag_options_are_options_not_tags(cli, inbox):
+    before = tags_of(2)
+    unknown = cli("tag", "2", "--nosuch")
+    assert unknown.exit_code == 2 and "no such option: --nosuch" in unknown.output
+    assert len(unknown.output.strip().splitlines()) == 1
+    only_json = cli("tag", "2", "--json")
+    assert only_json.exit_code == 2 and tags_of(2) == before
+    hot = cli("tag", "2", "+HOT", "+Lieferung_spät")
+    assert hot.exit_code == 0 and tags_of(2)[-2:] == ["hot", "lieferung_spät"]
+    assert cli("tag", "2", "-hot").exit_code == 0  # '-h' is not help on this command
+    assert "hot" not in tags_of(2)
