@@ -269,6 +269,18 @@ def show(
         f"WHERE a.mention_id IN ({', '.join('?' for _ in ids)}) ORDER BY a.at, a.id",
         ids,
     )
+    replies = iter_rows(
+        db,
+        "SELECT id, mention_id, kind, agent, network, text, status, reference, remote_id, "
+        "remote_url, error, created_at, sent_at FROM outbox "
+        f"WHERE mention_id IN ({', '.join('?' for _ in ids)}) ORDER BY created_at, id",
+        ids,
+    )
+    # A reply a later poll brought back as the brand's own post is shown once, as the reply.
+    posted = {(r["network"], r["remote_id"]) for r in replies if r["remote_id"]}
+    thread = [
+        m for m in thread if m["kind"] != "brand" or (m["network"], m["native_id"]) not in posted
+    ]
     head = resolve(db, item_id)
     members = [m for m in thread if m["item_id"] == item_id and m["status"] in ("open", "claimed")]
     still_open = head["status"] in ("open", "claimed") and head["due_at"]
@@ -282,7 +294,26 @@ def show(
         "first_response_by": head["first_response_by"],
         "item": item,
         "thread": [_message(m) for m in thread],
+        "replies": [_reply(r) for r in replies],
         "actions": [{**a, "details": json.loads(a["details"])} for a in actions],
+    }
+
+
+def _reply(r: dict[str, Any]) -> dict[str, Any]:
+    """What the team sent in the thread (an outbox row): who, when, what, and how it went."""
+    return {
+        "outbox_id": r["id"],
+        "in_reply_to": r["mention_id"],
+        "kind": r["kind"],
+        "agent": r["agent"],
+        "network": r["network"],
+        "text": r["text"],
+        "status": r["status"],
+        "reference": r["reference"],
+        "url": r["remote_url"],
+        "error": r["error"],
+        "created_at": r["created_at"],
+        "sent_at": r["sent_at"],
     }
 
 

@@ -104,3 +104,26 @@ def test_tag_options_are_options_not_tags(cli, inbox):
     assert hot.exit_code == 0 and tags_of(2)[-2:] == ["hot", "lieferung_spät"]
     assert cli("tag", "2", "-hot").exit_code == 0  # '-h' is not help on this command
     assert "hot" not in tags_of(2)
+
+
+# --- §3 show: what the team sent is part of the conversation ----------------------------------
+
+
+def test_show_puts_the_teams_replies_in_the_conversation(cli):
+    assert cli("demo").exit_code == 0
+    db = dbmod.connect("social-watch.db")
+    outbox_id, mention_id, agent, text, sent_at = db.conn.execute(
+        "SELECT id, mention_id, agent, text, sent_at FROM outbox WHERE kind = 'reply' "
+        "AND status = 'sent' ORDER BY id LIMIT 1"
+    ).fetchone()
+    data = json.loads(cli("show", str(mention_id), "--json").output)
+    (reply,) = [r for r in data["replies"] if r["outbox_id"] == outbox_id]
+    assert reply["agent"] == agent and reply["text"] == text and reply["status"] == "sent"
+    assert reply["sent_at"] == sent_at and reply["in_reply_to"] == mention_id
+    lines = cli("show", str(mention_id)).output.splitlines()
+    title = next(i for i, line in enumerate(lines) if line.lstrip().startswith("↳"))
+    assert f"{sent_at}  {agent} · reply to [{mention_id}] · sent" in lines[title]
+    assert text.split()[0] in lines[title + 1]
+    # after the message it answers, before the History
+    message = next(i for i, line in enumerate(lines) if line.startswith(f"[{mention_id}]"))
+    assert message < title < lines.index("History")
