@@ -10,6 +10,7 @@
         ├── AuthError                which credential, which environment variable
         ├── RateLimited              carries ``reset_at`` (UTC); the runner waits, never sleeps
         ├── TransientError           5xx, timeout, connection reset: retry with backoff
+        │   └── Unreachable          the host refused the connection or has no address
         └── BadItem                  one malformed item: skip it, log its id, keep the rest
 
 Every class knows its exit code so the CLI maps errors in one place.
@@ -72,6 +73,12 @@ class RateLimited(ConnectorError):
 
 class TransientError(ConnectorError):
     pass
+
+
+class Unreachable(TransientError):
+    """The host refused the connection or could not be resolved: retried like any transient
+    error, but a connector that has never reached its host since the loop started is
+    unhealthy at once (a wrong base_url or a firewall does not fix itself)."""
 
 
 class BadItem(ConnectorError):

@@ -145,9 +145,7 @@ def thread_text(data: dict[str, Any]) -> str:
     entries: list[tuple[str, int, str, dict[str, Any]]] = [
         (m["created_at"], 0, "message", m) for m in data["thread"]
     ]
-    entries += [
-        (r["sent_at"] or r["created_at"], 1, "reply", r) for r in data.get("replies", [])
-    ]
+    entries += [(r["sent_at"] or r["created_at"], 1, "reply", r) for r in data.get("replies", [])]
     for _, _, kind, m in sorted(entries, key=lambda e: (e[0], e[1])):
         if kind == "reply":
             out.extend(_reply_lines(m, wrap))
