@@ -99,13 +99,33 @@ def _mention(row: Mapping[str, Any], mask: _Masker) -> dict[str, Any]:
     }
 
 
+#: Dismissed as spam or a duplicate: still counted in volume, left out of the highlights
+#: (most negative, most positive, most reached authors).
+_DISMISSED_JUNK_SQL = (
+    "(status = 'dismissed' AND EXISTS (SELECT 1 FROM actions a WHERE "
+    "a.mention_id = COALESCE(mentions.item_id, mentions.id) AND a.action = 'dismissed' "
+    "AND json_extract(a.details, '$.reason') IN ('spam', 'duplicate')))"
+)
+
+
+def _left_out(conn: Any, p: Period) -> int:
+    """Mentions of the period dismissed as spam or duplicates (not in the highlights)."""
+    row = conn.execute(
+        f"SELECT COUNT(*) FROM mentions {_COVERING} WHERE {_PERIOD_SQL} AND {_DISMISSED_JUNK_SQL}",
+        [*_params(p)],
+    ).fetchone()
+    return int(row[0])
+
+
 def _extremes(conn: Any, p: Period, label: str, top: int, mask: _Masker) -> list[dict[str, Any]]:
-    """The ``top`` most negative (or positive) mentions: ranked on the index, then fetched."""
+    """The ``top`` most negative (or positive) mentions: ranked on the index, then fetched.
+    What the team dismissed as spam or a duplicate is no highlight."""
     order = "ASC" if label == "negative" else "DESC"
     ids = [
         r[0]
         for r in conn.execute(
             f"SELECT id FROM mentions {_COVERING} WHERE {_PERIOD_SQL} AND {_LABEL_SQL} = ? "
+            f"AND NOT {_DISMISSED_JUNK_SQL} "
             f"ORDER BY sentiment_compound {order}, id LIMIT ?",
             [*_params(p), label, top],
         )
@@ -128,7 +148,7 @@ def _authors(conn: Any, p: Period, top: int, mask: _Masker) -> list[dict[str, An
         conn,
         "SELECT network, MAX(author_handle) AS handle, MAX(author_name) AS name, "
         "MAX(COALESCE(author_followers, 0)) AS followers, COUNT(*) AS mentions, "
-        f"MAX(url) AS url FROM mentions WHERE {_PERIOD_SQL} "
+        f"MAX(url) AS url FROM mentions WHERE {_PERIOD_SQL} AND NOT {_DISMISSED_JUNK_SQL} "
         "GROUP BY network, lower(author_handle) ORDER BY followers DESC, mentions DESC LIMIT ?",
         [*_params(p), top],
     )
@@ -545,6 +565,8 @@ def build(
         "networks": networks,
         "most_negative": _extremes(conn, period, "negative", top, mask),
         "most_positive": _extremes(conn, period, "positive", top, mask),
+        # dismissed as spam or duplicates: counted in volume, not among the highlights
+        "left_out_of_highlights": _left_out(conn, period),
         "top_authors": _authors(conn, period, top, mask),
         "tags": [
             {"tag": t, "count": c, "previous": tags_before.get(t, 0)}

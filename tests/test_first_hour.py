@@ -127,3 +127,49 @@ def test_show_puts_the_teams_replies_in_the_conversation(cli):
     # after the message it answers, before the History
     message = next(i for i, line in enumerate(lines) if line.startswith(f"[{mention_id}]"))
     assert message < title < lines.index("History")
+
+
+# --- §5 dismissed spam and duplicates are no highlight --------------------------------------
+
+
+def test_dismissed_spam_and_duplicates_leave_the_digest_highlights(cli, write_jsonl):
+    now = datetime.now(UTC)
+    lines = [
+        mention_line(
+            id="10",
+            text="AMAZING!!! love love love it, best free followers here 😍",
+            handle="bot",
+            created_at=now - timedelta(hours=2),
+        ),
+        mention_line(
+            id="11",
+            text="I love the new coat, thank you so much!",
+            handle="ann",
+            created_at=now - timedelta(hours=3),
+        ),
+        mention_line(
+            id="12",
+            text="worst service ever, awful, never again",
+            handle="ben",
+            created_at=now - timedelta(hours=4),
+        ),
+        mention_line(
+            id="13",
+            text="worst service ever, awful, never again!!",
+            handle="ben2",
+            created_at=now - timedelta(hours=4),
+        ),
+    ]
+    assert cli("import", str(write_jsonl(lines))).exit_code == 0
+    assert cli("dismiss", "x:10", "--reason", "spam", "--as", "jana").exit_code == 0
+    assert cli("dismiss", "x:13", "--reason", "duplicate", "--as", "jana").exit_code == 0
+    data = json.loads(cli("digest", "--since", "24h", "--format", "json").output)
+    assert data["volume"]["mentions"] == 4  # still counted
+    assert data["left_out_of_highlights"] == 2
+    assert [m["author"]["handle"] for m in data["most_positive"]] == ["ann"]
+    assert [m["author"]["handle"] for m in data["most_negative"]] == ["ben"]
+    for fmt in ("text", "markdown", "html"):
+        out = cli("digest", "--since", "24h", "--format", fmt).output
+        assert "free followers" not in out and "ben2" not in out, fmt
+        assert "2 mentions dismissed as spam or duplicates" in out, fmt
+        assert "counted in volume, left out of the highlights" in out, fmt
