@@ -173,3 +173,45 @@ def test_dismissed_spam_and_duplicates_leave_the_digest_highlights(cli, write_js
         assert "free followers" not in out and "ben2" not in out, fmt
         assert "2 mentions dismissed as spam or duplicates" in out, fmt
         assert "counted in volume, left out of the highlights" in out, fmt
+
+
+# --- §5 the demo's people and brand never reach a real configuration -----------------------
+
+
+@pytest.mark.parametrize(
+    ("drop", "named"),
+    [
+        (("[brand]", "[agents.jana]", "[agents.tom]"), ["[brand] name", "[agents.jana]"]),
+        (("[agents.jana]", "[agents.tom]"), ["[agents.jana]"]),
+        (("[brand]",), ["[brand] name"]),
+    ],
+)
+def test_a_real_reply_without_brand_or_agent_config_is_refused(
+    tmp_path, cli, write_jsonl, drop, named
+):
+    from respond_fakes import posts, write_config
+
+    path = write_config(tmp_path)
+    sections = path.read_text(encoding="utf-8").split("\n[")
+    kept = [s for s in sections if not any(("[" + s).startswith(d) for d in drop)]
+    path.write_text("\n[".join(kept), encoding="utf-8")
+    jsonl = write_jsonl([mention_line(id="101", text="@shopexample where is my order?")])
+    common = ("--config", str(path), "--db", str(tmp_path / "sw.db"))
+    assert cli("import", str(jsonl), *common).exit_code == 0
+    result = cli("reply", "1", "Hi, checking now", "--as", "jana", *common)
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    for what in named:
+        assert what in result.stderr
+    assert "nothing was sent" in result.stderr and "^JN" not in result.output
+    assert posts(tmp_path / "remote") == []
+    db = dbmod.connect(tmp_path / "sw.db")
+    assert db.conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+
+
+def test_the_demo_still_signs_with_its_own_people(cli):
+    assert cli("demo").exit_code == 0
+    item = json.loads(cli("queue", "--json", "--network", "x", "--limit", "1").output)[0]
+    dry = cli("reply", str(item["id"]), "Thanks for telling us!", "--as", "jana", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "^JN" in dry.output
