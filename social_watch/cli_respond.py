@@ -181,9 +181,11 @@ def to_email(
             click.echo(f"Note: {note}")
         if result.draft is None:
             click.echo(
-                f"{result.network} is read-only: no public note; item {result.item_id} "
+                f"{result.network} is read-only and gives no e-mail address: no public note; "
+                f"item {result.item_id} "
                 + ("would be" if dry_run else "is")
-                + " moved to e-mail."
+                + " moved to e-mail, which tells the help desk what it can do instead "
+                "(answer in the thread, the link)."
             )
         elif dry_run:
             click.echo(_dry_run_text(result.draft))
