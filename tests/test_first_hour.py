@@ -215,3 +215,49 @@ def test_the_demo_still_signs_with_its_own_people(cli):
     dry = cli("reply", str(item["id"]), "Thanks for telling us!", "--as", "jana", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "^JN" in dry.output
+
+
+# --- §6 the outbox listing ----------------------------------------------------------------
+
+
+def test_outbox_filters_count_the_whole_outbox_and_the_listing_has_a_header(cli):
+    assert cli("demo").exit_code == 0
+    db = dbmod.connect("social-watch.db")
+    total = db.conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+    assert total > 10
+    none = cli("outbox", "--status", "unknown")
+    assert (
+        none.exit_code == 0
+        and none.output.strip() == f"No outbox rows match ({total} in the outbox)."
+    )
+    listing = cli("outbox", "--limit", "3").output.splitlines()
+    assert listing[0].split()[:3] == ["ID", "STATUS", "KIND"] and "WHEN (UTC)" in listing[0]
+    newest = db.conn.execute("SELECT id, sent_at FROM outbox ORDER BY id DESC LIMIT 1").fetchone()
+    assert listing[1].split()[0] == str(newest[0])
+    assert newest[1][:16].replace("T", " ") in listing[1]
+    assert listing[-1] == f"… {total - 3} more (--limit 0 shows all)"
+
+
+def test_a_demo_reply_says_where_it_went_and_links_the_thread(cli):
+    assert cli("demo").exit_code == 0
+    item = json.loads(cli("queue", "--json", "--network", "x", "--limit", "1").output)[0]
+    result = cli("reply", str(item["id"]), "Thanks for telling us!", "--as", "jana")
+    assert result.exit_code == 0, result.output
+    assert (
+        "posted in the demo (kept in the local database, nothing left this machine)"
+        in result.output
+    )
+    assert f"the thread: {item['url']}" in result.output
+    assert "local-sw-" not in result.output
+
+
+def test_a_real_reply_prints_its_link(tmp_path, cli, write_jsonl):
+    from respond_fakes import write_config
+
+    path = write_config(tmp_path)
+    common = ("--config", str(path), "--db", str(tmp_path / "sw.db"))
+    jsonl = write_jsonl([mention_line(id="101", text="@shopexample where is my order?")])
+    assert cli("import", str(jsonl), *common).exit_code == 0
+    result = cli("reply", "1", "Hi, checking now", "--as", "jana", *common)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "Outbox 1: posted: https://x.example/status/remote-1"
