@@ -261,3 +261,36 @@ def test_a_real_reply_prints_its_link(tmp_path, cli, write_jsonl):
     result = cli("reply", "1", "Hi, checking now", "--as", "jana", *common)
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "Outbox 1: posted: https://x.example/status/remote-1"
+
+
+# --- §6 the demo, run again -----------------------------------------------------------------
+
+
+def _states(path: str) -> list[tuple]:
+    db = dbmod.connect(path)
+    try:
+        return db.conn.execute(
+            "SELECT global_id, status, created_at, first_response_by, claimed_by FROM mentions "
+            "ORDER BY global_id"
+        ).fetchall()
+    finally:
+        db.close()
+
+
+def test_demo_again_says_what_is_there_and_works_nothing_more(cli):
+    import time_machine
+
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        first = cli("demo")
+        same_clock = cli("demo", "--db", "other.db")
+    assert first.exit_code == 0 and "0 already there" in first.output
+    assert _states("social-watch.db") == _states("other.db")  # the same clock, the same inbox
+    before = _states("social-watch.db")
+    total = len(before)
+    with time_machine.travel(start + timedelta(hours=3), tick=False):
+        again = cli("demo")
+    assert again.exit_code == 0
+    assert f"{total} sample mentions already there, nothing new" in again.output
+    assert _states("social-watch.db") == before  # nothing was worked behind the user's back
+    assert same_clock.exit_code == 0
