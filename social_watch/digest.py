@@ -32,6 +32,7 @@ from social_watch.errors import ConfigError, UsageError
 from social_watch.pipeline import Enricher, business_hours
 from social_watch.sensitive import SensitiveDetector
 from social_watch.stats import Period
+from social_watch.stopwords import brand_words, stopwords
 from social_watch.store import query
 
 FORMATS = ("text", "markdown", "html", "json")
@@ -264,20 +265,7 @@ def _counts(
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"@[\w.-]+(?:@[\w.-]+)?")
 _WORD = re.compile(r"[^\W\d_]{3,}(?:['’][^\W\d_]+)?")
-STOPWORDS = frozenset(
-    """
-    about above after again against all also and any are aren't because been before being
-    below between both but can can't cannot could couldn't did didn't does doesn't doing don't
-    down during each few for from further get got had hadn't has hasn't have haven't having
-    her here hers herself him himself his how i'm i've into isn't it's its itself just let's
-    more most mustn't myself nor not now off once only other ought our ours ourselves out over
-    own same shan't she she's should shouldn't some such than that that's the their theirs them
-    themselves then there there's these they they're this those through too under until very
-    was wasn't we're were weren't what what's when where which while who whom why will with
-    won't would wouldn't you you're your yours yourself yourselves amp via yes yet one still
-    really like know think thanks thank please hey guys today day week just get got
-    """.split()  # noqa: SIM905
-)
+STOPWORDS = stopwords()  # every shop language (data/stopwords.txt)
 
 
 def _terms(text: str, skip: frozenset[str]) -> set[str]:
@@ -510,9 +498,7 @@ def build(
     net_now, net_before = net_sentiment(cur_total), net_sentiment(prev_total)
     tags_now, tags_before = cur.tags, prev.tags
 
-    skip = frozenset(_WORD.findall(brand.lower())) | frozenset(
-        w for h in config.brand_handles.values() for w in _WORD.findall(str(h).lower())
-    )
+    skip = brand_words(config)
     terms_now, seen_now = _term_counts(conn, period, n_cur, skip, mask)
     terms_before, seen_before = _term_counts(conn, before, n_prev, skip, mask)
 
