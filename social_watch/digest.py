@@ -633,6 +633,7 @@ def _svg(chart: Mapping[str, Any], tz: str) -> dict[str, Any]:
     slot = inner_w / max(1, len(buckets))
     bar_w = max(1.0, slot * 0.78)
     bars = []
+    labels: list[str] = []
     every = max(1, math.ceil(len(buckets) / 8))
     size = chart["bucket_hours"]
     for i, bucket in enumerate(buckets):
@@ -648,18 +649,29 @@ def _svg(chart: Mapping[str, Any], tz: str) -> dict[str, Any]:
                 )
         start = datetime.strptime(bucket["start"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         local = start.astimezone(_zone(tz))
-        tick = None
-        if i % every == 0:
-            tick = local.strftime("%d %b") if size >= 24 else local.strftime("%a %H:%M")
-            if size < 24 and len(buckets) * size <= 24:
-                tick = local.strftime("%H:%M")
+        label = local.strftime("%d %b") if size >= 24 else local.strftime("%a %H:%M")
+        if size < 24 and len(buckets) * size <= 24:
+            label = local.strftime("%H:%M")
+        tick = label if i % every == 0 else None
+        cx = x + bar_w / 2
+        # A label is ~0.6 em per character wide: near an edge it is anchored to the edge
+        # instead of centred on its bar, so the last one is never cut off.
+        half = len(tick or "") * TICK_CHAR / 2
+        anchor, tx = "middle", cx
+        if cx + half > width - 1:
+            anchor, tx = "end", width - 1
+        elif cx - half < 1:
+            anchor, tx = "start", 1
+        labels.append(label)
         bars.append(
             {
                 "x": round(x, 1),
                 "w": round(bar_w, 1),
                 "rects": rects,
                 "tick": tick,
-                "cx": round(x + bar_w / 2, 1),
+                "cx": round(cx, 1),
+                "tx": round(tx, 1),
+                "anchor": anchor,
                 "total": totals[i],
                 "title": f"{local:%a %d %b %H:%M}: {totals[i]} mentions",
             }
@@ -675,8 +687,43 @@ def _svg(chart: Mapping[str, Any], tz: str) -> dict[str, Any]:
         "mid": scale_max / 2,
         "mid_y": top + inner_h / 2,
         "bars": bars,
+        "rows": _rows(buckets, labels),
         "bucket_hours": size,
     }
+
+
+TICK_CHAR = 6.0  # px per character of a 10 px axis label (Helvetica/Arial, a little generous)
+
+
+MAIL_ROWS = 24  # the e-mail's table chart merges neighbouring buckets to stay this short
+
+
+def _rows(buckets: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> list[dict[str, Any]]:
+    """The chart as table rows for mail clients that show no SVG: at most ``MAIL_ROWS``,
+    neighbouring buckets summed (each row labelled with its first bucket)."""
+    step = max(1, math.ceil(len(buckets) / MAIL_ROWS))
+    merged = []
+    for start in range(0, len(buckets), step):
+        group = buckets[start : start + step]
+        merged.append((labels[start], {k: sum(b[k] for b in group) for k in LABELS}))
+    scale = max(1, _nice(max((sum(c.values()) for _, c in merged), default=0)))
+    return [_row(label, counts, sum(counts.values()), scale) for label, counts in merged]
+
+
+def _row(label: str, bucket: Mapping[str, Any], total: int, scale: int) -> dict[str, Any]:
+    """One bar of the chart as a table row."""
+    parts = [
+        {
+            "label": name,
+            "count": bucket[name],
+            "fill": COLOURS[name],
+            "pct": round(bucket[name] / scale * 100, 1),
+        }
+        for name in ("negative", "neutral", "unknown", "positive")
+        if bucket[name]
+    ]
+    used = sum(p["pct"] for p in parts)
+    return {"label": label, "total": total, "parts": parts, "rest": round(max(0.0, 100 - used), 1)}
 
 
 def _nice(value: float) -> int:
@@ -734,8 +781,9 @@ def environment() -> jinja2.Environment:
     return _ENV
 
 
-def render(data: Mapping[str, Any], fmt: str = "text") -> str:
-    """The digest in one of ``FORMATS``; json is the ``build`` data itself."""
+def render(data: Mapping[str, Any], fmt: str = "text", *, mail: bool = False) -> str:
+    """The digest in one of ``FORMATS``; json is the ``build`` data itself. ``mail``: the
+    HTML for an e-mail, whose chart is a table (Gmail and Outlook show no inline SVG)."""
     if fmt == "json":
         import json
 
@@ -750,6 +798,7 @@ def render(data: Mapping[str, Any], fmt: str = "text") -> str:
         "colours": COLOURS,
         "labels": LABELS,
         "svg": _svg(data["chart"], tz) if fmt == "html" else None,
+        "mail": mail,
         "span": _span(data["period"]["hours"]),
         "when": _local(data["period"]["from"], tz) + " – " + _local(data["period"]["to"], tz),
         "local": lambda v, f="%d %b %H:%M": _local(v, tz, f),
@@ -814,7 +863,7 @@ def send(
         to=to,
         subject=title,
         text=render(data, "text"),
-        html=render(data, "html"),
+        html=render(data, "html", mail=True),
         headers={"Auto-Submitted": "auto-generated"},
     )
     mailer.send(smtp, msg)
