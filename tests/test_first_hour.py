@@ -294,3 +294,29 @@ def test_demo_again_says_what_is_there_and_works_nothing_more(cli):
     assert f"{total} sample mentions already there, nothing new" in again.output
     assert _states("social-watch.db") == before  # nothing was worked behind the user's back
     assert same_clock.exit_code == 0
+
+
+# --- §6 the README tells a new user the truth -------------------------------------------------
+
+
+def test_readme_fixtures_quickstart_and_the_demo_database():
+    import fnmatch
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "../shared/fixtures" not in readme and "`tests/fixtures/`" in readme
+    assert (root / "tests" / "fixtures" / "README.md").exists()
+    quick = readme.split("## Quickstart")[1].split("\n## ")[0]
+    assert "same `.venv`" in quick
+    commands = [line for line in quick.splitlines() if ".venv/bin/" in line and "pip" in line]
+    assert len(commands) == 2 and commands[0].startswith("python3 -m venv .venv")
+    assert not commands[1].startswith("python3 -m venv")  # it reuses the first one's .venv
+    assert "`social-watch.db` in the current folder" in quick
+    ignored = [
+        line.strip()
+        for line in (root / ".gitignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for name in ("social-watch.db", "social-watch.db-wal", "social-watch.db-shm", "demo.db"):
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in ignored), name
