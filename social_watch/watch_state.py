@@ -306,8 +306,8 @@ def check_health(
                 f"social-watch: {name} recovered",
                 f"{name} is polling and finding mentions again{was}.",
             )
-        log.warning("%s", note.title + (f": {reason}" if reason else ""))
-        deliver(send, note)
+        if deliver(send, note) != ["log"]:  # with no channel, deliver has logged it whole
+            log.warning("%s", note.title + (f": {reason}" if reason else ""))
         sent.append(note)
     return sent
 
