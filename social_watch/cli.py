@@ -450,7 +450,7 @@ def label(app: App, as_json: bool, args: tuple[str, ...], where: tuple[str, ...]
         if as_json:
             echo_json({"labelled": count, "sentiment": q.sentiment_label(sentiment)})
             return
-        click.echo(f"Labelled {count} mention(s) {sentiment}.")
+        click.echo(f"Labelled {count} mention(s) {q.sentiment_label(sentiment)}.")
         return
     if not mention_id:
         raise UsageError("give a mention id, or --where filters for a bulk correction")
@@ -458,7 +458,7 @@ def label(app: App, as_json: bool, args: tuple[str, ...], where: tuple[str, ...]
     if as_json:
         echo_item_json(app, result["id"])
         return
-    click.echo(f"Mention {result['id']}: {sentiment} (model said {result['model']}).")
+    click.echo(f"Mention {result['id']}: {result['sentiment']} (model said {result['model']}).")
 
 
 # -tag removes a tag, so '-h' is not help here ('-hot' removes 'hot'); --help still is.

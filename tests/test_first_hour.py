@@ -320,3 +320,9 @@ def test_readme_fixtures_quickstart_and_the_demo_database():
     ]
     for name in ("social-watch.db", "social-watch.db-wal", "social-watch.db-shm", "demo.db"):
         assert any(fnmatch.fnmatch(name, pattern) for pattern in ignored), name
+
+
+def test_label_says_the_label_it_stored_not_the_short_form_typed(cli, inbox):
+    assert cli("label", "1", "neg").output.strip() == "Mention 1: negative (model said negative)."
+    bulk = cli("label", "POS", "--where", "author=spam")
+    assert bulk.output.strip() == "Labelled 1 mention(s) positive."
