@@ -15,7 +15,14 @@ from typing import Any
 import httpx
 
 from social_watch import __version__
-from social_watch.errors import AuthError, ConnectorError, RateLimited, Rejected, TransientError
+from social_watch.errors import (
+    AuthError,
+    ConnectorError,
+    RateLimited,
+    Rejected,
+    TransientError,
+    Unreachable,
+)
 
 USER_AGENT = f"social-watch/{__version__} (+https://github.com/social-watch/social-watch)"
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
@@ -134,11 +141,48 @@ def send(
         response = http.request(method, path, **kwargs)
     except httpx.TimeoutException:
         raise TransientError(f"{connector}: {method} {httpx.URL(path).path} timed out") from None
+    except httpx.ConnectError as exc:
+        raise Unreachable(
+            f"{connector}: {method} {httpx.URL(path).path} failed: "
+            f"{transport_failure(exc, http.base_url)}"
+        ) from None
     except httpx.TransportError as exc:
         raise TransientError(
-            f"{connector}: {method} {httpx.URL(path).path} failed: {type(exc).__name__}"
+            f"{connector}: {method} {httpx.URL(path).path} failed: "
+            f"{transport_failure(exc, http.base_url)}"
         ) from None
     return check(response, connector=connector, env_var=env_var)
+
+
+_CAUSES = (
+    ("refused", "connection refused"),
+    ("name or service not known", "host name not found"),
+    ("nodename nor servname", "host name not found"),
+    ("getaddrinfo", "host name not found"),
+    ("temporary failure in name resolution", "host name not found"),
+    ("network is unreachable", "network unreachable"),
+    ("no route to host", "no route to host"),
+    ("certificate", "TLS certificate not trusted"),
+    ("reset by peer", "connection reset"),
+    ("all connection attempts failed", "all connection attempts failed"),
+)
+
+
+def transport_failure(exc: httpx.TransportError, base_url: httpx.URL) -> str:
+    """'cannot connect to 127.0.0.1:9 (connection refused)': which host and why. The cause is
+    one of a few known phrases, never the exception's own text (it may carry a URL)."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # no request attached
+        url = base_url
+    host = url.host or "?"
+    if url.port:
+        host = f"{host}:{url.port}"
+    text = str(exc).lower()
+    cause = next((why for needle, why in _CAUSES if needle in text), type(exc).__name__)
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {host} ({cause})"
+    return f"connection to {host} broke ({cause})"
 
 
 def json_body(response: httpx.Response, *, connector: str) -> Any:

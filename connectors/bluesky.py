@@ -91,7 +91,14 @@ from social_watch.connector import (
     Skipped,
     Source,
 )
-from social_watch.errors import AuthError, ConfigError, ConnectorError, RateLimited, TransientError
+from social_watch.errors import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    RateLimited,
+    TransientError,
+    Unreachable,
+)
 from social_watch.models import Author, Mention
 
 log = logging.getLogger("social_watch.connectors.bluesky")
@@ -254,8 +261,10 @@ class BlueskyConnector(Connector):
         except httpx.TimeoutException:
             raise TransientError(f"{self.name}: {method} {path} timed out") from None
         except httpx.TransportError as exc:
-            raise TransientError(
-                f"{self.name}: {method} {path} failed: {type(exc).__name__}"
+            error = Unreachable if isinstance(exc, httpx.ConnectError) else TransientError
+            raise error(
+                f"{self.name}: {method} {path} failed: "
+                f"{_http.transport_failure(exc, self.http.base_url)}"
             ) from None
 
     def _check(self, response: httpx.Response) -> httpx.Response:

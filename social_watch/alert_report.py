@@ -16,19 +16,12 @@ from typing import Any
 from social_watch.alerts import NEGATIVE, AlertRun, ScopeResult, group_sql, prepare
 from social_watch.clock import iso
 from social_watch.config import Config
+from social_watch.stopwords import stopwords
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"@[\w.-]+")
 _WORD = re.compile(r"[^\W\d_]{3,}(?:['’][^\W\d_]+)?")
-_STOPWORDS = """
-    about after again all also and any are because been before but can can't cannot could
-    did didn't does doesn't don't for from get got had has have haven't her here his how i'm
-    i've into isn't it's its just more not now off once only our out over should some than that
-    the their them then there these they this those too very was wasn't were what when where
-    which while who why will with won't would you your yet still really like one today via
-    amp just been being even ever every why
-"""
-STOPWORDS = frozenset(_STOPWORDS.split())
+STOPWORDS = stopwords()  # every shop language (data/stopwords.txt)
 
 
 @dataclass(frozen=True)
@@ -47,18 +40,26 @@ class Summary:
         }
 
 
-def terms(texts: Sequence[str], limit: int = 8) -> tuple[tuple[str, int], ...]:
-    """Most common words across texts (each counted once per text): no handles, links, stopwords."""
+def terms(
+    texts: Sequence[str], limit: int = 8, skip: frozenset[str] = frozenset()
+) -> tuple[tuple[str, int], ...]:
+    """Most common words across texts (each counted once per text): no handles, links,
+    stopwords, nor the ``skip`` words (the brand's own name: it is in every mention)."""
     counter: Counter[str] = Counter()
     for text in texts:
         words = _WORD.findall(_HANDLE.sub(" ", _URL.sub(" ", text.casefold())))
-        counter.update({w for w in words if w not in STOPWORDS})
+        counter.update({w for w in words if w not in STOPWORDS and w not in skip})
     ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
     return tuple(ranked[:limit])
 
 
 def summarize(
-    db: Any, keywords: Sequence[str] | None, start: datetime, end: datetime, top: int = 5
+    db: Any,
+    keywords: Sequence[str] | None,
+    start: datetime,
+    end: datetime,
+    top: int = 5,
+    skip: frozenset[str] = frozenset(),
 ) -> Summary:
     """Negative mentions of one scope in the window: top by sentiment, terms, networks."""
     conn = prepare(db)
@@ -90,7 +91,7 @@ def summarize(
             }
     return Summary(
         top=tuple(seen.values()),
-        terms=terms([r[4] for r in rows]),
+        terms=terms([r[4] for r in rows], skip=skip),
         networks=tuple(sorted(networks.items(), key=lambda kv: (-kv[1], kv[0]))),
     )
 
@@ -115,7 +116,7 @@ def describe_scope(s: ScopeResult, window: timedelta) -> list[str]:
         "ongoing": "ongoing",
         "settling": "settling",
         "recovered": "recovered",
-        "calm": "calm",
+        "calm": "calm" if v.judged else "not enough history",  # cannot judge: not "calm"
     }[s.event]
     lines = [
         f"{head}: {s.label} — {v.observed} negative of {v.total} mentions in the last "

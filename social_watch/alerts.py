@@ -109,9 +109,15 @@ class Verdict:
     def fired(self) -> bool:
         return bool(self.rules)
 
+    @property
+    def judged(self) -> bool:
+        """Enough baseline samples to say spike or calm (else "not enough history")."""
+        return len(self.samples) >= MIN_SAMPLES
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "fired": self.fired,
+            "judged": self.judged,
             "rules": list(self.rules),
             "reason": self.reason,
             "observed": self.observed,
@@ -338,6 +344,8 @@ class AlertRun:
         for status in ("fired", "reminder", "ongoing", "settling", "recovered"):
             if status in events:
                 return status
+        if self.scopes and not any(s.verdict.judged for s in self.scopes):
+            return "not_enough_history"  # exit 0, but not "calm": nothing could be judged
         return "calm"
 
     def as_dict(self) -> dict[str, Any]:
@@ -395,9 +403,11 @@ def check(
     """Evaluate every scope, apply the cool-down, record state and events (unless ``record``)."""
     from social_watch import db as dbmod
     from social_watch.alert_report import summarize
+    from social_watch.stopwords import brand_words
 
     verdicts, window, baseline = evaluate(db, config, now, window=window, baseline=baseline)
     cooldown: timedelta = config.section("alerts")["cooldown"]
+    skip = brand_words(config)  # the brand's own name is never a term of its alert
     results: list[ScopeResult] = []
     with dbmod.write(db) if record else contextlib.nullcontext():
         for scope, words, verdict in verdicts:
@@ -406,7 +416,7 @@ def check(
             result = ScopeResult(scope, words, event, verdict)
             if event in ("fired", "reminder", "ongoing"):
                 result.summary = summarize(
-                    db, words if scope != OVERALL else None, now - window, now
+                    db, words if scope != OVERALL else None, now - window, now, skip=skip
                 )
             if record:
                 _record(db, state, result, now)

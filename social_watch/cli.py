@@ -121,6 +121,13 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def echo_item_json(app: App, mention_id: int) -> None:
+    """The changed item after an action, in the shape of `show --json`."""
+    from social_watch import queue as q
+
+    echo_json(q.show(app.db, mention_id, now=app.now(), sla=app.sla()))
+
+
 class Group(click.Group):
     """Maps library errors to a one-line message and the error's exit code."""
 
@@ -323,9 +330,10 @@ def claim(app: App, as_json: bool, mention_id: str) -> None:
 @cli.command()
 @store_options
 @agent_option
+@json_option
 @click.option("--force", is_flag=True, help="Release a claim held by someone else.")
 @click.argument("mention_id")
-def release(app: App, mention_id: str, force: bool) -> None:
+def release(app: App, as_json: bool, mention_id: str, force: bool) -> None:
     """Give an item back to the queue.
 
     \b
@@ -337,16 +345,20 @@ def release(app: App, mention_id: str, force: bool) -> None:
     agent = app.agent()
     assert agent is not None
     result = q.release(app.db, mention_id, agent, now=app.now(), force=force)
+    if as_json:
+        echo_item_json(app, result["id"])
+        return
     click.echo(f"Released {result['id']}: back in the queue.")
 
 
 @cli.command()
 @store_options
 @agent_option
+@json_option
 @click.option("--note", help="Why, for the history.")
 @click.option("--force", is_flag=True, help="Close an item claimed by someone else.")
 @click.argument("mention_id")
-def done(app: App, mention_id: str, note: str | None, force: bool) -> None:
+def done(app: App, as_json: bool, mention_id: str, note: str | None, force: bool) -> None:
     """Mark an item handled: it leaves the inbox.
 
     \b
@@ -358,19 +370,25 @@ def done(app: App, mention_id: str, note: str | None, force: bool) -> None:
     result = q.close(
         app.db, mention_id, app.agent(), now=app.now(), status="done", note=note, force=force
     )
+    if as_json:
+        echo_item_json(app, result["id"])
+        return
     click.echo(f"Done: {result['id']}.")
 
 
 @cli.command()
 @store_options
 @agent_option
+@json_option
 @click.option(
     "--reason", required=True, type=click.Choice(["spam", "no-reply-needed", "duplicate", "other"])
 )
 @click.option("--note", help="Why, for the history.")
 @click.option("--force", is_flag=True, help="Dismiss an item claimed by someone else.")
 @click.argument("mention_id")
-def dismiss(app: App, mention_id: str, reason: str, note: str | None, force: bool) -> None:
+def dismiss(
+    app: App, as_json: bool, mention_id: str, reason: str, note: str | None, force: bool
+) -> None:
     """Remove an item that needs no answer.
 
     \b
@@ -389,12 +407,16 @@ def dismiss(app: App, mention_id: str, reason: str, note: str | None, force: boo
         note=note,
         force=force,
     )
+    if as_json:
+        echo_item_json(app, result["id"])
+        return
     click.echo(f"Dismissed {result['id']} ({reason}).")
 
 
 @cli.command()
 @store_options
 @agent_option
+@json_option
 @click.argument("args", nargs=-1, required=True, metavar="[ID] SENTIMENT")
 @click.option(
     "--where",
@@ -404,7 +426,7 @@ def dismiss(app: App, mention_id: str, reason: str, note: str | None, force: boo
     help="Bulk: label every mention matching all filters (network, status, author, "
     "sentiment, model, tag, lang, query, text).",
 )
-def label(app: App, args: tuple[str, ...], where: tuple[str, ...]) -> None:
+def label(app: App, as_json: bool, args: tuple[str, ...], where: tuple[str, ...]) -> None:
     """Correct the sentiment of a mention; the correction wins over the model.
 
     SENTIMENT is positive, neutral, negative or unknown.
@@ -425,33 +447,47 @@ def label(app: App, args: tuple[str, ...], where: tuple[str, ...]) -> None:
         if mention_id:
             raise UsageError("give a mention id or --where filters, not both")
         count = q.label_where(app.db, list(where), sentiment, agent, now=app.now())
-        click.echo(f"Labelled {count} mention(s) {sentiment}.")
+        if as_json:
+            echo_json({"labelled": count, "sentiment": q.sentiment_label(sentiment)})
+            return
+        click.echo(f"Labelled {count} mention(s) {q.sentiment_label(sentiment)}.")
         return
     if not mention_id:
         raise UsageError("give a mention id, or --where filters for a bulk correction")
     result = q.label(app.db, mention_id, sentiment, agent, now=app.now())
-    click.echo(f"Mention {result['id']}: {sentiment} (model said {result['model']}).")
+    if as_json:
+        echo_item_json(app, result["id"])
+        return
+    click.echo(f"Mention {result['id']}: {result['sentiment']} (model said {result['model']}).")
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
+# -tag removes a tag, so '-h' is not help here ('-hot' removes 'hot'); --help still is.
+@cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @store_options
 @agent_option
+@json_option
 @click.argument("mention_id")
 @click.argument("changes", nargs=-1, required=True, type=click.UNPROCESSED)
-def tag(app: App, mention_id: str, changes: tuple[str, ...]) -> None:
+def tag(app: App, as_json: bool, mention_id: str, changes: tuple[str, ...]) -> None:
     """Add (+tag or tag) or remove (-tag) tags on a mention.
+
+    A tag name is lower-case letters, digits, '-' and '_', starting with a letter or digit
+    (up to 40 characters); a word starting with '--' is an option, not a tag.
 
     \b
     Example:
         social-watch tag 12 +vip -review
+        social-watch tag 12 +vip --json
     """
     from social_watch import queue as q
 
-    add = [c.lstrip("+") for c in changes if not c.startswith("-")]
-    remove = [c[1:] for c in changes if c.startswith("-")]
+    add, remove = q.parse_tag_changes(changes)
     result = q.retag(
         app.db, mention_id, app.agent(required=False), now=app.now(), add=add, remove=remove
     )
+    if as_json:
+        echo_item_json(app, result["id"])
+        return
     click.echo(f"Mention {result['id']}: tags {', '.join(result['tags']) or '(none)'}.")
 
 

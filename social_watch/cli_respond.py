@@ -18,11 +18,18 @@ import click
 from social_watch.cli import App, Group, agent_option, cli, echo_json, json_option, store_options
 
 
-def _describe_sent(result: Any) -> str:
-    where = result.url or result.remote_id
+def _describe_sent(result: Any, thread_url: str | None = None) -> str:
     if result.status == "sent":
         how = "found on the network (sent earlier)" if result.reconciled else "posted"
-        return f"Outbox {result.outbox_id}: {how}: {where}"
+        if result.url:
+            return f"Outbox {result.outbox_id}: {how}: {result.url}"
+        thread = f"; the thread: {thread_url}" if thread_url else ""
+        if str(result.remote_id or "").startswith("local-"):  # the demo's replay connector
+            return (
+                f"Outbox {result.outbox_id}: {how} in the demo (kept in the local database, "
+                f"nothing left this machine){thread}"
+            )
+        return f"Outbox {result.outbox_id}: {how} (id {result.remote_id}; no link given){thread}"
     if result.status == "unknown":
         return (
             f"Outbox {result.outbox_id}: outcome unknown ({result.error}); "
@@ -114,7 +121,7 @@ def reply(
     if as_json:
         echo_json({"dry_run": False, **draft.as_dict(), "outbox": result.as_dict()})
     else:
-        click.echo(_describe_sent(result))
+        click.echo(_describe_sent(result, draft.mention.url))
     if result.status != "sent":
         sys.exit(1)
 
@@ -181,9 +188,11 @@ def to_email(
             click.echo(f"Note: {note}")
         if result.draft is None:
             click.echo(
-                f"{result.network} is read-only: no public note; item {result.item_id} "
+                f"{result.network} is read-only and gives no e-mail address: no public note; "
+                f"item {result.item_id} "
                 + ("would be" if dry_run else "is")
-                + " moved to e-mail."
+                + " moved to e-mail, which tells the help desk what it can do instead "
+                "(answer in the thread, the link)."
             )
         elif dry_run:
             click.echo(_dry_run_text(result.draft))
@@ -232,15 +241,44 @@ def outbox(
         echo_json(rows)
         return
     if not rows:
-        click.echo("The outbox is empty.")
+        total = ob.count(app.db)
+        if statuses and total:
+            click.echo(f"No outbox rows match ({total} in the outbox).")
+        else:
+            click.echo("The outbox is empty.")
         return
-    for r in rows:
-        where = r["remote_url"] or r["remote_id"] or r["error"] or ""
-        click.echo(
-            f"{r['id']:>4}  {r['status']:<8} {r['kind']:<8} {r['network']:<9} "
-            f"item {r['item_id']:<5} @{r['in_reply_to']['author']:<18} {r['agent'] or '':<8} {where}"
+    click.echo(_outbox_table(rows))
+    hidden = ob.count(app.db, statuses) - len(rows)
+    if hidden > 0:
+        click.echo(click.style(f"… {hidden} more (--limit 0 shows all)", dim=True))
+
+
+def _outbox_table(rows: list[dict[str, Any]]) -> str:
+    """One line per row (newest first) under a header, the text indented below it. WHEN is
+    when it was sent, else last tried, else recorded (UTC)."""
+    from social_watch.render import shorten, width
+
+    cols = width()
+    lines = [
+        click.style(
+            f"{'ID':>4}  {'STATUS':<8} {'KIND':<8} {'NET':<10} {'ITEM':<6} {'TO':<19} "
+            f"{'AGENT':<8} {'WHEN (UTC)':<16} LINK / ERROR",
+            bold=True,
         )
-        click.echo(f"      {' '.join(r['text'].split())}")
+    ]
+    for r in rows:
+        when = (r["sent_at"] or r["attempted_at"] or r["created_at"] or "")[:16].replace("T", " ")
+        where = r["remote_url"] or r["error"] or r["remote_id"] or ""
+        to = shorten("@" + (r["in_reply_to"]["author"] or "?"), 19)
+        line = (
+            f"{r['id']:>4}  {r['status']:<8} {r['kind']:<8} {shorten(r['network'], 10):<10} "
+            f"{r['item_id']:<6} {to:<19} {shorten(r['agent'] or '', 8):<8} {when:<16} "
+        )
+        # a link stays whole (a cut one cannot be opened); an error or id is cut to fit
+        fits = where if r["remote_url"] else shorten(where, max(12, cols - len(line)))
+        lines.append(line + fits)
+        lines.append("      " + shorten(r["text"], max(20, cols - 7)))
+    return "\n".join(lines)
 
 
 @outbox.command(name="retry")

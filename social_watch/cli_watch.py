@@ -69,7 +69,9 @@ def status(app: App, as_json: bool) -> None:
 
     Exit 1 when connectors are configured and no watch loop is alive (none running, or its
     heartbeat is older than 3 heartbeats, 15 s), or when a configured connector is unhealthy
-    (no successful poll for 5 of its intervals, or no new mention for its quiet_period).
+    (no successful poll for 5 of its intervals, or no new mention for its quiet_period; at
+    once when it cannot poll at all: a missing secret, refused credentials or an unreachable
+    host on every try since the loop started).
     Otherwise 0 (a queue-only setup without connectors needs no loop).
 
     \b
@@ -114,7 +116,7 @@ def _describe(data: dict[str, Any]) -> str:
             f"{name}last poll {c['last_poll_at']} {c['result']} (new {c['new']}, "
             f"fetched {c['fetched']}); {health}"
         )
-        if c["error"]:
+        if c["error"] and c["error"] not in (c["health_reason"] or ""):
             line += f"\n{'':14}error: {c['error']}"
         if c["rate_limit_reset"]:
             line += f"\n{'':14}rate limited until {c['rate_limit_reset']}"

@@ -26,6 +26,9 @@ ENV_CONFIG = "SOCIAL_WATCH_CONFIG"
 DEFAULT_CONFIG_NAME = "social-watch.toml"
 DEFAULT_DATABASE = "social-watch.db"
 NETWORKS = ("x", "reddit", "mastodon", "bluesky", "hackernews", "rss")
+#: The placeholder brand when [brand] name is not set (the demo's); a real reply is refused
+#: until it is set.
+DEFAULT_BRAND_NAME = "Shop Example"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$")
 _UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -300,7 +303,7 @@ SCHEMA = Table(
         "brand": Key(
             Table(
                 {
-                    "name": Key(nonempty_string, "Shop Example", "shown in replies and digests"),
+                    "name": Key(nonempty_string, None, "shown in replies and digests"),
                     "handles": Key(
                         MapOf(string), {}, "the brand's own account per network (never queued)"
                     ),
@@ -532,7 +535,12 @@ class Config:
 
     @property
     def brand_name(self) -> str:
-        return str(self.raw["brand"]["name"])
+        """[brand] name, else the placeholder the demo uses (a real reply refuses it)."""
+        return str(self.raw["brand"]["name"] or DEFAULT_BRAND_NAME)
+
+    @property
+    def brand_configured(self) -> bool:
+        return bool(self.raw["brand"]["name"])
 
     @property
     def brand_handles(self) -> Mapping[str, str]:

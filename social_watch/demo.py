@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -76,11 +77,26 @@ def _guard(db: sqlite_utils.Database, path: str) -> None:
         )
 
 
-def run(path: str) -> PollSummary:
+@dataclass(frozen=True)
+class DemoResult:
+    """What a demo run did: the replay poll, and how many sample mentions were there before."""
+
+    summary: PollSummary
+    already: int  # sample mentions already in the database before this run
+    worked: int  # older items worked through as a team would have (this run only)
+
+
+def run(path: str) -> DemoResult:
+    """Fill ``path`` with the sample. A rerun adds nothing and works nothing: only the
+    mentions this run inserted get a simulated history, so the inbox a user is working in
+    is not changed behind their back (the same clock gives the same inbox)."""
     config = cfg.validate(DEMO_CONFIG)
     db = open_db(path)
     try:
         _guard(db, path)
+        already, last_id = db.conn.execute(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM mentions"
+        ).fetchone()
         connector = build(
             config,
             "replay",
@@ -90,18 +106,21 @@ def run(path: str) -> PollSummary:
         pipeline = Pipeline(config)
         (source,) = connector.sources()
         summary = poll_source(db, pipeline, connector, source)
-        simulate_history(db, config, pipeline.clock())
-        return summary
+        worked = simulate_history(db, config, pipeline.clock(), after_id=last_id)
+        return DemoResult(summary, already, worked)
     finally:
         db.close()
 
 
-def simulate_history(db: sqlite_utils.Database, config: cfg.Config, now: datetime) -> int:
+def simulate_history(
+    db: sqlite_utils.Database, config: cfg.Config, now: datetime, *, after_id: int = 0
+) -> int:
     """Work the older items the way a team would have, through the same library calls.
 
     Items older than ``HISTORY_AFTER`` were claimed, answered with a signed reply (through
     the replay connector, so the outbox and audit trail are real), dismissed as spam, or
-    closed; a few stay forgotten. Deterministic per mention id, so reruns agree.
+    closed; a few stay forgotten. Deterministic per mention id, so reruns agree. Only
+    mentions with an id above ``after_id`` (the ones this run inserted) are worked.
     """
     from social_watch import queue as q
     from social_watch import replies
@@ -109,8 +128,9 @@ def simulate_history(db: sqlite_utils.Database, config: cfg.Config, now: datetim
     cutoff = now - HISTORY_AFTER
     heads = db.conn.execute(
         "SELECT id, network, text, created_at, sentiment_label, sensitive, tags FROM mentions "
-        "WHERE status = 'open' AND item_id = id AND created_at < ? ORDER BY created_at",
-        (cfg_iso(cutoff),),
+        "WHERE status = 'open' AND item_id = id AND created_at < ? AND id > ? "
+        "ORDER BY created_at",
+        (cfg_iso(cutoff), after_id),
     ).fetchall()
     handled = 0
     ttl = timedelta(minutes=30)
@@ -172,10 +192,17 @@ def simulate_history(db: sqlite_utils.Database, config: cfg.Config, now: datetim
     return handled
 
 
-def describe(summary: PollSummary, path: str) -> str:
+def describe(result: DemoResult, path: str) -> str:
+    summary = result.summary
+    if not summary.new and result.already:
+        return (
+            f"Demo inbox in {path}: {result.already} sample mentions already there, nothing "
+            "new; the inbox is as you left it (delete the file for a fresh demo)."
+        )
     return (
         f"Demo inbox in {path}: {summary.new} new sample mentions "
-        f"({summary.duplicates} already there, {summary.ignored} reposts or brand posts skipped)."
+        f"({result.already + summary.duplicates} already there, {summary.ignored} reposts or "
+        f"brand posts skipped); {result.worked} older ones worked as a team would have."
     )
 
 

@@ -32,6 +32,7 @@ from social_watch.errors import ConfigError, UsageError
 from social_watch.pipeline import Enricher, business_hours
 from social_watch.sensitive import SensitiveDetector
 from social_watch.stats import Period
+from social_watch.stopwords import brand_words, stopwords
 from social_watch.store import LANG_SQL, query
 
 FORMATS = ("text", "markdown", "html", "json")
@@ -99,13 +100,33 @@ def _mention(row: Mapping[str, Any], mask: _Masker) -> dict[str, Any]:
     }
 
 
+#: Dismissed as spam or a duplicate: still counted in volume, left out of the highlights
+#: (most negative, most positive, most reached authors).
+_DISMISSED_JUNK_SQL = (
+    "(status = 'dismissed' AND EXISTS (SELECT 1 FROM actions a WHERE "
+    "a.mention_id = COALESCE(mentions.item_id, mentions.id) AND a.action = 'dismissed' "
+    "AND json_extract(a.details, '$.reason') IN ('spam', 'duplicate')))"
+)
+
+
+def _left_out(conn: Any, p: Period) -> int:
+    """Mentions of the period dismissed as spam or duplicates (not in the highlights)."""
+    row = conn.execute(
+        f"SELECT COUNT(*) FROM mentions {_COVERING} WHERE {_PERIOD_SQL} AND {_DISMISSED_JUNK_SQL}",
+        [*_params(p)],
+    ).fetchone()
+    return int(row[0])
+
+
 def _extremes(conn: Any, p: Period, label: str, top: int, mask: _Masker) -> list[dict[str, Any]]:
-    """The ``top`` most negative (or positive) mentions: ranked on the index, then fetched."""
+    """The ``top`` most negative (or positive) mentions: ranked on the index, then fetched.
+    What the team dismissed as spam or a duplicate is no highlight."""
     order = "ASC" if label == "negative" else "DESC"
     ids = [
         r[0]
         for r in conn.execute(
             f"SELECT id FROM mentions {_COVERING} WHERE {_PERIOD_SQL} AND {_LABEL_SQL} = ? "
+            f"AND NOT {_DISMISSED_JUNK_SQL} "
             f"ORDER BY sentiment_compound {order}, id LIMIT ?",
             [*_params(p), label, top],
         )
@@ -128,7 +149,7 @@ def _authors(conn: Any, p: Period, top: int, mask: _Masker) -> list[dict[str, An
         conn,
         "SELECT network, MAX(author_handle) AS handle, MAX(author_name) AS name, "
         "MAX(COALESCE(author_followers, 0)) AS followers, COUNT(*) AS mentions, "
-        f"MAX(url) AS url FROM mentions WHERE {_PERIOD_SQL} "
+        f"MAX(url) AS url FROM mentions WHERE {_PERIOD_SQL} AND NOT {_DISMISSED_JUNK_SQL} "
         "GROUP BY network, lower(author_handle) ORDER BY followers DESC, mentions DESC LIMIT ?",
         [*_params(p), top],
     )
@@ -244,20 +265,7 @@ def _counts(
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"@[\w.-]+(?:@[\w.-]+)?")
 _WORD = re.compile(r"[^\W\d_]{3,}(?:['’][^\W\d_]+)?")
-STOPWORDS = frozenset(
-    """
-    about above after again against all also and any are aren't because been before being
-    below between both but can can't cannot could couldn't did didn't does doesn't doing don't
-    down during each few for from further get got had hadn't has hasn't have haven't having
-    her here hers herself him himself his how i'm i've into isn't it's its itself just let's
-    more most mustn't myself nor not now off once only other ought our ours ourselves out over
-    own same shan't she she's should shouldn't some such than that that's the their theirs them
-    themselves then there there's these they they're this those through too under until very
-    was wasn't we're were weren't what what's when where which while who whom why will with
-    won't would wouldn't you you're your yours yourself yourselves amp via yes yet one still
-    really like know think thanks thank please hey guys today day week just get got
-    """.split()  # noqa: SIM905
-)
+STOPWORDS = stopwords()  # every shop language (data/stopwords.txt)
 
 
 def _terms(text: str, skip: frozenset[str]) -> set[str]:
@@ -506,9 +514,7 @@ def build(
     net_now, net_before = net_sentiment(cur_total), net_sentiment(prev_total)
     tags_now, tags_before = cur.tags, prev.tags
 
-    skip = frozenset(_WORD.findall(brand.lower())) | frozenset(
-        w for h in config.brand_handles.values() for w in _WORD.findall(str(h).lower())
-    )
+    skip = brand_words(config)
     terms_now, seen_now = _term_counts(conn, period, n_cur, skip, mask)
     terms_before, seen_before = _term_counts(conn, before, n_prev, skip, mask)
 
@@ -562,6 +568,8 @@ def build(
         "languages": _languages(conn, period),
         "most_negative": _extremes(conn, period, "negative", top, mask),
         "most_positive": _extremes(conn, period, "positive", top, mask),
+        # dismissed as spam or duplicates: counted in volume, not among the highlights
+        "left_out_of_highlights": _left_out(conn, period),
         "top_authors": _authors(conn, period, top, mask),
         "tags": [
             {"tag": t, "count": c, "previous": tags_before.get(t, 0)}
@@ -642,6 +650,7 @@ def _svg(chart: Mapping[str, Any], tz: str) -> dict[str, Any]:
     slot = inner_w / max(1, len(buckets))
     bar_w = max(1.0, slot * 0.78)
     bars = []
+    labels: list[str] = []
     every = max(1, math.ceil(len(buckets) / 8))
     size = chart["bucket_hours"]
     for i, bucket in enumerate(buckets):
@@ -657,18 +666,29 @@ def _svg(chart: Mapping[str, Any], tz: str) -> dict[str, Any]:
                 )
         start = datetime.strptime(bucket["start"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         local = start.astimezone(_zone(tz))
-        tick = None
-        if i % every == 0:
-            tick = local.strftime("%d %b") if size >= 24 else local.strftime("%a %H:%M")
-            if size < 24 and len(buckets) * size <= 24:
-                tick = local.strftime("%H:%M")
+        label = local.strftime("%d %b") if size >= 24 else local.strftime("%a %H:%M")
+        if size < 24 and len(buckets) * size <= 24:
+            label = local.strftime("%H:%M")
+        tick = label if i % every == 0 else None
+        cx = x + bar_w / 2
+        # A label is ~0.6 em per character wide: near an edge it is anchored to the edge
+        # instead of centred on its bar, so the last one is never cut off.
+        half = len(tick or "") * TICK_CHAR / 2
+        anchor, tx = "middle", cx
+        if cx + half > width - 1:
+            anchor, tx = "end", width - 1
+        elif cx - half < 1:
+            anchor, tx = "start", 1
+        labels.append(label)
         bars.append(
             {
                 "x": round(x, 1),
                 "w": round(bar_w, 1),
                 "rects": rects,
                 "tick": tick,
-                "cx": round(x + bar_w / 2, 1),
+                "cx": round(cx, 1),
+                "tx": round(tx, 1),
+                "anchor": anchor,
                 "total": totals[i],
                 "title": f"{local:%a %d %b %H:%M}: {totals[i]} mentions",
             }
@@ -684,8 +704,43 @@ def _svg(chart: Mapping[str, Any], tz: str) -> dict[str, Any]:
         "mid": scale_max / 2,
         "mid_y": top + inner_h / 2,
         "bars": bars,
+        "rows": _rows(buckets, labels),
         "bucket_hours": size,
     }
+
+
+TICK_CHAR = 6.0  # px per character of a 10 px axis label (Helvetica/Arial, a little generous)
+
+
+MAIL_ROWS = 24  # the e-mail's table chart merges neighbouring buckets to stay this short
+
+
+def _rows(buckets: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> list[dict[str, Any]]:
+    """The chart as table rows for mail clients that show no SVG: at most ``MAIL_ROWS``,
+    neighbouring buckets summed (each row labelled with its first bucket)."""
+    step = max(1, math.ceil(len(buckets) / MAIL_ROWS))
+    merged = []
+    for start in range(0, len(buckets), step):
+        group = buckets[start : start + step]
+        merged.append((labels[start], {k: sum(b[k] for b in group) for k in LABELS}))
+    scale = max(1, _nice(max((sum(c.values()) for _, c in merged), default=0)))
+    return [_row(label, counts, sum(counts.values()), scale) for label, counts in merged]
+
+
+def _row(label: str, bucket: Mapping[str, Any], total: int, scale: int) -> dict[str, Any]:
+    """One bar of the chart as a table row."""
+    parts = [
+        {
+            "label": name,
+            "count": bucket[name],
+            "fill": COLOURS[name],
+            "pct": round(bucket[name] / scale * 100, 1),
+        }
+        for name in ("negative", "neutral", "unknown", "positive")
+        if bucket[name]
+    ]
+    used = sum(p["pct"] for p in parts)
+    return {"label": label, "total": total, "parts": parts, "rest": round(max(0.0, 100 - used), 1)}
 
 
 def _nice(value: float) -> int:
@@ -743,8 +798,9 @@ def environment() -> jinja2.Environment:
     return _ENV
 
 
-def render(data: Mapping[str, Any], fmt: str = "text") -> str:
-    """The digest in one of ``FORMATS``; json is the ``build`` data itself."""
+def render(data: Mapping[str, Any], fmt: str = "text", *, mail: bool = False) -> str:
+    """The digest in one of ``FORMATS``; json is the ``build`` data itself. ``mail``: the
+    HTML for an e-mail, whose chart is a table (Gmail and Outlook show no inline SVG)."""
     if fmt == "json":
         import json
 
@@ -759,6 +815,7 @@ def render(data: Mapping[str, Any], fmt: str = "text") -> str:
         "colours": COLOURS,
         "labels": LABELS,
         "svg": _svg(data["chart"], tz) if fmt == "html" else None,
+        "mail": mail,
         "span": _span(data["period"]["hours"]),
         "when": _local(data["period"]["from"], tz) + " – " + _local(data["period"]["to"], tz),
         "local": lambda v, f="%d %b %H:%M": _local(v, tz, f),
@@ -823,7 +880,7 @@ def send(
         to=to,
         subject=title,
         text=render(data, "text"),
-        html=render(data, "html"),
+        html=render(data, "html", mail=True),
         headers={"Auto-Submitted": "auto-generated"},
     )
     mailer.send(smtp, msg)

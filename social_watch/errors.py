@@ -10,6 +10,7 @@
         ├── AuthError                which credential, which environment variable
         ├── RateLimited              carries ``reset_at`` (UTC); the runner waits, never sleeps
         ├── TransientError           5xx, timeout, connection reset: retry with backoff
+        │   └── Unreachable          the host refused the connection or has no address
         ├── Rejected                 a 4xx refusal of this request: nothing was applied
         └── BadItem                  one malformed item: skip it, log its id, keep the rest
 
@@ -82,6 +83,12 @@ class Rejected(ConnectorError):
     post (a 2xx without a usable body, a timeout, a plain ``ConnectorError``) may have
     been applied and leaves the outcome unknown.
     """
+
+
+class Unreachable(TransientError):
+    """The host refused the connection or could not be resolved: retried like any transient
+    error, but a connector that has never reached its host since the loop started is
+    unhealthy at once (a wrong base_url or a firewall does not fix itself)."""
 
 
 class BadItem(ConnectorError):

@@ -116,7 +116,37 @@ _HTML = """\
 {% for m in thread %}<blockquote><p>{{ m.who }} · {{ m.at }}{% if m.url %} ·
 <a href="{{ m.url }}">{{ m.url }}</a>{% endif %}</p><p>{{ m.text }}</p></blockquote>
 {% endfor %}{% if note %}<p>Public note: {{ note }}</p>{% endif %}
+{% for line in advice %}<p>{{ line }}</p>{% endfor %}
 """
+
+
+def next_step(
+    network: str, handle: str, url: str | None, reference: str, *, writable: bool
+) -> list[str]:
+    """What the help desk can do next. On a read-only network there is no address to write
+    to and no public note asking the customer to write in, so say what is possible instead."""
+    link = f" ({url})" if url else ""
+    if writable:
+        return [
+            "The public note asks the customer to write to you quoting "
+            f"{reference}; answer them by e-mail when they do."
+        ]
+    if network == "hackernews":
+        return [
+            "No e-mail address: Hacker News shows none and has no private messages, and "
+            "social-watch cannot post there, so no public note was posted.",
+            "What you can do: answer in the thread from the brand's own Hacker News account"
+            f"{link}; the author's profile may list a contact "
+            f"(https://news.ycombinator.com/user?id={handle}). Quote {reference} if they "
+            "write in.",
+        ]
+    return [
+        f"No e-mail address: a {network} feed item (a blog post, a news article, an alert) "
+        "carries no address for its author, and social-watch cannot post there, so no "
+        "public note was posted.",
+        f"What you can do: open the article{link} and answer in its comments, or use the "
+        f"site's contact page. Quote {reference} if they write in.",
+    ]
 
 
 def build_email(
@@ -171,11 +201,10 @@ def build_email(
     for m in thread:
         lines += ["", f"{m['who']} at {m['at']}" + (f" ({m['url']})" if m["url"] else "")]
         lines += [f"> {line}" for line in m["text"].splitlines() or [""]]
+    advice = next_step(head["network"], handle, latest["url"], reference, writable=bool(note))
     if note:
         lines += ["", "Public note posted on the thread:", note]
-    else:
-        lines += ["", "No public note: this network is read-only; contact the author directly."]
-    lines += ["", f"Please answer the customer by e-mail and quote {reference}."]
+    lines += ["", *advice]
     html = (
         Environment(autoescape=True)
         .from_string(_HTML)
@@ -189,6 +218,7 @@ def build_email(
             reasons=", ".join(reasons),
             thread=thread,
             note=note,
+            advice=advice,
         )
     )
     first = " ".join(latest["text"].split())

@@ -561,6 +561,15 @@ def list_rows(
     return [_shape(r) for r in iter_rows(db, sql, params)]
 
 
+def count(db: sqlite_utils.Database, statuses: Iterable[str] = ()) -> int:
+    """How many outbox rows there are (in these statuses, if given)."""
+    wanted = list(statuses)
+    sql = "SELECT COUNT(*) FROM outbox"
+    if wanted:
+        sql += f" WHERE status IN ({', '.join('?' for _ in wanted)})"
+    return int(db.conn.execute(sql, wanted).fetchone()[0])
+
+
 def _shape(r: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": r["id"],

@@ -25,6 +25,7 @@ from social_watch.pipeline import Pipeline
 from social_watch.runner import PollSummary, poll_source
 
 OK, FAILED, RATE_LIMITED, SKIPPED = "ok", "failed", "rate_limited", "skipped"
+CANNOT_POLL = frozenset({"auth", "config", "unreachable"})  # source error kinds
 
 
 @dataclass
@@ -42,6 +43,17 @@ class ConnectorReport:
 
     def total(self, attr: str) -> int:
         return sum(int(getattr(s, attr)) for s in self.sources)
+
+    @property
+    def cannot_poll(self) -> str | None:
+        """Why this connector cannot poll at all, or None: a missing secret, or every source
+        failed on its credentials, its config or an unreachable host (not on a 5xx)."""
+        if self.status == SKIPPED:
+            return "missing secret"
+        kinds = {s.error_kind or "" for s in self.sources}
+        if self.status == FAILED and kinds and kinds <= CANNOT_POLL:
+            return ", ".join(sorted(kinds))
+        return None
 
     @property
     def rate_limit_reset(self) -> datetime | None:

@@ -9,6 +9,8 @@ trail, so two agents can never both win a claim and metrics can be rebuilt from 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -267,6 +269,18 @@ def show(
         f"WHERE a.mention_id IN ({', '.join('?' for _ in ids)}) ORDER BY a.at, a.id",
         ids,
     )
+    replies = iter_rows(
+        db,
+        "SELECT id, mention_id, kind, agent, network, text, status, reference, remote_id, "
+        "remote_url, error, created_at, sent_at FROM outbox "
+        f"WHERE mention_id IN ({', '.join('?' for _ in ids)}) ORDER BY created_at, id",
+        ids,
+    )
+    # A reply a later poll brought back as the brand's own post is shown once, as the reply.
+    posted = {(r["network"], r["remote_id"]) for r in replies if r["remote_id"]}
+    thread = [
+        m for m in thread if m["kind"] != "brand" or (m["network"], m["native_id"]) not in posted
+    ]
     head = resolve(db, item_id)
     members = [m for m in thread if m["item_id"] == item_id and m["status"] in ("open", "claimed")]
     still_open = head["status"] in ("open", "claimed") and head["due_at"]
@@ -280,7 +294,26 @@ def show(
         "first_response_by": head["first_response_by"],
         "item": item,
         "thread": [_message(m) for m in thread],
+        "replies": [_reply(r) for r in replies],
         "actions": [{**a, "details": json.loads(a["details"])} for a in actions],
+    }
+
+
+def _reply(r: dict[str, Any]) -> dict[str, Any]:
+    """What the team sent in the thread (an outbox row): who, when, what, and how it went."""
+    return {
+        "outbox_id": r["id"],
+        "in_reply_to": r["mention_id"],
+        "kind": r["kind"],
+        "agent": r["agent"],
+        "network": r["network"],
+        "text": r["text"],
+        "status": r["status"],
+        "reference": r["reference"],
+        "url": r["remote_url"],
+        "error": r["error"],
+        "created_at": r["created_at"],
+        "sent_at": r["sent_at"],
     }
 
 
@@ -499,6 +532,37 @@ def label_where(
                 {"sentiment": value, "model": model, "was": was, "bulk": clauses},
             )
     return len(rows)
+
+
+#: A tag name: lower-case letters (any script), digits, '-' and '_', starting with a letter
+#: or digit, so '+-c', '+bad tag' and a stray option such as '--json' never become tags.
+TAG_PATTERN = re.compile(r"[^\W_][\w-]{0,39}")
+
+
+def tag_name(value: str) -> str:
+    """A tag as typed, folded to lower case; a name outside :data:`TAG_PATTERN` is refused."""
+    name = value.strip().lower()
+    if not TAG_PATTERN.fullmatch(name):
+        raise UsageError(
+            f"bad tag name {value!r}: use letters, digits, '-' and '_', starting with a "
+            "letter or digit (up to 40 characters)"
+        )
+    return name
+
+
+def parse_tag_changes(changes: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``+tag``/``tag`` to add, ``-tag`` to remove; ``--anything`` is an unknown option."""
+    add: list[str] = []
+    remove: list[str] = []
+    for change in changes:
+        if change.startswith("--"):
+            option = change.split("=", 1)[0]
+            raise UsageError(f"no such option: {option} (see 'social-watch tag --help')")
+        if change.startswith("-"):
+            remove.append(tag_name(change[1:]))
+        else:
+            add.append(tag_name(change[1:] if change.startswith("+") else change))
+    return add, remove
 
 
 def retag(

@@ -85,8 +85,30 @@ def group_note(
     return notifier.Notification(f"{len(items)} mentions are {_LABEL[threshold]}", "\n".join(lines))
 
 
+_RANK = {"ok": 0, **{t: i + 1 for i, t in enumerate(THRESHOLDS)}}
+
+
+_PLURAL = {"at_risk": "at risk", "urgent": "urgent", "breached": "past their target"}
+
+
+def backlog_note(counts: Mapping[str, int]) -> notifier.Notification:
+    """One line for what was already past a threshold when the loop first saw it:
+    '38 mentions are past their target, 4 urgent, 2 at risk (…)'."""
+    found = [(t, n) for t in reversed(THRESHOLDS) if (n := counts.get(t, 0))]
+    (top, count), rest = found[0], found[1:]
+    title = f"{count} mentions are {_PLURAL[top]}" if count > 1 else f"1 mention is {_LABEL[top]}"
+    title += "".join(f", {n} {_LABEL[t]}" for t, n in rest)
+    title += " (already waiting when the watch loop found them; see social-watch queue)"
+    return notifier.Notification(title, "")
+
+
 def remind(
-    db: sqlite_utils.Database, now: datetime, sla: SlaSettings, send: Sender
+    db: sqlite_utils.Database,
+    now: datetime,
+    sla: SlaSettings,
+    send: Sender,
+    *,
+    watching_since: datetime | None = None,
 ) -> list[tuple[int, str]]:
     """Notify each item once per threshold it crosses (at_risk, urgent, breached).
 
@@ -94,10 +116,16 @@ def remind(
     never repeats one. An item found past several thresholds at once (the loop was down) gets
     only the highest; the lower ones are recorded as superseded. A reminder no channel took
     is tried again a minute later.
+
+    With ``watching_since`` (the loop's start) a reminder is only for a threshold an item
+    crosses while the loop watches it: one already crossed when the loop started, or when
+    a poll brought the mention in (a backfill of old mentions), is recorded as 'backlog'
+    and summarised in one notice ("38 mentions are past their target"), not paged item by
+    item. A later threshold the item crosses while watched is reminded as usual.
     """
     heads = iter_rows(
         db,
-        "SELECT m.id, m.created_at, m.due_at FROM mentions m "
+        "SELECT m.id, m.created_at, m.due_at, m.fetched_at FROM mentions m "
         "WHERE m.status IN ('open', 'claimed') AND m.item_id = m.id AND m.due_at IS NOT NULL "
         "AND m.kind = 'mention' AND NOT EXISTS (SELECT 1 FROM reminders r WHERE "
         "r.item_id = m.id AND r.threshold = 'breached' AND r.delivered != '[]')",
@@ -113,6 +141,7 @@ def remind(
         done.setdefault(r["item_id"], {})[r["threshold"]] = (r["delivered"], r["at"])
     retry_before = iso(now - RETRY_FAILED_REMINDER)
     due: dict[str, list[int]] = {t: [] for t in THRESHOLDS}
+    backlog: dict[str, list[int]] = {t: [] for t in THRESHOLDS}
     for h in heads:
         created, deadline = from_db(h["created_at"]), from_db(h["due_at"])
         assert created is not None and deadline is not None
@@ -124,7 +153,25 @@ def remind(
             delivered, at = seen[state]
             if delivered != "[]" or (retry_before is not None and at > retry_before):
                 continue
+        if watching_since is not None and not seen:
+            first_seen = max(watching_since, from_db(h["fetched_at"]) or watching_since)
+            then = sla_state(
+                created, deadline, first_seen, sla.hours, at_risk=sla.at_risk, urgent=sla.urgent
+            )
+            if _RANK[then] >= _RANK[state]:
+                backlog[state].append(h["id"])
+                continue
         due[state].append(h["id"])
+    if any(backlog.values()):
+        with dbmod.write(db):
+            for threshold, ids in backlog.items():
+                for t in THRESHOLDS[: THRESHOLDS.index(threshold) + 1]:
+                    db.conn.executemany(
+                        "INSERT OR IGNORE INTO reminders (item_id, threshold, at, delivered) "
+                        "VALUES (?, ?, ?, '[\"backlog\"]')",
+                        [(i, t, iso(now)) for i in ids],
+                    )
+        deliver(send, backlog_note({t: len(ids) for t, ids in backlog.items()}))
     out: list[tuple[int, str]] = []
     for threshold, ids in due.items():
         if not ids:

@@ -141,7 +141,15 @@ def thread_text(data: dict[str, Any]) -> str:
         out.append(f"first response {data['first_response_at']} by {data['first_response_by']}")
     out.append("")
     wrap = max(40, width() - 6)
-    for m in data["thread"]:
+    # The conversation in time order: the customers' messages and what the team sent.
+    entries: list[tuple[str, int, str, dict[str, Any]]] = [
+        (m["created_at"], 0, "message", m) for m in data["thread"]
+    ]
+    entries += [(r["sent_at"] or r["created_at"], 1, "reply", r) for r in data.get("replies", [])]
+    for _, _, kind, m in sorted(entries, key=lambda e: (e[0], e[1])):
+        if kind == "reply":
+            out.extend(_reply_lines(m, wrap))
+            continue
         who = m["author"]["name"] or m["author"]["handle"]
         marker = "brand" if m["kind"] == "brand" else m["sentiment"]["label"]
         title = f"[{m['id']}] {m['created_at']}  {who} (@{m['author']['handle']}) · {m['network']} · {marker}"
@@ -162,3 +170,28 @@ def thread_text(data: dict[str, Any]) -> str:
             details = ", ".join(f"{k}={v}" for k, v in a["details"].items() if k != "text")
             out.append(f"  {a['at']}  {a['action']:<14} {a['agent'] or '-':<14} {details}")
     return "\n".join(out)
+
+
+REPLY_STATUS = {
+    "sent": "sent",
+    "pending": "not sent yet",
+    "sending": "sending",
+    "unknown": "outcome unknown (social-watch outbox retry)",
+    "failed": "failed, not posted",
+}
+
+
+def _reply_lines(r: dict[str, Any], wrap: int) -> list[str]:
+    """A reply the team sent, indented under the conversation: who, when, to what, status."""
+    when = r["sent_at"] or r["created_at"]
+    what = "e-mail hand-off note" if r["kind"] == "handoff" else "reply"
+    status = REPLY_STATUS.get(r["status"], r["status"])
+    title = f"  ↳ {when}  {r['agent'] or 'the team'} · {what} to [{r['in_reply_to']}] · {status}"
+    colour = None if r["status"] == "sent" else "yellow" if r["status"] != "failed" else "red"
+    lines = [click.style(title, fg=colour or "cyan")]
+    for para in r["text"].splitlines() or [""]:
+        lines.extend("      " + ln for ln in (textwrap.wrap(para, wrap - 2) or [""]))
+    extras = [x for x in (r.get("reference"), r.get("url"), r.get("error")) if x]
+    if extras:
+        lines.append(click.style("      " + " · ".join(extras), dim=True))
+    return lines

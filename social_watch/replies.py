@@ -162,18 +162,20 @@ def render(source: str, variables: Mapping[str, Any], *, name: str = "reply") ->
         raise UsageError(f"template {name!r}: {exc}; nothing was sent") from None
 
 
-def agent_profile(config: Config, agent: str) -> Agent:
-    """The configured agent; with no [agents] at all, the demo's agents (jana, tom) sign."""
+def agent_profile(config: Config, agent: str, *, demo: bool = False) -> Agent:
+    """The configured agent; in the demo (a replay connector) with no [agents] at all, the
+    demo's agents (jana, tom) sign. A real reply never gets here unconfigured (see
+    :func:`ensure_identity`)."""
     agents = config.agents
     if agent in agents:
         return agents[agent]
-    if not agents:
+    if not agents and demo:
         from social_watch.demo import DEMO_CONFIG
 
         demo_agents: dict[str, dict[str, str]] = DEMO_CONFIG["agents"]  # type: ignore[assignment]
-        demo = demo_agents.get(agent)
-        if demo:
-            return Agent(agent, demo["name"], demo["signature"])
+        known = demo_agents.get(agent)
+        if known:
+            return Agent(agent, known["name"], known["signature"])
     return Agent(agent, agent)
 
 
@@ -249,6 +251,7 @@ def compose(
     text: str | None,
     template: str | None,
     extra: Mapping[str, Any] | None = None,
+    demo: bool = False,
 ) -> str:
     """The final public text: rendered, signed. Raises before anything is sent."""
     if (text is None) == (template is None):
@@ -264,7 +267,7 @@ def compose(
     else:
         assert text is not None
         source, name = text, "reply text"
-    profile = agent_profile(config, agent)
+    profile = agent_profile(config, agent, demo=demo)
     values = {**variables(config, head, target, profile), **(extra or {})}
     body = render(source, values, name=name)
     if not body:
@@ -348,6 +351,23 @@ def connector_for(
         f"no connector configured for {network}: add a [connectors.{network}] section "
         "with its credentials (see `social-watch connectors`)"
     )
+
+
+def ensure_identity(config: Config, agent: str) -> None:
+    """A real reply (not the demo's replay) needs the brand's name and the agent's signed
+    name configured: the demo's people and its placeholder brand never reach a customer."""
+    missing = []
+    if not config.brand_configured:
+        missing.append('[brand] name = "Your Shop"')
+    profile = config.agents.get(agent)
+    if profile is None or not (profile.signature.strip() or profile.name.strip()):
+        missing.append(f'[agents.{agent}] name = "Full Name" and signature = "^FN"')
+    if missing:
+        where = f" in {config.path}" if config.path else " in social-watch.toml (or --config)"
+        raise ConfigError(
+            f"a real reply is signed with the brand's and the agent's names: set "
+            f"{' and '.join(missing)}{where}; nothing was sent"
+        )
 
 
 def ensure_writable(network: str, connector: Connector | None, item_id: int) -> None:
@@ -543,8 +563,13 @@ def prepare(
     ensure_writable(target.network, None, head["id"])
     connector = connector_for(db, config, target_row, env=env, clock=clock)
     ensure_writable(target.network, connector, head["id"])
+    demo = connector.network == "replay"  # the demo's offline connector posts nowhere
+    if not demo:
+        ensure_identity(config, agent)
     extra = {"reference": reference} if reference else None
-    body = compose(config, head, target, agent, text=text, template=template, extra=extra)
+    body = compose(
+        config, head, target, agent, text=text, template=template, extra=extra, demo=demo
+    )
     n, limit = check_length(target.network, body)
     draft = Draft(
         item_id=head["id"],

@@ -18,7 +18,7 @@ import sqlite_utils
 from social_watch import store
 from social_watch.clock import iso
 from social_watch.connector import Connector, Skipped, Source
-from social_watch.errors import AuthError, ConfigError, ConnectorError, RateLimited
+from social_watch.errors import AuthError, ConfigError, ConnectorError, RateLimited, Unreachable
 from social_watch.pipeline import Pipeline, unstorable
 
 log = logging.getLogger("social_watch.runner")
@@ -85,6 +85,8 @@ def poll_source(
             summary.error, summary.error_kind = str(exc), "auth"
         except ConfigError as exc:
             summary.error, summary.error_kind = str(exc), "config"
+        except Unreachable as exc:
+            summary.error, summary.error_kind = str(exc), "unreachable"
         except ConnectorError as exc:
             summary.error, summary.error_kind = str(exc), "transient"
         except Exception as exc:  # a connector bug must not stop the other connectors
@@ -92,7 +94,8 @@ def poll_source(
             log.debug("%s: unexpected error", source.key, exc_info=True)
         if summary.error:
             _record_failure(db, source, started, clock(), summary)
-            log.warning("%s: %s", source.key, summary.error)
+            # The caller reports the failure (poll prints it, watch logs it once).
+            log.info("%s: %s", source.key, summary.error)
             return summary
         bad = [(m, unstorable(m)) for m in result.mentions]
         if any(why for _, why in bad):

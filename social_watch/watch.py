@@ -45,6 +45,7 @@ from social_watch.clock import Clock, from_db, iso, utcnow
 from social_watch.config import Config
 from social_watch.connector import Connector
 from social_watch.errors import ConfigError, SocialWatchError
+from social_watch.logs import LiveLine, restore, route_through
 from social_watch.polling import FAILED, OK, RATE_LIMITED, ConnectorReport
 from social_watch.queue import SlaSettings
 from social_watch.reminders import expire_claims, remind
@@ -260,7 +261,7 @@ class Watch:
         tick: float = 1.0,
         housekeeping_every: float = 5.0,
         heartbeat_every: timedelta = HEARTBEAT_EVERY,
-        status_stream: TextIO | None = None,
+        status_stream: TextIO | LiveLine | None = None,
     ):
         self.db_path = Path(db_path)
         self.config = config
@@ -401,8 +402,11 @@ class Watch:
                 job.db.close()
         if self.status_stream is not None:
             with contextlib.suppress(Exception):
-                self.status_stream.write("\n")
-                self.status_stream.flush()
+                if isinstance(self.status_stream, LiveLine):
+                    self.status_stream.end()
+                else:
+                    self.status_stream.write("\n")
+                    self.status_stream.flush()
         if self.started is not None:
             try:
                 release_lock(self.db, self.token)
@@ -483,7 +487,11 @@ class Watch:
             )
         if report.status == RATE_LIMITED and report.rate_limit_reset:
             return f"rate limited until {iso(report.rate_limit_reset)}; resuming {nxt}"
-        return f"{report.status}: {report.reason}; retry {nxt} (failure {slot.failures})"
+        # The reason names the connector already: "hackernews: GET … failed: …".
+        reason = (report.reason or "").removeprefix(f"{slot.name}: ")
+        if report.status != FAILED or " failed" not in reason:
+            reason = f"{report.status}: {reason}"
+        return f"{reason}; retry {nxt} (failure {slot.failures})"
 
     def _spawn_job(self, job: _Job, fn: Callable[[sqlite_utils.Database], Any]) -> None:
         """Run ``fn`` in a worker on the job's own connection, unless it is still running."""
@@ -526,7 +534,10 @@ class Watch:
         """Reminders, expired claims, health, digest and spike check: each guarded alone."""
         now = self.clock()
         if self.reminders:
-            self._guarded("reminders", lambda: remind(db, now, self.sla, self.send))
+            self._guarded(
+                "reminders",
+                lambda: remind(db, now, self.sla, self.send, watching_since=self.started),
+            )
         self._guarded("claims", lambda: expire_claims(db, now, self.send))
         self._guarded(
             "health",
@@ -566,6 +577,9 @@ class Watch:
         summary = q.summary(self.db, now=now)
         parts.append(f"queue {summary['waiting']} ({summary['overdue']} past target)")
         line = " · ".join(parts)
+        if isinstance(self.status_stream, LiveLine):
+            self.status_stream.show(line)
+            return
         self.status_stream.write("\r\x1b[K" + line[:200])
         self.status_stream.flush()
 
@@ -580,12 +594,17 @@ def run(
 ) -> int:
     """The loop as `social-watch watch` runs it: a status line on a terminal, log lines not."""
     live = sys.stderr.isatty() if live is None else live
+    line = LiveLine(sys.stderr) if live else None
+    logged_to = route_through(line) if line is not None else None
     watch = Watch(
         db_path,
         config,
         os.environ if env is None else env,
         tick=tick,
         housekeeping_every=max(tick, min(5.0, tick * 5)),
-        status_stream=sys.stderr if live else None,
+        status_stream=line,
     )
-    return watch.run()
+    try:
+        return watch.run()
+    finally:
+        restore(logged_to)

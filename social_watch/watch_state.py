@@ -70,7 +70,10 @@ def deliver(send: Sender, note: notifier.Notification) -> list[str]:
         log.info("%s: sent via %s", note.title, ", ".join(result.delivered))
         return list(result.delivered)
     if not result.failed:
-        log.warning("%s (no [notify] channel configured)\n%s", note.title, note.plain())
+        if note.text or note.fields or note.url:
+            log.warning("%s (no [notify] channel configured)\n%s", note.title, note.plain())
+        else:  # a one-line notice stays one line
+            log.warning("%s (no [notify] channel configured)", note.title)
         return ["log"]
     return []
 
@@ -207,6 +210,25 @@ def record_result(
                 name,
             ),
         )
+        key = f"cannot_poll:{name}"
+        if report.cannot_poll:
+            db.conn.execute(
+                "INSERT OR REPLACE INTO watch_state (key, value) VALUES (?, ?)",
+                (key, report.cannot_poll),
+            )
+        else:
+            db.conn.execute("DELETE FROM watch_state WHERE key = ?", (key,))
+
+
+def connector_rows(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+    """Each watched connector's state, with ``cannot_poll`` (why its last poll could not
+    poll at all: 'missing secret', 'auth', 'unreachable'; else None)."""
+    rows = iter_rows(
+        db,
+        "SELECT c.*, s.value AS cannot_poll FROM watch_connectors c LEFT JOIN watch_state s "
+        "ON s.key = 'cannot_poll:' || c.connector",
+    )
+    return {r["connector"]: r for r in rows}
 
 
 # --- the silent-failure guard -----------------------------------------------------------
@@ -219,6 +241,9 @@ def assess(row: Mapping[str, Any], now: datetime, started: datetime | None = Non
     # An unhealthy connector recovers only on evidence, not because the loop restarted.
     floor = max(since, started) if started and row["healthy"] else since
     interval = timedelta(seconds=row["interval"])
+    reason = cannot_poll(row, floor)
+    if reason:
+        return reason
     last_ok = max(from_db(row["last_success_at"]) or floor, floor)
     if now - last_ok >= interval * UNHEALTHY_AFTER:
         error = f" (last error: {row['error']})" if row["error"] else ""
@@ -227,6 +252,21 @@ def assess(row: Mapping[str, Any], now: datetime, started: datetime | None = Non
     if now - last_new >= timedelta(seconds=row["quiet_period"]):
         return f"no new mention for {human(now - last_new)} (quiet_period exceeded)"
     return None
+
+
+def cannot_poll(row: Mapping[str, Any], since: datetime) -> str | None:
+    """A connector that has failed every poll since ``since`` (a missing secret, an auth error,
+    a refused connection): unhealthy at once, not after five intervals of silence. A rate
+    limit is waiting, not failing."""
+    last_poll = from_db(row["last_poll_at"])
+    if last_poll is None or last_poll < since or not row.get("cannot_poll"):
+        return None
+    last_ok = from_db(row["last_success_at"])
+    if last_ok is not None and last_ok >= since:
+        return None
+    tries = "the first try" if (row["failures"] or 1) <= 1 else f"all {row['failures']} tries"
+    error = f" (last error: {row['error']})" if row["error"] else ""
+    return f"cannot poll: {tries} since {iso(since)} failed{error}"
 
 
 def check_health(
@@ -239,7 +279,7 @@ def check_health(
 ) -> list[notifier.Notification]:
     """One notice when a connector turns unhealthy and one when it recovers; state in the DB."""
     sent = []
-    rows = {r["connector"]: r for r in iter_rows(db, "SELECT * FROM watch_connectors")}
+    rows = connector_rows(db)
     for name in names:
         row = rows.get(name)
         if row is None:
@@ -266,8 +306,8 @@ def check_health(
                 f"social-watch: {name} recovered",
                 f"{name} is polling and finding mentions again{was}.",
             )
-        log.warning("%s", note.title + (f": {reason}" if reason else ""))
-        deliver(send, note)
+        if deliver(send, note) != ["log"]:  # with no channel, deliver has logged it whole
+            log.warning("%s", note.title + (f": {reason}" if reason else ""))
         sent.append(note)
     return sent
 
@@ -292,7 +332,7 @@ def status(db: sqlite_utils.Database, config: Config, now: datetime) -> dict[str
             heartbeat_age_seconds=int((now - holder.heartbeat).total_seconds()),
         )
     names = registry.configured(config)
-    rows = {r["connector"]: r for r in iter_rows(db, "SELECT * FROM watch_connectors")}
+    rows = connector_rows(db)
     problems: list[str] = []
     if names and not alive:
         problems.append(

@@ -542,3 +542,48 @@ def test_cli_errors_exit_2(tmp_path: Path, cli: Any, at_now: None) -> None:
     open_db(tmp_path).close()
     empty = cli("alert", "--db", db_path)
     assert empty.exit_code == 0 and "not enough history" in empty.stdout
+
+
+# --- first impressions (issue 11.6) -------------------------------------------------------------
+
+
+def test_a_fresh_inbox_says_not_enough_history_not_calm(
+    tmp_path: Path, db: Any, tl: Timeline, cli: Any, at_now: None
+) -> None:
+    tl.add(NOW - timedelta(minutes=30), "negative", "where is my parcel", count=4)
+    args = ["alert", "--db", str(tmp_path / "sw.db"), "--config", write_config(tmp_path, False)]
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    assert "not enough history: all mentions" in result.output
+    assert "calm" not in result.output.replace("calm:", "")
+    data = json.loads(cli(*args, "--json").output)
+    assert data["status"] == "not_enough_history" and not data["fired"]
+    assert [s["judged"] for s in data["scopes"]] == [False, False]
+
+
+def test_the_brand_is_never_a_term_of_its_own_alert_nor_are_filler_words(
+    db: Any, tl: Timeline
+) -> None:
+    calm_week(tl)
+    texts = [
+        "Shop Example checkout broken again, charged twice",
+        "shopexample die Zahlung ist schon wieder kaputt und das nicht zum ersten Mal",
+        "Shop Example platba zase nefunguje a to je už potřetí",
+    ]
+    for i, text in enumerate(texts * 10):
+        tl.add(NOW - timedelta(minutes=14, seconds=-20 * i), "negative", text)
+    run = alerts.check(db, config(), NOW - timedelta(minutes=2), record=False)
+    overall = by_scope(run)["*"]
+    assert overall.event == "fired" and overall.summary is not None
+    terms = dict(overall.summary.terms)
+    for word in ("shop", "example", "shopexample", "die", "ist", "und", "das", "nicht", "je"):
+        assert word not in terms, (word, terms)
+    assert {"charged", "kaputt", "nefunguje"} & set(terms)
+
+
+def test_digest_rising_terms_skip_filler_words_in_the_shop_languages(tmp_path: Path) -> None:
+    from social_watch import digest
+    from social_watch.stopwords import stopwords
+
+    assert {"und", "nicht", "jsem", "jest", "что", "це", "alebo"} <= stopwords()
+    assert not digest._terms("und nicht aber kaputt", frozenset()) - {"kaputt"}

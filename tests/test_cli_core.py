@@ -50,7 +50,7 @@ def test_demo_builds_a_queue_and_is_safe_twice(cli):
     assert "waiting" in first.output and "Try next:" in first.output
     again = cli("demo")
     assert again.exit_code == 0
-    assert " 0 new" in again.output
+    assert "sample mentions already there, nothing new" in again.output
     db = dbmod.connect("social-watch.db")
     total = db.conn.execute("SELECT COUNT(*) FROM mentions").fetchone()[0]
     assert total > 150

@@ -249,3 +249,69 @@ def test_sentiment_per_language(tmp_path):
     assert "BY LANGUAGE" in text and "\n  cs " in text
     assert "## By language" in digest.render(data, "markdown")
     assert "By language" in digest.render(data, "html")
+
+
+# --- the chart in a browser and in a mail client (issue 11.6) ---------------------------------
+
+
+def test_no_axis_label_is_cut_off_at_either_edge(tmp_path):
+    import re
+
+    html = digest.render(build(tmp_path), "html")
+    width = float(re.search(r'viewBox="0 0 (\d+) \d+"', html).group(1))
+    ticks = re.findall(
+        r'<text x="([\d.]+)" y="[\d.]+" text-anchor="(\w+)"[^>]*>([^<]+)</text>', html
+    )
+    ticks = [(float(x), anchor, text) for x, anchor, text in ticks if not text.isdigit()]
+    assert len(ticks) >= 2
+    for x, anchor, text in ticks:
+        extent = len(text) * digest.TICK_CHAR
+        left, right = {"start": (x, x + extent), "end": (x - extent, x)}.get(
+            anchor, (x - extent / 2, x + extent / 2)
+        )
+        assert left >= 0 and right <= width, (text, anchor, x)
+    # 57 hourly buckets: labels every 8th, the last on the very last bar at the right edge
+    from datetime import datetime as dt
+
+    start = dt(2026, 11, 22, tzinfo=NOW.tzinfo)
+    buckets = [
+        {
+            "start": (start + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            **dict.fromkeys(digest.LABELS, 1),
+        }
+        for h in range(57)
+    ]
+    svg = digest._svg({"buckets": buckets, "bucket_hours": 1}, "UTC")
+    last = svg["bars"][-1]
+    assert last["tick"] == "Tue 08:00" and last["anchor"] == "end" and last["tx"] <= svg["width"]
+    assert svg["bars"][0]["anchor"] in ("middle", "start")
+
+
+def test_the_mailed_digest_has_no_svg_but_a_table_chart_and_a_fluid_layout(tmp_path, smtp):
+    sink, port = smtp
+    db, config = store(tmp_path, email(port))
+    digest.send_daily_digest(db, config, {}, NOW)
+    [envelope] = sink.envelopes
+    msg = message_from_bytes(envelope.content, policy=policy.default)
+    html = msg.get_body(("html",)).get_content()
+    assert "<svg" not in html and "<rect" not in html
+    assert 'data-chart="table"' in html
+    assert 1 <= html.count("data-bucket=") <= digest.MAIL_ROWS
+    # fluid below 640 px: no fixed 640 px width, figures and columns wrap as inline blocks
+    import re
+
+    assert "max-width:640px" in html and 'width="640"' not in html
+    assert re.search(r"(?<!max-)width:640px", html) is None
+    assert "display:inline-block" in html
+    browser = digest.render(
+        digest.build(db, config, period=stats.period(now=NOW, since="24h"), now=NOW), "html"
+    )
+    assert "<svg" in browser and 'data-chart="table"' not in browser
+
+
+def test_the_mail_chart_merges_buckets_to_stay_short():
+    buckets = [{"start": "x", **dict.fromkeys(digest.LABELS, 0), "negative": i} for i in range(72)]
+    rows = digest._rows(buckets, [f"b{i}" for i in range(72)])
+    assert len(rows) == 24 and rows[0]["label"] == "b0" and rows[1]["label"] == "b3"
+    assert [r["total"] for r in rows[:2]] == [0 + 1 + 2, 3 + 4 + 5]
+    assert sum(r["total"] for r in rows) == sum(range(72))

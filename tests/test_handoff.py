@@ -198,3 +198,42 @@ def test_a_personal_data_refusal_in_to_email_does_not_point_back_to_to_email(
     assert result.exit_code == 1
     assert "personal data" in result.stderr and "to-email 1" not in result.stderr
     assert posts(s["remote"]) == [] and sink.envelopes == []
+
+
+def test_read_only_hand_offs_say_what_the_help_desk_can_do_instead(
+    tmp_path, cli, write_jsonl, smtp
+):
+    sink, port = smtp
+    s = setup(tmp_path, cli, write_jsonl, port)
+    hn_url = "https://news.ycombinator.com/item?id=4242"
+    rss_url = "https://blog.example/2026/12/lost-parcel"
+    lines = [
+        mention_line(
+            network="hackernews", id="4242", text="Shop Example lost it", handle="pg2", url=hn_url
+        ),
+        mention_line(
+            network="rss", id="r1", text="Shop Example lost my parcel", handle="blog", url=rss_url
+        ),
+    ]
+    assert run(s, "import", str(write_jsonl(lines, "more.jsonl"))).exit_code == 0
+    for mention_id, network in ((3, "hackernews"), (4, "rss")):
+        result = run(s, "to-email", str(mention_id), "--as", "jana")
+        assert result.exit_code == 0, result.stderr
+        assert "what it can do instead" in result.output
+        msg = message_from_bytes(sink.envelopes[-1].original_content, policy=policy.default)
+        text = " ".join(msg.get_body(("plain",)).get_content().split())
+        html = msg.get_body(("html",)).get_content()
+        assert "answer the customer by e-mail" not in text
+        assert (
+            "No e-mail address" in text
+            and "What you can do" in text
+            and "No e-mail address" in html
+        )
+        url = hn_url if network == "hackernews" else rss_url
+        assert url in text.split("What you can do")[1]
+        if network == "hackernews":
+            assert "answer in the thread from the brand's own Hacker News account" in text
+            assert "news.ycombinator.com/user?id=pg2" in text
+        else:
+            assert "answer in its comments" in text
+    assert posts(s["remote"]) == []

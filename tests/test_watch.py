@@ -21,7 +21,7 @@ from helpers import NOW, make_config, mention, open_db, pipeline, rows
 from social_watch import notify, queue, reminders, watch, watch_state
 from social_watch.clock import iso
 from social_watch.connector import Connector, PollResult, Source
-from social_watch.errors import RateLimited, TransientError
+from social_watch.errors import AuthError, RateLimited, TransientError, Unreachable
 from social_watch.polling import FAILED, OK, RATE_LIMITED, ConnectorReport
 from social_watch.runner import PollSummary
 
@@ -345,11 +345,17 @@ def test_a_reminder_no_channel_took_is_retried_a_minute_later(tmp_path: Path) ->
 
 def test_reminders_can_be_switched_off(tmp_path: Path) -> None:
     clock, outbox = Clock(NOW), Outbox()
-    ingest(open_db(tmp_path), mention("1", minutes_ago=20))
+    ingest(open_db(tmp_path), mention("1", minutes_ago=10))
     w = make_watch(tmp_path, clock, outbox, config(watch={"reminders": False}))
     w.housekeeping(w.db)
+    clock.advance(minutes=10)
+    w.housekeeping(w.db)
     assert not any(t.startswith("Mention") for t in outbox.titles())
+    w.shutdown()
+    clock.now = NOW
     on = make_watch(tmp_path, clock, outbox)
+    on.housekeeping(on.db)
+    clock.advance(minutes=10)  # crosses at risk (15 min) while the loop watches
     on.housekeeping(on.db)
     assert "Mention 1 is at risk: x, 20 min old" in outbox.titles()
 
@@ -724,3 +730,150 @@ def test_status_line_on_a_terminal_is_one_line_rewritten_in_place(tmp_path: Path
     first, second = stream.getvalue().split("\r\x1b[K")[1:]
     assert "alpha waiting" in first and "queue 0 (0 past target)" in first
     assert "alpha retry in 1 min" in second and "\n" not in second
+
+
+# --- watch and status tell the truth (issue 11.4) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        AuthError("alpha: GET /2/tweets/search/recent → 401", env_var="X_TOKEN"),
+        Unreachable(
+            "alpha: GET /search failed: cannot connect to 127.0.0.1:9 (connection refused)"
+        ),
+    ],
+)
+def test_a_connector_that_cannot_poll_is_unhealthy_at_once(
+    tmp_path: Path, error: Exception
+) -> None:
+    clock, outbox = Clock(), Outbox()
+    SCRIPT["alpha"] = [error] * 3
+    w = make_watch(tmp_path, clock, outbox)
+    w.dispatch()
+    data = watch_state.status(w.db, w.config, clock.now)
+    (alpha,) = data["connectors"]
+    assert not data["ok"] and not alpha["healthy"]
+    assert alpha["health_reason"].startswith("cannot poll: the first try since")
+    assert str(error) in alpha["health_reason"]
+    w.housekeeping(w.db)  # the loop says so at once too, once
+    w.housekeeping(w.db)
+    assert outbox.titles() == ["social-watch: alpha looks unhealthy"]
+
+
+def test_a_server_error_on_the_first_poll_is_not_cannot_poll(tmp_path: Path) -> None:
+    clock, outbox = Clock(), Outbox()
+    SCRIPT["alpha"] = [TransientError("alpha: GET /search → 503")]
+    w = make_watch(tmp_path, clock, outbox)
+    w.dispatch()
+    assert watch_state.status(w.db, w.config, clock.now)["ok"]
+
+
+def test_status_exits_1_for_a_missing_secret_and_a_refused_connection(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    from conftest import free_port
+
+    from social_watch import config as cfgmod
+    from social_watch.clock import utcnow
+
+    port = free_port()  # nothing listens there: connection refused on loopback
+    toml = tmp_path / "social-watch.toml"
+    toml.write_text(
+        f'database = "{tmp_path / "sw.db"}"\n'
+        f'[connectors.hackernews]\nbase_url = "http://127.0.0.1:{port}"\nqueries = ["acme"]\n'
+        '[connectors.mastodon]\nbase_url = "http://127.0.0.1:9"\n'
+        'access_token_env = "SOCIAL_WATCH_MASTODON_TOKEN"\nqueries = ["acme"]\n',
+        encoding="utf-8",
+    )
+    w = watch.Watch(
+        tmp_path / "sw.db", cfgmod.load(str(toml)), {}, send=Outbox(), threaded=False, clock=utcnow
+    )
+    w.start()
+    try:
+        w.dispatch()
+        result = cli("status", "--config", str(toml))
+        assert result.exit_code == 1, result.output
+        text = result.output
+        assert "hackernews" in text and "mastodon" in text and "healthy;" not in text
+        assert f"cannot connect to 127.0.0.1:{port} (connection refused)" in text
+        assert "SOCIAL_WATCH_MASTODON_TOKEN is not set" in text
+        data = json.loads(cli("status", "--config", str(toml), "--json").output)
+        assert [c["healthy"] for c in data["connectors"]] == [False, False]
+    finally:
+        w.shutdown()
+
+
+def test_a_failed_poll_is_logged_once_without_a_doubled_prefix(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    clock, outbox = Clock(), Outbox()
+    SCRIPT["alpha"] = [Unreachable("alpha: GET /search failed: cannot connect to h:1 (x)")]
+    w = make_watch(tmp_path, clock, outbox)
+    with caplog.at_level(logging.INFO):
+        w.dispatch()
+    failures = [r.getMessage() for r in caplog.records if "cannot connect" in r.getMessage()]
+    warnings = [m for m in failures if m.startswith("alpha")]
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
+    assert warnings[-1].startswith("alpha: GET /search failed: cannot connect to h:1 (x); retry")
+    assert "alpha: failed: alpha:" not in caplog.text
+
+
+def test_log_lines_never_glue_onto_the_live_status_line(tmp_path: Path) -> None:
+    import io
+    import logging
+
+    from social_watch import logs
+
+    terminal = io.StringIO()
+    logs.setup("warning", "text", stream=terminal)
+    live = logs.LiveLine(terminal, columns=60)
+    previous = logs.route_through(live)
+    try:
+        live.show("10:00:00 · alpha waiting · queue 3 (1 past target) " + "x" * 40)
+        logging.getLogger("social_watch.watch").warning("alpha: boom")
+        live.show("10:00:01 · alpha retry in 1 min")
+        live.end()
+    finally:
+        logs.restore(previous)
+    screen = terminal.getvalue()
+    # what a terminal shows: each \r\x1b[K wipes the line; a line is what is left after it
+    shown = [line.split("\r\x1b[K")[-1] for line in screen.split("\n")]
+    assert any(line.endswith("alpha: boom") and "queue" not in line for line in shown)
+    assert shown[-2] == "10:00:01 · alpha retry in 1 min" and shown[-1] == ""
+    assert all(len(line) < 60 for line in shown)  # cut to the width: never wraps
+
+
+def test_a_backlog_is_one_line_and_reminders_are_for_what_crosses_while_watched(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    db = open_db(tmp_path)
+    old = [mention(str(i), handle=f"old{i}", minutes_ago=60 + i) for i in range(1, 39)]
+    ingest(db, *old, mention("50", handle="risky", minutes_ago=20))
+    ingest(db, mention("60", handle="fresh", minutes_ago=1))
+    clock = Clock(NOW)
+    no_channel = watch_state.sender(make_config({}), {})
+    w = make_watch(tmp_path, clock, no_channel, config(connectors={}))
+    with caplog.at_level(logging.WARNING, logger="social_watch.watch"):
+        w.housekeeping(w.db)
+        w.housekeeping(w.db)
+    lines = caplog.text.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "38 mentions are past their target, 1 at risk" in lines[0]
+    caplog.clear()
+    outbox = Outbox()
+    w.send = outbox
+    clock.advance(minutes=14)  # 'fresh' crosses at risk (15 min), 'risky' its target
+    w.housekeeping(w.db)
+    assert sorted(outbox.titles()) == [
+        "Mention 39 is past its target: x, 34 min old",
+        "Mention 40 is at risk: x, 15 min old",
+    ]
+    # a poll that brings in old mentions (a backfill) is summarised too
+    ingest(db, mention("70", handle="late", minutes_ago=90, now=clock.now))
+    w.housekeeping(w.db)
+    assert outbox.titles()[-1].startswith("1 mention is past its target (already waiting")
