@@ -27,6 +27,9 @@ BUILTIN = {
     "bluesky": "connectors.bluesky:BlueskyConnector",
     "hackernews": "connectors.hackernews:HackerNewsConnector",
     "rss": "connectors.rss:RssConnector",
+    "facebook": "connectors.facebook:FacebookConnector",
+    "instagram": "connectors.instagram:InstagramConnector",
+    "heureka": "connectors.heureka:HeurekaConnector",
 }
 ENTRY_POINT_GROUP = "social_watch.connectors"
 
