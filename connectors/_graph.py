@@ -170,6 +170,9 @@ class GraphConnector(Connector):
     a usage header passed the threshold.
     """
 
+    # The edges return newest first, so the walk stops at the first item older than
+    # ``since``; False reads every page of each parent (the window is bounded by ``parents``).
+    newest_first: ClassVar[bool] = True
     token_env: ClassVar[str]  # the default environment variable of the token
     common_options: ClassVar[dict[str, str]] = {
         "base_url": f"the Graph API host (default {GRAPH_URL}; tests point it at a local server)",
@@ -288,6 +291,10 @@ class GraphConnector(Connector):
         """The mentions in one entry (a comment and its nested replies); raise to skip it."""
         raise NotImplementedError
 
+    def ordered(self, source: Source) -> bool:
+        """Whether ``source``'s edge returns newest first (the walk may stop at ``since``)."""
+        return self.newest_first
+
     def _lookback(self) -> timedelta:
         return parse_duration(self.opts.get("lookback", "24h"))
 
@@ -326,7 +333,7 @@ class GraphConnector(Connector):
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 skipped.append(Skipped(item, f"malformed item: {exc}"))
                 continue
-            if got and got[0].created_at < since:
+            if self.ordered(source) and got and got[0].created_at < since:
                 reached_old = True  # newest first: the entries after this one are older
             for m in got:
                 if m.created_at < since:
