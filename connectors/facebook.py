@@ -54,6 +54,10 @@ class FacebookConnector(GraphConnector):
         **GraphConnector.common_options,
     }
     reply_rule = LengthRule(8000, "chars")
+    rate_limit = (
+        "Graph API usage headers (X-App-Usage, X-Page-Usage, X-Business-Use-Case-Usage): "
+        "pauses at usage_threshold percent; codes 4/17/32/613 until the regain estimate"
+    )
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], key: str) -> None:

@@ -59,6 +59,7 @@ class HeurekaConnector(Connector):
     name = "heureka"
     network = "heureka"
     capabilities = frozenset({MENTIONS})
+    rate_limit = "none published; one export download per poll, a 429 honoured by Retry-After"
     secrets: ClassVar[dict[str, str]] = {"key_env": KEY_ENV}
     options: ClassVar[dict[str, str]] = {
         "country": "cz or sk: which Heureka the shop is on (default cz)",

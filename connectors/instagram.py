@@ -62,6 +62,10 @@ class InstagramConnector(GraphConnector):
         **GraphConnector.common_options,
     }
     reply_rule = LengthRule(2200, "chars")
+    rate_limit = (
+        "Graph API business-use-case usage (X-Business-Use-Case-Usage), paused at "
+        "usage_threshold percent; 30 unique hashtags per 7 days"
+    )
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], key: str) -> None:

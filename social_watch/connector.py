@@ -81,6 +81,7 @@ class Connector(ABC):
     secrets: ClassVar[Mapping[str, str]] = {}  # option key -> default environment variable
     options: ClassVar[Mapping[str, str]] = {}  # option key -> one-line doc
     reply_rule: ClassVar[LengthRule | None] = None
+    rate_limit: ClassVar[str | None] = None  # one line: the network's rate-limit model
 
     def __init__(
         self,

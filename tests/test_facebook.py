@@ -398,3 +398,27 @@ def test_poll_end_to_end_over_a_real_socket(
     since = int((NOW - timedelta(minutes=95)).timestamp())
     assert fake.requests[-1][1]["since"] == str(since)
     assert TOKEN not in result.output + again.output
+
+
+def test_connectors_json_lists_the_new_connectors_and_their_models(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    config = tmp_path / "social-watch.toml"
+    config.write_text(
+        f'database = "{tmp_path / "sw.db"}"\n[connectors.facebook]\npage_id = "{PAGE}"\n',
+        encoding="utf-8",
+    )
+    result = cli("connectors", "--config", str(config), "--json")
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.output)}
+    fb = rows["facebook"]
+    assert fb["configured"] and fb["capabilities"] == ["mentions", "reply"]
+    assert not fb["read_only"] and "X-Business-Use-Case-Usage" in fb["rate_limit"]
+    assert fb["missing_secrets"] == ["SOCIAL_WATCH_FACEBOOK_PAGE_TOKEN"]
+    assert rows["instagram"]["capabilities"] == ["mentions", "reply", "search"]
+    assert "30 unique hashtags" in rows["instagram"]["rate_limit"]
+    assert rows["heureka"]["read_only"] and rows["heureka"]["secrets"] == {
+        "key_env": "SOCIAL_WATCH_HEUREKA_KEY"
+    }
+    check = cli("check", "--config", str(config), "--connector", "facebook")
+    assert check.exit_code == 1 and "SOCIAL_WATCH_FACEBOOK_PAGE_TOKEN" in check.output
