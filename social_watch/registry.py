@@ -30,6 +30,7 @@ BUILTIN = {
     "facebook": "connectors.facebook:FacebookConnector",
     "instagram": "connectors.instagram:InstagramConnector",
     "heureka": "connectors.heureka:HeurekaConnector",
+    "trustpilot": "connectors.trustpilot:TrustpilotConnector",
 }
 ENTRY_POINT_GROUP = "social_watch.connectors"
 
