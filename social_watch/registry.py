@@ -31,6 +31,7 @@ BUILTIN = {
     "instagram": "connectors.instagram:InstagramConnector",
     "heureka": "connectors.heureka:HeurekaConnector",
     "trustpilot": "connectors.trustpilot:TrustpilotConnector",
+    "youtube": "connectors.youtube:YouTubeConnector",
 }
 ENTRY_POINT_GROUP = "social_watch.connectors"
 
