@@ -32,6 +32,7 @@ BUILTIN = {
     "heureka": "connectors.heureka:HeurekaConnector",
     "trustpilot": "connectors.trustpilot:TrustpilotConnector",
     "youtube": "connectors.youtube:YouTubeConnector",
+    "google_reviews": "connectors.google_reviews:GoogleReviewsConnector",
 }
 ENTRY_POINT_GROUP = "social_watch.connectors"
 
