@@ -33,6 +33,7 @@ BUILTIN = {
     "trustpilot": "connectors.trustpilot:TrustpilotConnector",
     "youtube": "connectors.youtube:YouTubeConnector",
     "google_reviews": "connectors.google_reviews:GoogleReviewsConnector",
+    "threads": "connectors.threads:ThreadsConnector",
 }
 ENTRY_POINT_GROUP = "social_watch.connectors"
 
