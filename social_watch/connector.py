@@ -85,6 +85,7 @@ class Connector(ABC):
     # Idempotency-Key, Bluesky's record key)? Networks that ignore the key (X, Reddit)
     # keep False: the outbox then never posts again while an earlier attempt may still land.
     idempotent_replies: ClassVar[bool] = False
+    rate_limit: ClassVar[str | None] = None  # one line: the network's rate-limit model
 
     def __init__(
         self,

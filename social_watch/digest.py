@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 import sqlite_utils
 
-from social_watch import mailer, stats
+from social_watch import mailer, ratings, stats
 from social_watch.clock import iso
 from social_watch.config import Config
 from social_watch.errors import ConfigError, UsageError
@@ -588,6 +588,7 @@ def build(
             "queue_now": service["queue_now"],
         },
         "chart": _chart(cur.hours, period, tz),
+        "ratings": ratings.summary(conn, period, before),
     }
 
 

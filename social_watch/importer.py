@@ -119,6 +119,11 @@ def mention_from_dict(
     repost = obj.get("repost", False)
     if not isinstance(repost, bool):
         raise ValueError("'repost' must be true or false")
+    rating = obj.get("rating")
+    if rating is not None and (
+        isinstance(rating, bool) or not isinstance(rating, int | float) or not 0 <= rating <= 5
+    ):
+        raise ValueError("'rating' must be a number of stars from 0 to 5")
     assert network is not None and native_id is not None and handle is not None
     if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,39}", network.strip().lower()):
         # the global id is network:id, so a ':' in the network could collide with another row
@@ -135,6 +140,7 @@ def mention_from_dict(
         in_reply_to=_str(obj, "in_reply_to"),
         query=_str(obj, "query"),
         is_repost=repost,
+        rating=float(rating) if rating is not None else None,
         raw=obj,
         raw_json=raw_json,
     )

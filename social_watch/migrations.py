@@ -420,6 +420,21 @@ def m0009(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0011_rating")
+def m0011(db: sqlite_utils.Database) -> None:
+    """A review's star rating (0.5-5; NULL for posts and comments), carried by ``Mention``.
+
+    Review portals (Heureka, Trustpilot, Google) give one; the queue shows it as stars, a 1-2
+    star review is negative whatever its words, and the digest reports the average.
+    """
+    db.execute("ALTER TABLE mentions ADD COLUMN rating REAL")
+    # The digest's average reads only this (reviews are few among mentions; no wide rows).
+    db.execute(
+        "CREATE INDEX idx_mentions_rating ON mentions (created_at, network, rating) "
+        "WHERE rating IS NOT NULL"
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     applied = {m.name for m in migrations.applied(db)}
     known = {m.name for m in migrations._migrations}

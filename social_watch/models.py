@@ -35,6 +35,7 @@ class Mention:
     in_reply_to: str | None = None
     query: str | None = None  # which query or stream found it
     is_repost: bool = False  # a retweet/boost with no text of its own
+    rating: float | None = None  # a review's stars, 0.5-5 (None for posts and comments)
     raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     # ``raw`` as JSON text when the source already had it (an import line): stored as is,
     # which saves encoding the payload again. Must decode to ``raw``.

@@ -38,7 +38,7 @@ import sqlite_utils
 
 from social_watch import sentiment, store
 from social_watch.models import IngestResult, Mention
-from social_watch.pipeline import Enricher, EnrichValues, Pipeline
+from social_watch.pipeline import Enricher, EnrichValues, Pipeline, rated
 
 PARALLEL_AFTER = 5000  # lines before a worker process is worth starting
 MAX_PENDING = 8  # batches read but not stored yet (enriched, at the worker or queued)
@@ -138,7 +138,7 @@ class _Batch:
             if kind is None:
                 ignored += 1
             else:
-                prepared.append(store.Prepared(m, to_enrichment(next(it)), *kind))
+                prepared.append(store.Prepared(m, rated(to_enrichment(next(it)), m), *kind))
         now: datetime = pipeline.clock()
         return store.ingest(db, prepared, now=now, ignored=ignored)
 

@@ -100,7 +100,7 @@ class Enricher:
         return Sentiment(label, c), detected
 
     def enrich(self, m: Mention) -> Enrichment:
-        return self.enrichment(self.enrich_values(m.text, m.lang, m.author.followers))
+        return rated(self.enrichment(self.enrich_values(m.text, m.lang, m.author.followers)), m)
 
     def enrich_values(self, text: str, lang: str | None, followers: int | None) -> EnrichValues:
         """What ``enrich`` computes, as plain values (cheap to send between processes)."""
@@ -119,6 +119,18 @@ class Enricher:
     def enrichment(values: EnrichValues) -> Enrichment:
         label, compound, tags, reasons, lang = values
         return Enrichment(Sentiment(label, compound), tags, reasons, lang)
+
+
+LOW_RATING = 2.0  # a review of this many stars or fewer is negative whatever its words
+LOW_RATING_COMPOUND = -0.5
+
+
+def rated(e: Enrichment, m: Mention) -> Enrichment:
+    """A 1-2 star review is negative, however politely worded ("ok, just slow" at 1 star)."""
+    if m.rating is None or m.rating > LOW_RATING:
+        return e
+    compound = min(e.sentiment.compound, LOW_RATING_COMPOUND)
+    return Enrichment(Sentiment("negative", compound), e.tags, e.sensitive_reasons, e.lang)
 
 
 def unstorable(m: Mention) -> str | None:

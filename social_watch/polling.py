@@ -253,6 +253,7 @@ def describe_connectors(config: Config, env: Mapping[str, str]) -> list[dict[str
             network=cls.network,
             capabilities=sorted(cls.capabilities),
             read_only="reply" not in cls.capabilities,
+            rate_limit=cls.rate_limit,
             secrets=dict(cls.secrets),
             options=dict(cls.options),
         )

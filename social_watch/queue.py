@@ -30,7 +30,8 @@ _COLUMNS = (
     "id, global_id, network, native_id, url, author_handle, author_name, author_followers, text, "
     "lang, created_at, due_at, status, kind, item_id, conversation_id, in_reply_to, sources, "
     "sentiment_label, sentiment_compound, sentiment_override, tags, sensitive, sensitive_reasons, "
-    "claimed_by, claimed_at, claim_expires_at, first_response_at, first_response_by, closed_at"
+    "claimed_by, claimed_at, claim_expires_at, first_response_at, first_response_by, closed_at, "
+    "rating"
 )
 
 
@@ -222,6 +223,7 @@ def _item(
         "claimed_by": holder,
         "claim_expires_at": head["claim_expires_at"] if holder else None,
         "lang": head["lang"],
+        "rating": next((m["rating"] for m in reversed(members) if m["rating"] is not None), None),
         "suggest": "to-email" if reasons else None,
     }
 
@@ -331,6 +333,7 @@ def _message(m: dict[str, Any]) -> dict[str, Any]:
         },
         "text": m["text"],
         "lang": m["lang"],
+        "rating": m["rating"],
         "created_at": m["created_at"],
         "in_reply_to": m["in_reply_to"],
         "status": m["status"],

@@ -27,6 +27,13 @@ BUILTIN = {
     "bluesky": "connectors.bluesky:BlueskyConnector",
     "hackernews": "connectors.hackernews:HackerNewsConnector",
     "rss": "connectors.rss:RssConnector",
+    "facebook": "connectors.facebook:FacebookConnector",
+    "instagram": "connectors.instagram:InstagramConnector",
+    "heureka": "connectors.heureka:HeurekaConnector",
+    "trustpilot": "connectors.trustpilot:TrustpilotConnector",
+    "youtube": "connectors.youtube:YouTubeConnector",
+    "google_reviews": "connectors.google_reviews:GoogleReviewsConnector",
+    "threads": "connectors.threads:ThreadsConnector",
 }
 ENTRY_POINT_GROUP = "social_watch.connectors"
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from social_watch.ratings import stars
+
 SLA_COLOURS = {"ok": "green", "at_risk": "yellow", "urgent": "magenta", "breached": "red"}
 # The SLA state without colour (output is often piped): X breached, ! urgent, ~ at risk.
 SLA_MARK = {"breached": "X", "urgent": "!", "at_risk": "~", "ok": " "}
@@ -106,7 +108,8 @@ def queue_table(
             f"{flag_text:<{flags_w}} "
         )
         room = max(2, cols - _cells(prefix))
-        line = prefix + shorten(item["text"], room)
+        rated = f"{stars(item.get('rating'))} " if item.get("rating") is not None else ""
+        line = prefix + shorten(rated + item["text"], room)
         colour = SLA_COLOURS.get(item["sla_state"])
         lines.append(click.style(line, fg=colour) if colour else line)
     hidden = (summary["waiting"] if matching is None else matching) - len(items)
@@ -154,6 +157,8 @@ def thread_text(data: dict[str, Any]) -> str:
         marker = "brand" if m["kind"] == "brand" else m["sentiment"]["label"]
         title = f"[{m['id']}] {m['created_at']}  {who} (@{m['author']['handle']}) · {m['network']} · {marker}"
         out.append(click.style(title, bold=m["id"] == data["id"]))
+        if m.get("rating") is not None:
+            out.append(f"    {stars(m['rating'])} {m['rating']:g}/5")
         for para in m["text"].splitlines() or [""]:
             out.extend("    " + ln for ln in (textwrap.wrap(para, wrap) or [""]))
         extras = []

@@ -22,7 +22,7 @@ from social_watch import db as dbmod
 from social_watch.clock import iso
 from social_watch.models import Enrichment, IngestResult, Mention
 
-_MUTABLE = ("text", "url", "author_name", "author_followers", "lang", "raw")
+_MUTABLE = ("text", "url", "author_name", "author_followers", "lang", "rating", "raw")
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,8 @@ def _existing(conn: Any, gids: list[str]) -> dict[str, dict[str, Any]]:
     for start in range(0, len(gids), 500):
         chunk = gids[start : start + 500]
         rows = conn.execute(
-            "SELECT id, global_id, text, url, author_name, author_followers, lang, raw, sources, "
+            "SELECT id, global_id, text, url, author_name, author_followers, lang, rating, raw, "
+            "sources, "
             "tags, sensitive_reasons, kind FROM mentions WHERE global_id IN "
             f"({', '.join('?' for _ in chunk)})",
             chunk,
@@ -200,6 +201,7 @@ def _row(gid: str, p: Prepared, sources: list[str], fetched_at: str | None) -> d
         "status": "open",
         "thread_key": None,
         "due_at": iso(p.due_at),
+        "rating": m.rating,
     }
 
 
@@ -208,7 +210,7 @@ _ROW_KEYS = (
     *("global_id", "network", "native_id", "url", "author_handle", "author_name"),
     *("author_followers", "text", "lang", "created_at", "fetched_at", "conversation_id"),
     *("in_reply_to", "sources", "raw", "kind", "sentiment_label", "sentiment_compound"),
-    *("tags", "sensitive", "sensitive_reasons", "status", "thread_key", "due_at"),
+    *("tags", "sensitive", "sensitive_reasons", "status", "thread_key", "due_at", "rating"),
 )
 
 
@@ -476,6 +478,7 @@ def _update(
         if m.author.followers is not None
         else old["author_followers"],
         "lang": e.lang or m.lang or old["lang"],
+        "rating": m.rating if m.rating is not None else old["rating"],
         "raw": _raw_text(m) if m.raw is not None else old["raw"],
     }
     changed = {k: v for k, v in fresh.items() if v != old[k] and k != "raw"}
@@ -488,7 +491,7 @@ def _update(
         sets.update(changed)
         sets["raw"] = fresh["raw"]
         sets["updated_at"] = fetched_at
-        if "text" in changed:
+        if "text" in changed or "rating" in changed:
             # Text edited: rescore the model's view; agents' corrections and work stay.
             tags = list(json.loads(old["tags"]))
             tags += [t for t in e.tags if t not in tags]

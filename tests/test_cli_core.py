@@ -55,7 +55,12 @@ def test_demo_builds_a_queue_and_is_safe_twice(cli):
     total = db.conn.execute("SELECT COUNT(*) FROM mentions").fetchone()[0]
     assert total > 150
     networks = {r[0] for r in db.conn.execute("SELECT DISTINCT network FROM mentions")}
-    assert networks == {"x", "reddit", "mastodon", "bluesky", "hackernews", "rss"}
+    assert networks == {
+        *("x", "reddit", "mastodon", "bluesky", "hackernews", "rss"),
+        *("facebook", "instagram", "heureka"),
+    }
+    ratings = dict(db.conn.execute("SELECT lang, rating FROM mentions WHERE network = 'heureka'"))
+    assert ratings == {"cs": 2.0, "sk": 5.0}  # two reviews, one Czech, their stars kept
     states = {i["sla_state"] for i in json.loads(cli("queue", "--json", "--limit", "0").output)}
     assert {"breached", "ok"} <= states
 
