@@ -105,8 +105,8 @@ class Enricher:
     def enrich_values(self, text: str, lang: str | None, followers: int | None) -> EnrichValues:
         """What ``enrich`` computes, as plain values (cheap to send between processes)."""
         s, detected = self._scored(text, lang)
-        if lang is None and detected is not None:
-            lang = detected
+        if detected is not None and (lang is None or sentiment.undetermined(lang)):
+            lang = detected  # "und" from the network is no better than none
         reasons = self.detector.reasons(text)
         if s.label == "positive":
             # "refund came in two days, great service" names a topic but needs no e-mail;

@@ -108,6 +108,7 @@ __all__ = [
     "score_detail",
     "score_plain",
     "supported_languages",
+    "undetermined",
 ]
 
 POSITIVE_THRESHOLD = 0.05
@@ -293,6 +294,11 @@ def detect_language(text: str) -> str | None:
     if lang is None or prob < _DETECT_CONFIDENCE:
         return None
     return lang
+
+
+def undetermined(lang: str) -> bool:
+    """True for a code that names no language ("und", "zxx", X's "qme", ...)."""
+    return lang.lower() in _UNDETERMINED
 
 
 def _is_english_code(lang: str) -> bool:
@@ -1380,10 +1386,12 @@ def score(text: str, lang: str | None = None) -> Sentiment:
 
 
 def score_with_language(text: str, lang: str | None = None) -> tuple[Sentiment, str | None]:
-    """``score`` plus the language it detected when that made the text ``unknown``.
+    """``score`` plus the language it detected (None when ``lang`` was given or nothing
+    could be told: a text too short or unsure stays undetermined, never a guess).
 
     The detection is the expensive part of a non-English mention (py3langid); callers
     that store the language take it from here instead of detecting it a second time.
+    Detected English is "en" exactly when ``detect_language`` would say so.
     """
     if lang and lang.lower() not in _UNDETERMINED and not _is_english_code(lang):
         base = lang.lower().replace("_", "-").split("-", 1)[0]
@@ -1395,8 +1403,11 @@ def score_with_language(text: str, lang: str | None = None) -> tuple[Sentiment, 
         return Sentiment("neutral", 0.0), None
     low = cleaned.lower()
     toks, words = _tokens(low)
+    english: str | None = None
     if not lang or lang.lower() in _UNDETERMINED:
         detected, prob = _detect(cleaned, words)
+        if detected == "en" and prob >= _DETECT_CONFIDENCE:
+            english = "en"
         if detected is not None and detected != "en" and prob >= _NON_EN_CONFIDENCE:
             # prob >= _NON_EN_CONFIDENCE > _DETECT_CONFIDENCE: detect_language agrees
             from social_watch.lexicon_sentiment import refine_language
@@ -1432,7 +1443,7 @@ def score_with_language(text: str, lang: str | None = None) -> tuple[Sentiment, 
                 if voted is not None:
                     return _score_lexicon(cleaned, voted), voted
     compound = round(_care_compound(cleaned, low, toks, words), 4)
-    return Sentiment(_label(compound), compound), None
+    return Sentiment(_label(compound), compound), english
 
 
 def score_detail(text: str, lang: str | None = None) -> tuple[Sentiment, str | None]:

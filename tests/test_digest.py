@@ -235,6 +235,7 @@ def test_sentiment_per_language(tmp_path):
             mention("c1", "Objednávka nedorazila, hrozné", lang="cs", minutes_ago=20),
             mention("c2", "Děkuji, skvělá obsluha", lang="cs", minutes_ago=15),
             mention("c3", "Skvělý obchod, doporučuji", lang="cs", minutes_ago=10),
+            mention("s1", "@shopexample 👎", minutes_ago=5),
         ],
     )
     data = digest.build(db, config, period=stats.period(now=NOW, since="24h"), now=NOW)
@@ -244,7 +245,8 @@ def test_sentiment_per_language(tmp_path):
     assert by_lang["cs"]["sentiment"]["positive"] == 2
     assert by_lang["cs"]["sentiment"]["negative"] == 1
     assert by_lang["cs"]["net"] == pytest.approx(100 / 3, abs=0.1)
-    assert by_lang["und"]["sentiment"]["negative"] == 1  # no language told or detected
+    assert by_lang["en"]["sentiment"]["negative"] == 1  # no language told: detected
+    assert by_lang["und"]["mentions"] == 1  # too short to tell: no false language
     text = digest.render(data, "text")
     assert "BY LANGUAGE" in text and "\n  cs " in text
     assert "## By language" in digest.render(data, "markdown")

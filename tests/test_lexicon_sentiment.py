@@ -284,3 +284,30 @@ def test_queue_does_not_load_the_lexicons() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_detected_english_is_stored_as_en(tmp_path: Path) -> None:
+    """A network without ``lang`` (Reddit, HN, RSS): the detected English is stored, so
+    `db status` shows agreement for en; a text too short to tell stays ``und``."""
+    from helpers import make_config, mention, open_db, pipeline, rows
+
+    from social_watch import store
+
+    db = open_db(tmp_path)
+    pipeline(make_config()).ingest(
+        db,
+        [
+            mention("e1", "@shopexample where is my order? it has been two weeks"),
+            mention("e2", "still waiting for my refund, nobody answers"),
+            mention("s1", "ok 👍"),  # nothing to tell a language from
+            mention("s2", "@shopexample 😡"),
+            mention("u1", "where is my order", lang="und"),  # the network did not know
+        ],
+    )
+    langs = {r["native_id"]: r["lang"] for r in rows(db, "SELECT native_id, lang FROM mentions")}
+    assert langs == {"e1": "en", "e2": "en", "s1": None, "s2": None, "u1": "en"}
+    with db.conn:
+        db.conn.execute("UPDATE mentions SET sentiment_override = 'negative'")
+    by_lang = store.agreement_by_lang(db)
+    assert by_lang["en"] == {"reviewed": 3, "agreement": 1.0}
+    assert by_lang["und"]["reviewed"] == 2

@@ -391,13 +391,17 @@ def test_the_language_score_detects_is_the_one_detect_language_gives():
         for line in (data / name).read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
-    found = 0
+    found = found_en = 0
     for text in texts:
         result, detected = sentiment.score_with_language(text)
         assert result == sentiment.score(text)
         if result.label == "unknown":
             assert detected == sentiment.detect_language(text), text
             found += detected is not None
+        elif detected == "en":
+            # the English scorer answered a text detection calls English: stored as en
+            assert sentiment.detect_language(text) == "en", text
+            found_en += 1
         elif detected is not None:
             # scored by a language's lexicon: that language, named even when a short
             # text left detect_language unsure
@@ -405,6 +409,7 @@ def test_the_language_score_detects_is_the_one_detect_language_gives():
             assert sentiment.detect_language(text) in (detected, None), text
             found += 1
     assert found >= 10  # the sets hold enough non-English texts for this to mean something
+    assert found_en >= 10
 
 
 @pytest.mark.parametrize(
