@@ -64,6 +64,28 @@ def shorten(text: str, cells: int) -> str:
     return "".join(out) + "…"
 
 
+# Networks whose author handle is no @name a person would know: Facebook's numeric
+# app-scoped id, or the reviewer's display name on the review portals.
+NAMED_NETWORKS = frozenset({"facebook", "google_reviews", "heureka", "trustpilot"})
+
+
+def author_label(network: str, handle: str, name: str | None) -> str:
+    """How the queue names an author: ``@handle`` where the network has handles, else
+    the display name (a Facebook author whose name the API withheld: ``id 2315…``).
+
+    A handle that is already ``@name`` (YouTube's) is not given a second "@"; one with a
+    space is a display name (an older YouTube channel) and shown as it is.
+    """
+    handle = handle or ""
+    if network in NAMED_NETWORKS or handle.isdigit():
+        if name and name.strip():
+            return one_line(name)
+        return f"id {handle}" if handle.isdigit() else handle
+    if " " in handle.strip():
+        return one_line(handle)
+    return "@" + handle.lstrip("@")
+
+
 def queue_table(
     items: list[dict[str, Any]], summary: dict[str, Any], matching: int | None = None
 ) -> str:
@@ -100,7 +122,8 @@ def queue_table(
         if item["tags"]:
             flags.append(",".join(item["tags"][:2]))
         flag_text = shorten(" ".join(flags), flags_w)
-        author = shorten("@" + item["author"]["handle"], author_w)
+        who = item["author"]
+        author = shorten(author_label(item["network"], who["handle"], who["name"]), author_w)
         prefix = (
             f"{item['id']:>5} {SLA_MARK.get(item['sla_state'], ' ')} "
             f"{due_text(item['seconds_left']):<11} {shorten(item['network'], net_w):<{net_w}} "
@@ -153,9 +176,13 @@ def thread_text(data: dict[str, Any]) -> str:
         if kind == "reply":
             out.extend(_reply_lines(m, wrap))
             continue
-        who = m["author"]["name"] or m["author"]["handle"]
+        a = m["author"]
+        label = author_label(m["network"], a["handle"], a["name"])
+        who = one_line(a["name"]) if a["name"] and a["name"].strip() else label
+        if label != who:
+            who += f" ({label})"
         marker = "brand" if m["kind"] == "brand" else m["sentiment"]["label"]
-        title = f"[{m['id']}] {m['created_at']}  {who} (@{m['author']['handle']}) · {m['network']} · {marker}"
+        title = f"[{m['id']}] {m['created_at']}  {who} · {m['network']} · {marker}"
         out.append(click.style(title, bold=m["id"] == data["id"]))
         if m.get("rating") is not None:
             out.append(f"    {stars(m['rating'])} {m['rating']:g}/5")

@@ -422,3 +422,48 @@ def test_connectors_json_lists_the_new_connectors_and_their_models(
     }
     check = cli("check", "--config", str(config), "--connector", "facebook")
     assert check.exit_code == 1 and "SOCIAL_WATCH_FACEBOOK_PAGE_TOKEN" in check.output
+
+
+def test_queue_and_thread_name_the_commenter_not_the_numeric_id(
+    router: respx.MockRouter,
+    tmp_path: Path,
+    cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Graph API ids mean nothing to an agent: the queue shows ``from.name``; a comment
+    whose ``from`` the API withheld (privacy) shows as anonymous, never an empty cell."""
+    router.get(f"/{PAGE}/feed").mock(
+        return_value=httpx.Response(200, json={"data": [{"id": "1353269864728880"}]})
+    )
+    status, headers, body = load_recorded("facebook/post_comments.json")
+    route = router.get("/1353269864728880/comments").mock(
+        side_effect=[
+            httpx.Response(status, headers=headers, content=body),
+            httpx.Response(200, json={"data": []}),  # the page `next` points to
+        ]
+    )
+    monkeypatch.setenv("SOCIAL_WATCH_FACEBOOK_PAGE_TOKEN", TOKEN)
+    monkeypatch.setenv("COLUMNS", "132")
+    config = tmp_path / "social-watch.toml"
+    config.write_text(
+        f'database = "{tmp_path / "sw.db"}"\n[brand]\nname = "Shop Example"\n'
+        f'[brand.handles]\nfacebook = "{PAGE}"\n'
+        f'[connectors.facebook]\npage_id = "{PAGE}"\nbase_url = "{BASE}"\n'
+        'tagged = false\nlookback = "5000d"\n',
+        encoding="utf-8",
+    )
+    polled = cli("poll", "--config", str(config))
+    assert polled.exit_code == 0, polled.output
+    # the name is asked for explicitly: a bare `from` may come back as the id alone
+    assert "from{id,name}" in route.calls[0].request.url.params["fields"]
+    out = cli("queue", "--config", str(config)).output
+    assert "Jana Nováková" in out and "Eva Černá" in out
+    assert "2315682678452791" not in out and "@3040506070809011" not in out
+    items = json.loads(cli("queue", "--config", str(config), "--json").output)
+    jana = next(i for i in items if i["author"]["handle"] == "2315682678452791")
+    shown = cli("show", str(jana["id"]), "--config", str(config)).output
+    assert "Jana Nováková · facebook" in shown and "@2315682678452791" not in shown
+    anonymous = next(i for i in items if i["author"]["handle"] == "anonymous")
+    assert (
+        "anonymous · facebook" in cli("show", str(anonymous["id"]), "--config", str(config)).output
+    )

@@ -246,3 +246,22 @@ def test_due_text_shows_seconds_under_a_minute(seconds, shown):
     from social_watch.render import due_text
 
     assert due_text(seconds) == shown
+
+
+@pytest.mark.parametrize(
+    ("network", "handle", "name", "shown"),
+    [
+        ("x", "ann", "Ann", "@ann"),
+        ("facebook", "2315682678452791", "Jana Nováková", "Jana Nováková"),
+        ("facebook", "2315682678452791", None, "id 2315682678452791"),  # name withheld
+        ("facebook", "anonymous", None, "anonymous"),  # no `from` at all
+        ("youtube", "@jananovak", None, "@jananovak"),  # not "@@jananovak"
+        ("youtube", "Jana Novák", None, "Jana Novák"),  # a channel without a handle
+        ("google_reviews", "Tereza Malá", None, "Tereza Malá"),
+        ("trustpilot", "John D.", None, "John D."),
+    ],
+)
+def test_author_label_names_people_as_each_network_does(network, handle, name, shown):
+    from social_watch.render import author_label
+
+    assert author_label(network, handle, name) == shown
