@@ -134,9 +134,14 @@ def send(
     *,
     connector: str,
     env_var: str | None = None,
+    passthrough: frozenset[int] = frozenset(),
     **kwargs: Any,
 ) -> httpx.Response:
-    """One request with errors mapped: timeouts and connection failures are transient."""
+    """One request with errors mapped: timeouts and connection failures are transient.
+
+    A status in ``passthrough`` is returned as it is, for a caller that reads its body
+    (an OAuth error code) before deciding which error it is.
+    """
     try:
         response = http.request(method, path, **kwargs)
     except httpx.TimeoutException:
@@ -151,6 +156,8 @@ def send(
             f"{connector}: {method} {httpx.URL(path).path} failed: "
             f"{transport_failure(exc, http.base_url)}"
         ) from None
+    if response.status_code in passthrough:
+        return response
     return check(response, connector=connector, env_var=env_var)
 
 

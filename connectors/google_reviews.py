@@ -11,10 +11,15 @@ Endpoints (``https://mybusiness.googleapis.com/v4``, an OAuth access token with 
   ``updateReply``: it replaces the one reply a review can have, so a retry is harmless;
 - ``GET /accounts/{a}/locations/{l}/reviews/{id}`` — ``find_reply`` (its ``reviewReply``).
 
+Credentials: access tokens last an hour, so the usual setup is the refresh-token grant
+(``client_id_env``, ``client_secret_env``, ``refresh_token_env``; ``connectors._google_oauth``
+fetches and caches the access token, and a 401 triggers one refresh and one retry before an
+``AuthError`` naming the refresh token's variable). A ready access token in
+``oauth_token_env`` still works when no refresh token is set (refreshed outside).
+
 Cursor: ``{"since": ISO}`` (newest ``updateTime`` seen: an edited review comes back);
 ``{"since", "top", "page": token}`` while a burst is read. Rate limits: 429 /
-``RESOURCE_EXHAUSTED`` becomes ``RateLimited`` (a minute, or ``Retry-After``); 401 names the
-token's variable (access tokens expire after an hour: refresh it outside social-watch).
+``RESOURCE_EXHAUSTED`` becomes ``RateLimited`` (a minute, or ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any, ClassVar
 import httpx
 
 from connectors import _http
+from connectors._google_oauth import TOKEN_URL, Credentials, TokenSource
 from social_watch.clock import iso, parse_iso
 from social_watch.config import parse_duration
 from social_watch.connector import (
@@ -37,10 +43,19 @@ from social_watch.connector import (
     Skipped,
     Source,
 )
-from social_watch.errors import ConfigError, ConnectorError
+from social_watch.errors import AuthError, ConfigError, ConnectorError
 from social_watch.models import Author, Mention
 
 TOKEN_ENV = "SOCIAL_WATCH_GOOGLE_BUSINESS_TOKEN"
+CLIENT_ID_ENV = "SOCIAL_WATCH_GOOGLE_CLIENT_ID"
+CLIENT_SECRET_ENV = "SOCIAL_WATCH_GOOGLE_CLIENT_SECRET"
+REFRESH_TOKEN_ENV = "SOCIAL_WATCH_GOOGLE_REFRESH_TOKEN"
+# option -> default variable, the refresh-token grant's three secrets
+REFRESH_SECRETS = {
+    "client_id_env": CLIENT_ID_ENV,
+    "client_secret_env": CLIENT_SECRET_ENV,
+    "refresh_token_env": REFRESH_TOKEN_ENV,
+}
 API_URL = "https://mybusiness.googleapis.com/v4"
 REVIEWS = "reviews"
 STARS = {"ONE": 1.0, "TWO": 2.0, "THREE": 3.0, "FOUR": 4.0, "FIVE": 5.0}
@@ -51,11 +66,12 @@ class GoogleReviewsConnector(Connector):
     name = "google_reviews"
     network = "google_reviews"
     capabilities = frozenset({MENTIONS, REPLY})
-    secrets: ClassVar[dict[str, str]] = {"oauth_token_env": TOKEN_ENV}
+    secrets: ClassVar[dict[str, str]] = {"oauth_token_env": TOKEN_ENV, **REFRESH_SECRETS}
     options: ClassVar[dict[str, str]] = {
         "account_id": "the Business Profile account id (required)",
         "location_id": "the location id (required)",
         "base_url": f"the API root (default {API_URL})",
+        "token_url": f"the OAuth token endpoint (default {TOKEN_URL})",
         "page_size": "reviews per request, 1-50 (default 50)",
         "lookback": "how far back the first poll reads (default 30d)",
     }
@@ -80,22 +96,60 @@ class GoogleReviewsConnector(Connector):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._client: httpx.Client | None = None
+        self._tokens: TokenSource | None = None
 
     @property
     def location(self) -> str:
         return f"accounts/{self.opts['account_id']}/locations/{self.opts['location_id']}"
 
+    def _var(self, option: str) -> str:
+        return str(self.opts.get(option) or self.secrets[option])
+
+    @property
+    def refreshes(self) -> bool:
+        """The refresh-token grant is in use: its variable is named in config or set."""
+        return "refresh_token_env" in self.opts or bool(
+            self.env.get(self._var("refresh_token_env"), "").strip()
+        )
+
     @property
     def env_var(self) -> str:
-        return str(self.opts.get("oauth_token_env") or TOKEN_ENV)
+        """The variable an auth error names: the refresh token's, or the access token's."""
+        return self._var("refresh_token_env" if self.refreshes else "oauth_token_env")
+
+    def missing_secrets(self) -> list[str]:
+        """The grant's three variables when it is in use, else the access token's."""
+        options = list(REFRESH_SECRETS) if self.refreshes else ["oauth_token_env"]
+        return [v for v in map(self._var, options) if not self.env.get(v, "").strip()]
 
     @property
     def http(self) -> httpx.Client:
         if self._client is None:
-            token = self.secret("oauth_token_env")
             base = str(self.opts.get("base_url") or API_URL).rstrip("/")
-            self._client = _http.client(base, headers={"Authorization": f"Bearer {token}"})
+            self._client = _http.client(base)
         return self._client
+
+    def _token_source(self) -> TokenSource:
+        if self._tokens is None:
+            credentials = Credentials(
+                client_id=self.secret("client_id_env"),
+                client_secret=self.secret("client_secret_env"),
+                refresh_token=self.secret("refresh_token_env"),
+                client_id_env=self._var("client_id_env"),
+                refresh_token_env=self._var("refresh_token_env"),
+            )
+            self._tokens = TokenSource(
+                credentials,
+                connector=self.name,
+                clock=self.clock,
+                token_url=str(self.opts.get("token_url") or TOKEN_URL),
+            )
+        return self._tokens
+
+    def _access_token(self) -> str:
+        if self.refreshes:
+            return self._token_source().token()
+        return self.secret("oauth_token_env")
 
     def close(self) -> None:
         if self._client is not None:
@@ -103,10 +157,35 @@ class GoogleReviewsConnector(Connector):
             self._client = None
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = _http.send(
-            self.http, method, path, connector=self.name, env_var=self.env_var, **kwargs
-        )
+        """One API call with a valid access token; a 401 gets one refresh and one retry
+        (the token expired early or was revoked), a second 401 is an ``AuthError``."""
+        token = self._access_token()
+        response = self._send(method, path, token, **kwargs)
+        if response.status_code == 401 and self.refreshes:
+            token = self._token_source().refresh(refused=token)
+            response = self._send(method, path, token, **kwargs)
+            if response.status_code == 401:
+                raise AuthError(
+                    f"{self.name}: {method} {httpx.URL(path).path} → 401 with a freshly "
+                    f"refreshed access token; check the refresh token in {self.env_var} "
+                    "(and that it was granted the business.manage scope)",
+                    env_var=self.env_var,
+                )
+        _http.check(response, connector=self.name, env_var=self.env_var)
         return _http.json_body(response, connector=self.name) if response.content else {}
+
+    def _send(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        return _http.send(
+            self.http,
+            method,
+            path,
+            connector=self.name,
+            env_var=self.env_var,
+            passthrough=frozenset({401}),
+            headers=headers,
+            **kwargs,
+        )
 
     def sources(self) -> list[Source]:
         return [Source(self.name, REVIEWS)]

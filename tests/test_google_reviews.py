@@ -206,3 +206,132 @@ def test_poll_end_to_end_over_a_real_socket(
     (report,) = json.loads(result.output)
     assert report["new"] == 5 and report["sources"][0]["pages"] == 3
     assert TOKEN not in result.output
+
+
+# --- OAuth: the refresh-token grant -----------------------------------------------------
+
+TOKEN_URL = "https://oauth.example/token"
+GRANT_ENV = {
+    "SOCIAL_WATCH_GOOGLE_CLIENT_ID": "1234-app.apps.googleusercontent.com",
+    "SOCIAL_WATCH_GOOGLE_CLIENT_SECRET": "GOCSPX-client-s3cr3t",
+    "SOCIAL_WATCH_GOOGLE_REFRESH_TOKEN": "1//refresh-s3cr3t",
+}
+FRESH = json.loads(load_recorded("google_reviews/oauth_token.json")[2])["access_token"]
+
+
+@pytest.fixture
+def fresh_cache() -> Iterator[None]:
+    from connectors import _google_oauth
+
+    _google_oauth.forget_all()
+    yield
+    _google_oauth.forget_all()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def granted(clock: Callable[[], datetime], env: dict[str, str] | None = None) -> Any:
+    opts = {**OPTS, "base_url": BASE, "token_url": TOKEN_URL, "lookback": "5000d"}
+    GoogleReviewsConnector.validate_options(opts, "connectors.google_reviews")
+    return GoogleReviewsConnector(
+        opts, env=GRANT_ENV if env is None else env, brand_handles={}, clock=clock
+    )
+
+
+def token_route(router: respx.MockRouter, *names: str) -> respx.Route:
+    replies = []
+    for name in names or ("oauth_token.json",):
+        status, headers, body = load_recorded(f"google_reviews/{name}")
+        replies.append(httpx.Response(status, headers=headers, content=body))
+    route = router.post(TOKEN_URL)
+    return route.mock(side_effect=replies) if len(replies) > 1 else route.mock(replies[0])
+
+
+def test_refresh_token_grant_fetches_and_caches_the_access_token(
+    router: respx.MockRouter, fresh_cache: None
+) -> None:
+    token = token_route(router)
+    api = router.get(f"/{LOC}/reviews").mock(
+        return_value=httpx.Response(200, json={"reviews": REVIEWS})
+    )
+    clock = Clock()
+    source = Source("google_reviews", "reviews")
+    granted(clock).poll(source, None)
+    granted(clock).poll(source, None)  # a new connector (the next `poll`): the cached token
+    assert token.call_count == 1 and api.call_count == 2
+    form = dict(httpx.QueryParams(token.calls[0].request.content.decode()))
+    assert form == {
+        "client_id": GRANT_ENV["SOCIAL_WATCH_GOOGLE_CLIENT_ID"],
+        "client_secret": GRANT_ENV["SOCIAL_WATCH_GOOGLE_CLIENT_SECRET"],
+        "refresh_token": GRANT_ENV["SOCIAL_WATCH_GOOGLE_REFRESH_TOKEN"],
+        "grant_type": "refresh_token",
+    }
+    assert all(c.request.headers["authorization"] == f"Bearer {FRESH}" for c in api.calls)
+    # expires_in 3920 s: still valid a minute and a bit before that, refreshed after
+    clock.now = NOW + timedelta(seconds=3920 - 120)
+    granted(clock).poll(source, None)
+    assert token.call_count == 1
+    clock.now = NOW + timedelta(seconds=3920)
+    granted(clock).poll(source, None)
+    assert token.call_count == 2
+
+
+def test_a_401_refreshes_once_then_names_the_refresh_token_variable(
+    router: respx.MockRouter, fresh_cache: None
+) -> None:
+    token = token_route(router)
+    unauthenticated = httpx.Response(
+        401, json={"error": {"code": 401, "status": "UNAUTHENTICATED"}}
+    )
+    api = router.get(f"/{LOC}/reviews").mock(
+        side_effect=[unauthenticated, httpx.Response(200, json={"reviews": REVIEWS})]
+    )
+    source = Source("google_reviews", "reviews")
+    result = granted(Clock()).poll(source, None)  # revoked early: refreshed, retried, fine
+    assert result.mentions and token.call_count == 2 and api.call_count == 2
+
+    api.side_effect = None
+    api.return_value = unauthenticated
+    with pytest.raises(AuthError) as info:
+        granted(Clock()).poll(source, None)
+    assert api.call_count == 4 and token.call_count == 3  # one refresh, one retry, no loop
+    assert info.value.env_var == "SOCIAL_WATCH_GOOGLE_REFRESH_TOKEN"
+    assert "SOCIAL_WATCH_GOOGLE_REFRESH_TOKEN" in str(info.value)
+    assert not any(secret in str(info.value) for secret in (*GRANT_ENV.values(), FRESH))
+
+
+def test_a_refused_refresh_token_or_client_names_its_variable(
+    router: respx.MockRouter, fresh_cache: None
+) -> None:
+    token_route(router, "oauth_invalid_grant.json")
+    source = Source("google_reviews", "reviews")
+    with pytest.raises(AuthError, match="invalid_grant") as info:
+        granted(Clock()).poll(source, None)
+    assert info.value.env_var == "SOCIAL_WATCH_GOOGLE_REFRESH_TOKEN"
+    router.post(TOKEN_URL).mock(
+        return_value=httpx.Response(
+            401,
+            json={
+                "error": "invalid_client",
+                "error_description": "The OAuth client was not found.",
+            },
+        )
+    )
+    with pytest.raises(AuthError, match="invalid_client") as info:
+        granted(Clock()).poll(source, None)
+    assert info.value.env_var == "SOCIAL_WATCH_GOOGLE_CLIENT_ID"
+    assert not any(secret in str(info.value) for secret in GRANT_ENV.values())
+
+
+def test_missing_grant_variables_are_named() -> None:
+    partial = {k: v for k, v in GRANT_ENV.items() if not k.endswith("CLIENT_SECRET")}
+    assert granted(Clock(), partial).missing_secrets() == ["SOCIAL_WATCH_GOOGLE_CLIENT_SECRET"]
+    # no refresh token anywhere: the plain access token is what is missing
+    assert granted(Clock(), {}).missing_secrets() == ["SOCIAL_WATCH_GOOGLE_BUSINESS_TOKEN"]
+    assert granted(Clock(), ENV).missing_secrets() == []
