@@ -64,6 +64,30 @@ def shorten(text: str, cells: int) -> str:
     return "".join(out) + "…"
 
 
+# Short labels for the queue's NET column when a network's name does not fit it (7 cells
+# at 60 columns, 8 from 80, 10 from 110): what a care team calls them, never "google_…".
+NET_SHORT = {
+    "mastodon": "mastdn",
+    "hackernews": "hn",
+    "facebook": "fb",
+    "instagram": "ig",
+    "trustpilot": "tpilot",
+    "google_reviews": "google",
+}
+
+
+def network_label(network: str, cells: int) -> str:
+    """The network's name when it fits ``cells``, else its short label (else cut)."""
+    if _cells(network) <= cells:
+        return network
+    return shorten(NET_SHORT.get(network, network), cells)
+
+
+def pad(text: str, cells: int) -> str:
+    """``text`` padded with spaces to ``cells`` terminal columns (wide characters count 2)."""
+    return text + " " * max(0, cells - _cells(text))
+
+
 # Networks whose author handle is no @name a person would know: Facebook's numeric
 # app-scoped id, or the reviewer's display name on the review portals.
 NAMED_NETWORKS = frozenset({"facebook", "google_reviews", "heureka", "trustpilot"})
@@ -126,9 +150,9 @@ def queue_table(
         author = shorten(author_label(item["network"], who["handle"], who["name"]), author_w)
         prefix = (
             f"{item['id']:>5} {SLA_MARK.get(item['sla_state'], ' ')} "
-            f"{due_text(item['seconds_left']):<11} {shorten(item['network'], net_w):<{net_w}} "
-            f"{author:<{author_w}} {SENTIMENT_MARK.get(item['sentiment']['label'], '?'):<4} "
-            f"{flag_text:<{flags_w}} "
+            f"{due_text(item['seconds_left']):<11} {pad(network_label(item['network'], net_w), net_w)} "
+            f"{pad(author, author_w)} {SENTIMENT_MARK.get(item['sentiment']['label'], '?'):<4} "
+            f"{pad(flag_text, flags_w)} "
         )
         room = max(2, cols - _cells(prefix))
         rated = f"{stars(item.get('rating'))} " if item.get("rating") is not None else ""

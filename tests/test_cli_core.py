@@ -443,3 +443,66 @@ def test_click_usage_errors_are_one_line_with_the_hint(cli, args, start):
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(start) and line.endswith("--help')")
+
+
+NEW_NETWORK_AUTHORS = [
+    # (network, handle, name) as each connector stores them
+    ("facebook", "2315682678452791", "Jana Nováková"),
+    ("instagram", "jana.novak_photography", None),
+    ("threads", "petr.svoboda", None),
+    ("youtube", "@jananovak", None),
+    ("heureka", "Martina z Brna", None),
+    ("trustpilot", "John D.", None),
+    ("google_reviews", "Tereza Malá", None),
+    ("google_reviews", "山田太郎", None),  # wide characters take two columns each
+    ("hackernews", "dang", None),
+]
+
+
+@pytest.fixture
+def new_networks_inbox(cli, write_jsonl):
+    lines = []
+    for n, (network, handle, name) in enumerate(NEW_NETWORK_AUTHORS, start=1):
+        line = json.loads(
+            mention_line(
+                network=network,
+                id=f"n{n}",
+                text="Objednávka pořád nedorazila, už týden čekám",
+                created_at=datetime.now(UTC) - timedelta(minutes=5 + n),
+                handle=handle,
+            )
+        )
+        line["author"]["name"] = name
+        if network in ("heureka", "trustpilot", "google_reviews"):
+            line["rating"] = 2
+        lines.append(json.dumps(line))
+    path = write_jsonl(lines, "new.jsonl")
+    result = cli("import", str(path))
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100, 132])
+def test_queue_rows_fit_the_terminal_for_the_new_networks(
+    cli, new_networks_inbox, monkeypatch, columns
+):
+    from social_watch.render import _cells
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = cli("queue", "--limit", "0").output.splitlines()
+    rows = out[2:]
+    assert len(rows) == len(NEW_NETWORK_AUTHORS)
+    assert all(_cells(line) <= columns for line in out), out  # wide characters count two
+    header = out[1]
+    net_at, author_at, mood_at = (header.index(h) for h in ("NET", "AUTHOR", "MOOD"))
+    for line in rows:
+        net = line[net_at:author_at].strip()
+        # every network is named whole or by its short label, never cut to "google_…"
+        assert net and "…" not in net, line
+        # the author cell ends where MOOD starts, in columns, on every row (alignment)
+        before_mood = line[: line.index(" neg ")] if " neg " in line else line
+        assert _cells(before_mood) == mood_at - 1, line
+    text = "\n".join(rows)
+    assert "Tereza Malá" in text and "John D." in text and "@jananovak" in text
+    assert "@@" not in text and "2315682678452791" not in text
+    if columns >= 80:
+        assert "google " in text and "Martina z Brna" in text
