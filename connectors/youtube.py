@@ -15,14 +15,23 @@ Endpoints (``https://www.googleapis.com/youtube/v3``):
   reply (50 units) with an OAuth token (``oauth_token_env``); ``find_reply`` reads
   ``GET /comments?parentId=…`` for the channel's own.
 
-Quota exhaustion (403 ``quotaExceeded`` / ``dailyLimitExceeded``) is a rate limit until the
-quota resets at midnight Pacific time; 403 ``rateLimitExceeded`` and 429 wait a minute.
+- ``GET /commentThreads?part=snippet,replies&videoId=…&order=time`` — one source per video
+  in ``videos`` (a review of the shop's goods on someone else's channel).
+
+Errors, as the Data API's error reference shapes them (``error.errors[].reason``, and in
+today's responses ``error.details[].reason``), whatever the status line says (an ``error``
+object inside a 200 is an error too): quota exhaustion (``quotaExceeded`` /
+``dailyLimitExceeded``) is a rate limit until the quota resets at midnight Pacific time;
+``rateLimitExceeded`` and 429 wait a minute; ``keyInvalid`` / ``API_KEY_INVALID`` is an auth
+error naming ``api_key_env``; ``commentsDisabled`` on a video is logged once and the video
+skipped (the poll goes on), not an error.
 Cursor: ``{"since": ISO}`` (newest comment time); ``{"since", "top", "page": token}``
 while a burst is read.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
@@ -44,17 +53,34 @@ from social_watch.connector import (
     Skipped,
     Source,
 )
-from social_watch.errors import AuthError, ConfigError, ConnectorError, RateLimited, UsageError
+from social_watch.errors import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    RateLimited,
+    Rejected,
+    TransientError,
+    UsageError,
+)
 from social_watch.models import Author, Mention
+
+log = logging.getLogger("social_watch.connectors.youtube")
 
 KEY_ENV = "SOCIAL_WATCH_YOUTUBE_API_KEY"
 API_URL = "https://www.googleapis.com/youtube/v3"
 COMMENTS = "comments"
+VIDEO = "video"
 PACIFIC = ZoneInfo("America/Los_Angeles")
 SEARCH_COST = 100
 DAILY_QUOTA = 10_000
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 SHORT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+KEY_REASONS = frozenset({"keyInvalid", "keyExpired", "API_KEY_INVALID", "API_KEY_EXPIRED"})
+DISABLED = "commentsDisabled"
+
+
+class CommentsDisabled(ConnectorError):
+    """403 ``commentsDisabled``: the video takes no comments, so there is nothing to read."""
 
 
 def next_quota_reset(now: datetime) -> datetime:
@@ -72,6 +98,7 @@ class YouTubeConnector(Connector):
     options: ClassVar[dict[str, str]] = {
         "channel_id": "the brand's channel id, UC… (required)",
         "queries": f"video searches naming the brand ({SEARCH_COST} quota units each call)",
+        "videos": "ids of videos (any channel) whose comment threads are read too",
         "oauth_token_env": "environment variable with an OAuth token (youtube.force-ssl) to reply",
         "base_url": f"the API root (default {API_URL})",
         "page_size": "threads per request, 1-100 (default 50)",
@@ -89,9 +116,10 @@ class YouTubeConnector(Connector):
         channel = options.get("channel_id")
         if not isinstance(channel, str) or not channel.startswith("UC"):
             raise ConfigError('set channel_id = "UC…"', key=f"{key}.channel_id")
-        queries = options.get("queries", [])
-        if not isinstance(queries, list) or not all(isinstance(q, str) and q for q in queries):
-            raise ConfigError("expected a list of non-empty strings", key=f"{key}.queries")
+        for name in ("queries", "videos"):
+            values = options.get(name, [])
+            if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+                raise ConfigError("expected a list of non-empty strings", key=f"{key}.{name}")
         size = options.get("page_size", 50)
         if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 100:
             raise ConfigError("expected a whole number from 1 to 100", key=f"{key}.page_size")
@@ -141,36 +169,72 @@ class YouTubeConnector(Connector):
             raise ConnectorError(
                 f"{self.name}: {method} {path} failed: {type(exc).__name__}"
             ) from None
-        if response.status_code in (403, 429):
-            reasons = _reasons(response)
-            at = f"{self.name}: {_http.where(response.request)} → {response.status_code}"
-            if reasons & QUOTA_REASONS:
-                reset = next_quota_reset(now)
-                raise RateLimited(
-                    f"{at} (quotaExceeded); the daily quota resets at midnight Pacific "
-                    f"({reset:%Y-%m-%d %H:%M} UTC)",
-                    reset_at=reset,
-                )
-            if reasons & SHORT_REASONS or response.status_code == 429:
-                reset = _http.parse_reset(response.headers, now) or now + timedelta(minutes=1)
-                raise RateLimited(f"{at} (rate limited)", reset_at=reset)
-            raise AuthError(
-                f"{at} ({', '.join(sorted(reasons)) or 'forbidden'}); check {env_var}",
-                env_var=env_var,
+        body: Any = None
+        if response.content:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+                if response.status_code < 400:
+                    raise ConnectorError(
+                        f"{self.name}: {_http.where(response.request)}: response is not JSON"
+                    ) from None
+        status = response.status_code
+        error = body.get("error") if isinstance(body, dict) else None
+        if status < 400 and isinstance(error, dict):
+            # an error object under a 200 status line: the object is the truth
+            code = error.get("code")
+            status = code if isinstance(code, int) and 400 <= code <= 599 else 400
+        if status >= 400:
+            self._raise(response, status, error, env_var, now)
+        if body is not None and not isinstance(body, dict):
+            raise ConnectorError(
+                f"{self.name}: {_http.where(response.request)}: response is not a JSON object"
             )
-        if response.status_code == 400 and "keyInvalid" in _reasons(response):
+        return body or {}
+
+    def _raise(
+        self,
+        response: httpx.Response,
+        status: int,
+        error: Any,
+        env_var: str,
+        now: datetime,
+    ) -> None:
+        """The core's error for one Data API error (``errors``/``details`` reasons)."""
+        reasons = _reasons(error)
+        at = f"{self.name}: {_http.where(response.request)} → {status}"
+        if DISABLED in reasons:
+            raise CommentsDisabled(f"{at} (commentsDisabled)")
+        if reasons & QUOTA_REASONS:
+            reset = next_quota_reset(now)
+            raise RateLimited(
+                f"{at} (quotaExceeded); the daily quota resets at midnight Pacific "
+                f"({reset:%Y-%m-%d %H:%M} UTC)",
+                reset_at=reset,
+            )
+        if reasons & SHORT_REASONS or status == 429:
+            reset = _http.parse_reset(response.headers, now) or now + timedelta(minutes=1)
+            raise RateLimited(f"{at} (rate limited)", reset_at=reset)
+        if reasons & KEY_REASONS:
             raise AuthError(f"{self.name}: the API key in {env_var} is invalid", env_var=env_var)
-        _http.check(response, connector=self.name, env_var=env_var, now=now)
-        return _http.json_body(response, connector=self.name) if response.content else {}
+        why = ", ".join(sorted(reasons))
+        if status in (401, 403):
+            raise AuthError(f"{at} ({why or 'forbidden'}); check {env_var}", env_var=env_var)
+        if status >= 500 or status == 408:
+            raise TransientError(at + (f" ({why})" if why else ""))
+        raise Rejected(at + (f" ({why})" if why else ""))
 
     def _read(self, path: str, params: dict[str, Any]) -> Any:
         key = self.secret("api_key_env")
         return self._call("GET", path, env_var=self.env_var, params={**params, "key": key})
 
     def sources(self) -> list[Source]:
-        return [Source(self.name, COMMENTS)] + [
-            Source(self.name, SEARCH, q) for q in self.opts.get("queries", [])
-        ]
+        return (
+            [Source(self.name, COMMENTS)]
+            + [Source(self.name, VIDEO, v) for v in self.opts.get("videos", [])]
+            + [Source(self.name, SEARCH, q) for q in self.opts.get("queries", [])]
+        )
 
     def check(self) -> str:
         body = self._read("/channels", {"part": "snippet", "id": self.channel})
@@ -198,15 +262,18 @@ class YouTubeConnector(Connector):
         )
         top = parse_iso(cur["top"]) if cur.get("top") else None
         size = int(self.opts.get("page_size", 50))
-        if source.kind == COMMENTS:
+        if source.kind in (COMMENTS, VIDEO):
             path = "/commentThreads"
             params: dict[str, Any] = {
                 "part": "snippet,replies",
-                "allThreadsRelatedToChannelId": self.channel,
                 "order": "time",
                 "maxResults": size,
                 "textFormat": "plainText",
             }
+            if source.kind == VIDEO:
+                params["videoId"] = source.query
+            else:
+                params["allThreadsRelatedToChannelId"] = self.channel
         else:
             path = "/search"
             params = {
@@ -219,7 +286,13 @@ class YouTubeConnector(Connector):
             }
         if cur.get("page"):
             params["pageToken"] = cur["page"]
-        body = self._read(path, params)
+        try:
+            body = self._read(path, params)
+        except CommentsDisabled:
+            what = f"video {source.query}" if source.kind == VIDEO else f"channel {self.channel}"
+            if not cur.get("disabled"):  # said once, when it happens, not every poll
+                log.info("%s: %s has comments disabled; skipped until they are on", self.name, what)
+            return PollResult([], {"since": iso(since), "disabled": True})
         items = body.get("items") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise ConnectorError(f"{self.name}: GET {path}: response has no items")
@@ -229,7 +302,7 @@ class YouTubeConnector(Connector):
         for item in items:
             iid = str(item.get("id")) if isinstance(item, dict) else None
             try:
-                got = self._thread(item) if source.kind == COMMENTS else [self._video(item, source)]
+                got = self._thread(item) if source.kind != SEARCH else [self._video(item, source)]
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 skipped.append(Skipped(iid, f"malformed item: {exc}"))
                 continue
@@ -328,10 +401,14 @@ class YouTubeConnector(Connector):
         return None
 
 
-def _reasons(response: httpx.Response) -> set[str]:
-    try:
-        body = response.json()
-    except ValueError:
+def _reasons(error: Any) -> set[str]:
+    """Reasons of a Google error object: ``errors[].reason`` (``keyInvalid``,
+    ``quotaExceeded``) and ``details[].reason`` (``API_KEY_INVALID``)."""
+    if not isinstance(error, dict):
         return set()
-    errors = ((body or {}).get("error") or {}).get("errors") or [] if isinstance(body, dict) else []
-    return {str(e.get("reason")) for e in errors if isinstance(e, dict) and e.get("reason")}
+    out: set[str] = set()
+    for key in ("errors", "details"):
+        entries = error.get(key)
+        if isinstance(entries, list):
+            out |= {str(e["reason"]) for e in entries if isinstance(e, dict) and e.get("reason")}
+    return out

@@ -19,7 +19,14 @@ from fixture_server import FixtureServer, Reply, load_recorded, serve_fixtures  
 
 from connectors.youtube import YouTubeConnector, next_quota_reset
 from social_watch.connector import Source
-from social_watch.errors import AuthError, ConfigError, RateLimited, UsageError
+from social_watch.errors import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    RateLimited,
+    TransientError,
+    UsageError,
+)
 
 BASE = "https://youtube.example/youtube/v3"
 CHANNEL = "UC_x5XG1OV2P6uZZ5FSM9Ttw"
@@ -227,3 +234,104 @@ def test_poll_end_to_end_over_a_real_socket(
     (report,) = json.loads(result.output)
     assert report["new"] == 5 and report["sources"][0]["pages"] == 3
     assert KEY not in result.output
+
+
+# --- the error shapes of the Data API's error reference ---------------------------------
+
+
+def serve(route: respx.Route, rel: str) -> respx.Route:
+    status, headers, body = load_recorded(rel)
+    return route.mock(return_value=httpx.Response(status, headers=headers, content=body))
+
+
+def test_a_video_with_comments_disabled_is_skipped_with_a_log_line(
+    router: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    threads = router.get("/commentThreads")
+    disabled = httpx.Response(
+        403, json=json.loads(load_recorded("youtube/error_comments_disabled.json")[2])
+    )
+    ok = httpx.Response(200, json={"items": [thread(1)]})
+    threads.mock(
+        side_effect=lambda r: disabled if r.url.params.get("videoId") == "off-video" else ok
+    )
+    c = connector(videos=["off-video", "wtLJPvx7-ys"], lookback="5000d")
+    kinds = [(s.kind, s.query) for s in c.sources()]
+    assert kinds == [("comments", None), ("video", "off-video"), ("video", "wtLJPvx7-ys")]
+    with caplog.at_level("INFO", logger="social_watch.connectors.youtube"):
+        off = c.poll(Source("youtube", "video", "off-video"), None)
+        again = c.poll(Source("youtube", "video", "off-video"), off.cursor)
+    assert off.mentions == [] and not off.more and again.mentions == []
+    lines = [r.getMessage() for r in caplog.records if "comments disabled" in r.getMessage()]
+    assert lines == ["youtube: video off-video has comments disabled; skipped until they are on"]
+    on = c.poll(Source("youtube", "video", "wtLJPvx7-ys"), None)
+    assert len(on.mentions) == 1
+    assert threads.calls.last.request.url.params["videoId"] == "wtLJPvx7-ys"
+
+
+def test_comments_disabled_does_not_stop_a_whole_poll(
+    router: respx.MockRouter,
+    tmp_path: Path,
+    cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    disabled = httpx.Response(
+        403, json=json.loads(load_recorded("youtube/error_comments_disabled.json")[2])
+    )
+    router.get("/commentThreads").mock(
+        side_effect=lambda r: (
+            disabled
+            if r.url.params.get("videoId") == "off-video"
+            else httpx.Response(200, json={"items": [thread(1)]})
+        )
+    )
+    monkeypatch.setenv("SOCIAL_WATCH_YOUTUBE_API_KEY", KEY)
+    config = tmp_path / "social-watch.toml"
+    config.write_text(
+        f'database = "{tmp_path / "sw.db"}"\n[brand]\nname = "Shop Example"\n'
+        f'[connectors.youtube]\nchannel_id = "{CHANNEL}"\nbase_url = "{BASE}"\n'
+        'videos = ["off-video"]\nlookback = "5000d"\n',
+        encoding="utf-8",
+    )
+    result = cli("poll", "--config", str(config), "--json")
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output)
+    assert report["status"] == "ok" and report["new"] == 1
+    assert all(not s.get("error") for s in report["sources"]), report
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.loads(load_recorded("youtube/error_api_key_invalid.json")[2]),  # today's shape
+        {"error": {"code": 400, "errors": [{"domain": "usageLimits", "reason": "keyInvalid"}]}},
+    ],
+)
+def test_an_invalid_api_key_is_an_auth_error_naming_the_variable(
+    router: respx.MockRouter, body: dict[str, Any]
+) -> None:
+    router.get("/commentThreads").mock(return_value=httpx.Response(400, json=body))
+    with pytest.raises(AuthError) as info:
+        connector().poll(Source("youtube", "comments"), None)
+    assert info.value.env_var == "SOCIAL_WATCH_YOUTUBE_API_KEY"
+    assert "SOCIAL_WATCH_YOUTUBE_API_KEY" in str(info.value) and KEY not in str(info.value)
+
+
+def test_an_error_object_in_a_200_body_is_an_error_not_a_traceback(
+    router: respx.MockRouter,
+) -> None:
+    threads = serve(router.get("/commentThreads"), "youtube/error_envelope_200.json")
+    with pytest.raises(RateLimited):  # quotaExceeded, whatever the status line said
+        connector().poll(Source("youtube", "comments"), None)
+    threads.mock(return_value=httpx.Response(200, json={"error": {"code": 500, "message": "x"}}))
+    with pytest.raises(TransientError):
+        connector().poll(Source("youtube", "comments"), None)
+    threads.mock(return_value=httpx.Response(200, json=["not", "an", "object"]))
+    with pytest.raises(ConnectorError, match="not a JSON object"):
+        connector().poll(Source("youtube", "comments"), None)
+    # find_reply must not read an error as "no reply yet" (that would post twice)
+    serve(router.get("/comments"), "youtube/error_envelope_200.json")
+    c = connector()
+    top = c._thread(THREADS["items"][0])[0]
+    with pytest.raises(RateLimited):
+        c.find_reply(top, "k")
