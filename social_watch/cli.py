@@ -532,8 +532,8 @@ def import_(app: App, file: str, as_json: bool) -> None:
 @json_option
 @click.option(
     "--lang",
-    help="Language of the texts, if known (en, cs, sk, pl, uk, ru, de are scored; "
-    "others are 'unknown').",
+    help="Language of the texts, if known: en, cs, sk, pl, uk, ru or de (a region such as "
+    "cs-CZ is fine). Leave it out to detect each text's language.",
 )
 def sentiment(texts: tuple[str, ...], as_json: bool, lang: str | None) -> None:
     """Score texts (arguments, or one per line on stdin): label, compound, language.
@@ -553,6 +553,15 @@ def sentiment(texts: tuple[str, ...], as_json: bool, lang: str | None) -> None:
             "give texts as arguments or one per line on stdin, e.g. "
             "social-watch sentiment 'where is my order?'"
         )
+    if lang is not None:
+        # a language without a lexicon would answer 'unknown' for every text: say so once
+        base = lang.strip().lower().replace("_", "-").split("-", 1)[0]
+        supported = sorted(sent.supported_languages())
+        if base not in supported:
+            raise UsageError(
+                f"no sentiment lexicon for --lang {lang!r}: supported are "
+                f"{', '.join(supported)} (leave --lang out to detect each text's language)"
+            )
     lines = texts or (line.rstrip("\r\n") for line in sys.stdin)
     out = sys.stdout
     for text in lines:

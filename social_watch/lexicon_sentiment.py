@@ -438,11 +438,15 @@ _OWN_WORDS = {
     ),
     "uk": _wordset(
         "це що як та й дуже мені мене ви ми він вона воно вони чому коли знову вже ще "
-        "цей ця немає було був буде"
+        "цей ця немає було був буде де хто добрий добре зараз тепер також тому бо чи "
+        "щось шо його цього цю можна треба тиждень чекаю отримав отримала замовлення "
+        "посилка посилку посилки вчора ласка жодного навіть лише"
     ),
     "ru": _wordset(
         "это что как и но очень мне меня вы мы он она оно они почему когда снова уже "
-        "ещё этот эта нет было был будет"
+        "ещё этот эта нет было был будет где кто ничего никто сейчас сегодня вчера "
+        "неделю можно надо только пожалуйста его этого получил получила заказ деньги "
+        "хорошо жду ждать теперь также сих"
     ),
 }
 _SISTERS = {"cs": "sk", "sk": "cs", "ru": "uk", "uk": "ru"}
@@ -462,12 +466,34 @@ def sister_vote(text: str, lang: str) -> str:
     other = _SISTERS.get(lang)
     if other is None:
         return lang
+    mine, sister = _sister_scores(text, lang, other)
+    return other if sister > mine else lang
+
+
+def _sister_scores(text: str, lang: str, other: str) -> tuple[int, int]:
     tokens = _TOKEN_RE.findall(text.lower())
     own = _OWN_WORDS[lang]
     theirs = _OWN_WORDS[other]
     mine = sum(t in own and t not in theirs for t in tokens) + _lexicon_hits(tokens, lang)
     sister = sum(t in theirs and t not in own for t in tokens) + _lexicon_hits(tokens, other)
-    return other if sister > mine else lang
+    return mine, sister
+
+
+def told_apart(text: str, lang: str) -> bool:
+    """Does anything in ``text`` choose ``lang`` over its sister (cs/sk, uk/ru)?
+
+    Letters one of the two owns do, and so do more of one side's words; "Супер!" or "Balík"
+    is as much the one as the other, so a short text like it claims no language.
+    """
+    other = _SISTERS.get(lang)
+    if other is None:
+        return True
+    low = text.lower()
+    owned = {"cs": _CS_RE, "sk": _SK_RE, "uk": _UK_RE, "ru": re.compile("[ыэъё]")}
+    if owned[lang].search(low) or owned[other].search(low):
+        return True
+    mine, sister = _sister_scores(text, lang, other)
+    return mine != sister
 
 
 def refine_language(text: str, lang: str) -> str:

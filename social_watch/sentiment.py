@@ -1393,14 +1393,21 @@ def score_with_language(text: str, lang: str | None = None) -> tuple[Sentiment, 
     that store the language take it from here instead of detecting it a second time.
     Detected English is "en" exactly when ``detect_language`` would say so.
     """
+    result, claimed, _ = _scored(text, lang)
+    return result, claimed
+
+
+def _scored(text: str, lang: str | None) -> tuple[Sentiment, str | None, str | None]:
+    """(sentiment, the language claimed for the text, the scorer that answered: a
+    lexicon's language or "en"; None for an ``unknown`` or empty text)."""
     if lang and lang.lower() not in _UNDETERMINED and not _is_english_code(lang):
         base = lang.lower().replace("_", "-").split("-", 1)[0]
         if base in _lexicon_langs():
-            return _score_lexicon(clean_for_scoring(text), base), None
-        return Sentiment("unknown", 0.0), None
+            return _score_lexicon(clean_for_scoring(text), base), None, base
+        return Sentiment("unknown", 0.0), None, None
     cleaned = clean_for_scoring(text)
     if not cleaned:
-        return Sentiment("neutral", 0.0), None
+        return Sentiment("neutral", 0.0), None, None
     low = cleaned.lower()
     toks, words = _tokens(low)
     english: str | None = None
@@ -1414,8 +1421,8 @@ def score_with_language(text: str, lang: str | None = None) -> tuple[Sentiment, 
 
             detected = refine_language(cleaned, detected)
             if detected in _lexicon_langs():
-                return _score_lexicon(cleaned, detected), detected
-            return Sentiment("unknown", 0.0), detected
+                return _score_lexicon(cleaned, detected), detected, detected
+            return Sentiment("unknown", 0.0), detected, None
         if detected != "en":
             # too short or unsure for py3langid: letters only one language has decide,
             # or its weak guess when that language's lexicon finds words it knows
@@ -1424,26 +1431,29 @@ def score_with_language(text: str, lang: str | None = None) -> tuple[Sentiment, 
                 guess_language,
                 lexicon_compound,
                 refine_language,
+                told_apart,
             )
 
             guessed = None if cleaned.isascii() else guess_language(cleaned)
             if guessed is not None:
                 guessed = refine_language(cleaned, guessed)
-                return _score_lexicon(cleaned, guessed), guessed
+                # scored either way; a language is claimed only when something chose it
+                claimed = guessed if told_apart(cleaned, guessed) else None
+                return _score_lexicon(cleaned, guessed), claimed, guessed
             if (
                 detected in _lexicon_langs()
                 and prob >= _WEAK_CONFIDENCE
                 and lexicon_compound(cleaned, detected)[1]
             ):
                 detected = refine_language(cleaned, detected)
-                return _score_lexicon(cleaned, detected), detected
+                return _score_lexicon(cleaned, detected), detected, detected
             if not _looks_english(cleaned, words):
                 # Latin text py3langid could not place: the lexicon that knows its words
                 voted = best_lexicon(cleaned, _LATIN_LEXICONS)
                 if voted is not None:
-                    return _score_lexicon(cleaned, voted), voted
+                    return _score_lexicon(cleaned, voted), voted, voted
     compound = round(_care_compound(cleaned, low, toks, words), 4)
-    return Sentiment(_label(compound), compound), english
+    return Sentiment(_label(compound), compound), english, "en"
 
 
 def score_detail(text: str, lang: str | None = None) -> tuple[Sentiment, str | None]:
@@ -1454,10 +1464,8 @@ def score_detail(text: str, lang: str | None = None) -> tuple[Sentiment, str | N
     if lang and lang.lower() not in _UNDETERMINED:
         base = lang.lower().replace("_", "-").split("-", 1)[0]
         return score_with_language(text, lang)[0], base
-    result, detected = score_with_language(text, lang)
-    if detected is None and result.label != "unknown" and clean_for_scoring(text):
-        detected = "en"
-    return result, detected
+    result, claimed, used = _scored(text, lang)
+    return result, used or claimed
 
 
 def _lexicon_langs() -> frozenset[str]:

@@ -142,7 +142,10 @@ def test_sentiment_command_args_and_stdin(cli):
     assert len(rows) == 10_000
     assert rows[0]["label"] == "negative" and rows[1]["label"] == "positive"
     assert set(rows[0]) >= {"label", "compound"}
-    assert cli("sentiment", "--lang", "fr", "tout va bien").output.startswith("unknown")
+    # a language without a lexicon: detected, it is 'unknown'; asked for, a usage error
+    french = "Toujours pas de remboursement après trois semaines, c'est inadmissible"
+    assert cli("sentiment", french).output.startswith("unknown\t+0.0000\tfr\t")
+    assert cli("sentiment", "--lang", "fr", "tout va bien").exit_code == 2
     assert cli("sentiment", "--lang", "de", "alles gut").output.startswith("positive")
 
 
@@ -160,7 +163,8 @@ def test_sentiment_command_reports_the_language_used(cli):
         ).output.splitlines()
     ]
     assert [(r["label"], r["lang"]) for r in rows] == [("negative", "pl"), ("negative", "en")]
-    assert json.loads(cli("sentiment", "--json", "--lang", "fr-FR", "bien").output)["lang"] == "fr"
+    assert json.loads(cli("sentiment", "--json", "--lang", "pl-PL", "super").output)["lang"] == "pl"
+    assert cli("sentiment", "--json", "--lang", "fr-FR", "bien").exit_code == 2
 
 
 def test_import_reports_bad_lines_and_keeps_the_rest(cli, write_jsonl):

@@ -311,3 +311,68 @@ def test_detected_english_is_stored_as_en(tmp_path: Path) -> None:
     by_lang = store.agreement_by_lang(db)
     assert by_lang["en"] == {"reviewed": 3, "agreement": 1.0}
     assert by_lang["und"]["reviewed"] == 2
+
+
+# --- gaps a user hits (issue 14, last pass) -----------------------------------------------
+
+
+def test_sentiment_lang_without_a_lexicon_is_a_usage_error_naming_the_supported(cli) -> None:
+    for code in ("xx", "fr"):
+        result = cli("sentiment", "--lang", code, "c'est nul")
+        assert result.exit_code == 2
+        (line,) = result.stderr.strip().splitlines()
+        assert f"'{code}'" in line and "cs, de, en, pl, ru, sk, uk" in line, line
+        assert "leave --lang out" in line
+    for code in ("CS", "cs-CZ", "cs_CZ"):
+        ok = cli("sentiment", "--lang", code, "Objednávka nedorazila")
+        assert ok.exit_code == 0 and ok.output.split("\t")[:3] == ["negative", "-0.4588", "cs"]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Добрий день", "uk"),  # no і/ї/є/ґ: 'добрий' is Ukrainian ('добрый' in Russian)
+        ("Де посилка?", "uk"),  # 'де' where Russian says 'где'
+        ("Коли буде доставка?", "uk"),
+        ("Зараз нема часу", "uk"),
+        ("Добрый день", "ru"),
+        ("Где посылка?", "ru"),
+        ("Кто мне ответит?", "ru"),
+        ("Сейчас хорошо", "ru"),
+    ],
+)
+def test_ukrainian_and_russian_short_texts_are_told_apart(text: str, code: str) -> None:
+    assert sentiment.score_detail(text)[1] == code
+
+
+def test_a_short_cyrillic_word_both_languages_share_names_no_language(tmp_path: Path) -> None:
+    """'Супер!' is as Ukrainian as Russian: scored, but no language is claimed for it."""
+    from helpers import make_config, mention, open_db, pipeline, rows
+
+    result, detected = sentiment.score_with_language("Супер!")
+    assert (result.label, detected) == ("positive", None)
+    assert sentiment.score_with_language("Дякую!")[1] == "uk"  # its letters decide
+    db = open_db(tmp_path)
+    pipeline(make_config()).ingest(db, [mention("c1", "Супер!"), mention("c2", "Спасибо!")])
+    langs = {r["native_id"]: r["lang"] for r in rows(db, "SELECT native_id, lang FROM mentions")}
+    assert langs == {"c1": None, "c2": "ru"}
+
+
+def test_russian_nobody_answers_is_negative() -> None:
+    assert score("Мне не отвечают", "ru").label == "negative"
+    assert score("Мені не відповідають", "uk").label == "negative"
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "langs"),
+    [
+        ("Objednávka nedorazila, terrible service", "negative", {"cs", "en"}),
+        ("Zamówienie nie dotarło. Very bad experience", "negative", {"pl", "en"}),
+        ("Ordered on Monday, ещё не пришло", "negative", {"ru", "en"}),
+        ("Dzięki, great service", "positive", {"pl", "en"}),
+        ("Спасибо, great service", "positive", {"ru", "en"}),
+    ],
+)
+def test_mixed_language_texts_keep_their_polarity(text: str, label: str, langs: set[str]) -> None:
+    result, used = sentiment.score_detail(text)
+    assert result.label == label and used in langs
