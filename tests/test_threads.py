@@ -168,10 +168,10 @@ def test_documented_search_results_map(router: respx.MockRouter) -> None:
 
 def test_two_step_reply_and_find_reply(router: respx.MockRouter) -> None:
     create = router.post(f"/{USER}/threads").mock(
-        return_value=httpx.Response(200, json={"id": "1789000000000001"})
+        return_value=httpx.Response(200, content=load_recorded("threads/reply_container.json")[2])
     )
     publish = router.post(f"/{USER}/threads_publish").mock(
-        return_value=httpx.Response(200, json={"id": "1789000000000002"})
+        return_value=httpx.Response(200, content=load_recorded("threads/threads_publish.json")[2])
     )
     c = connector()
     (m,) = c.mentions(Source("threads", "search", "x"), None, POSTS[0])
@@ -181,10 +181,13 @@ def test_two_step_reply_and_find_reply(router: respx.MockRouter) -> None:
     assert "reply_to_id=18028322476146374" in body and "media_type=TEXT" in body
     assert publish.calls.last.request.content.decode() == "creation_id=1789000000000001"
     replies = router.get("/18028322476146374/replies")
-    mine = {"id": "1789000000000002", "username": "shopexample"}
-    replies.mock(return_value=httpx.Response(200, json={"data": [mine]}))
-    assert c.find_reply(m, "k") is not None
-    replies.mock(return_value=httpx.Response(200, json={"data": []}))
+    listed = json.loads(load_recorded("threads/media_replies.json")[2])
+    replies.mock(return_value=httpx.Response(200, json=listed))
+    found = c.find_reply(m, "k")
+    assert found is not None and found.remote_id == "1789000000000002"
+    assert found.url == "https://www.threads.net/@shopexample/post/C_mCq1xJ0aB"
+    others = {**listed, "data": [r for r in listed["data"] if r["username"] != "shopexample"]}
+    replies.mock(return_value=httpx.Response(200, json=others))
     assert c.find_reply(m, "k") is None
     assert ThreadsConnector.reply_rule is not None and ThreadsConnector.reply_rule.limit == 500
 
