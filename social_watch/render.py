@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from social_watch.models import NAMED_NETWORKS
 from social_watch.ratings import stars
 
 SLA_COLOURS = {"ok": "green", "at_risk": "yellow", "urgent": "magenta", "breached": "red"}
@@ -86,11 +87,6 @@ def network_label(network: str, cells: int) -> str:
 def pad(text: str, cells: int) -> str:
     """``text`` padded with spaces to ``cells`` terminal columns (wide characters count 2)."""
     return text + " " * max(0, cells - _cells(text))
-
-
-# Networks whose author handle is no @name a person would know: Facebook's numeric
-# app-scoped id, or the reviewer's display name on the review portals.
-NAMED_NETWORKS = frozenset({"facebook", "google_reviews", "heureka", "trustpilot"})
 
 
 def author_label(network: str, handle: str, name: str | None) -> str:

@@ -39,7 +39,7 @@ from social_watch.config import Agent, Config
 from social_watch.connector import REPLY, Connector
 from social_watch.errors import ConfigError, Conflict, UsageError
 from social_watch.lengths import check_length
-from social_watch.models import Author, Mention
+from social_watch.models import ANONYMOUS, NAMED_NETWORKS, Author, Mention
 from social_watch.queue import resolve
 from social_watch.store import iter_rows
 
@@ -204,7 +204,7 @@ def variables(
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         "customer": target.author.handle,
-        "customer_name": public_name(config, target.author),
+        "customer_name": public_name(config, target.author, target.network),
         "agent": profile.id,
         "agent_name": profile.name,
         "brand": config.brand_name,
@@ -224,19 +224,26 @@ def _personal(config: Config, text: str, *, digits: int) -> bool:
     return bool(detector(config).find(text))
 
 
-def public_name(config: Config, author: Author) -> str:
+def public_name(config: Config, author: Author, network: str | None = None) -> str:
     """How a public reply greets the customer, never with personal data.
 
     The first word of the display name; when the name is (or holds) an e-mail address
     or a phone number, the handle instead (``@jane_d``; of a fediverse handle
     ``jane@example.social`` its local part); when that looks personal too, "there"
-    ("Hi there, …").
+    ("Hi there, …"). On the networks whose handle is a display name or an id
+    (``NAMED_NETWORKS``: "Tereza Malá", "2315682678452791") there is no @handle to fall
+    back on: the handle is read as the name, and an anonymous author is "there".
     """
     name = " ".join((author.name or "").split())
+    handle = (author.handle or "").strip()
+    if network in NAMED_NETWORKS:
+        if not name and handle != ANONYMOUS and not handle.isdigit():
+            name = " ".join(handle.split())
+        handle = ""
     first = name.split(" ")[0] if name else ""
     if first and not _personal(config, name, digits=3):
         return first
-    handle = (author.handle or "").strip().lstrip("@").split("@")[0]
+    handle = handle.lstrip("@").split("@")[0]
     if handle and not _personal(config, handle, digits=9):  # "user8372" is a handle
         return f"@{handle}"
     return "there"

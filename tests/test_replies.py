@@ -367,3 +367,27 @@ def test_the_hand_off_reference_is_not_personal_data_even_when_all_digits():
     note = "please write to our care team with reference SW-2345 and we'll answer"
     assert replies.personal_data(config, note, reference="SW-2345") == []
     assert replies.personal_data(config, note.replace("SW-2345", "1234567"), reference="SW-2345")
+
+
+@pytest.mark.parametrize(
+    ("network", "name", "handle", "greeting"),
+    [
+        # the review portals store the reviewer's display name as the handle: no "@"
+        ("google_reviews", None, "Tereza Malá", "Tereza"),
+        ("trustpilot", None, "John D.", "John"),
+        ("heureka", None, "Martina z Brna", "Martina"),
+        ("heureka", None, "jana.novak@seznam.cz", "there"),  # personal data: never
+        # no one to name: anonymous reviewers and Facebook comments without `from`
+        ("google_reviews", None, "anonymous", "there"),
+        ("facebook", None, "anonymous", "there"),
+        ("facebook", "Jana Nováková", "2315682678452791", "Jana"),
+        ("facebook", None, "2315682678452791", "there"),  # the name withheld: not the id
+        ("youtube", None, "@jananovak", "@jananovak"),
+        ("x", None, "anonymous", "@anonymous"),  # on X that is someone's handle
+    ],
+)
+def test_the_greeting_on_networks_whose_handles_are_names(network, name, handle, greeting):
+    from social_watch.models import Author
+
+    config = cfg.Config(None, {"brand": {"name": "Shop Example"}})
+    assert replies.public_name(config, Author(handle, name, None), network) == greeting
