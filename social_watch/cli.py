@@ -140,6 +140,23 @@ class Group(click.Group):
         **extra: Any,
     ) -> Any:
         """click's usage errors as one line with the hint on it, like every other error."""
+        from social_watch import redact
+
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = redact.wrap(sys.stdout), redact.wrap(sys.stderr)
+        try:
+            return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+        finally:
+            sys.stdout, sys.stderr = saved
+
+    def _main(
+        self,
+        args: Sequence[str] | None,
+        prog_name: str | None,
+        complete_var: str | None,
+        standalone_mode: bool,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
         try:

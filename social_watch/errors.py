@@ -23,7 +23,14 @@ from datetime import datetime
 
 
 class SocialWatchError(Exception):
+    """Its text never shows a registered secret, wherever it is printed or stored."""
+
     exit_code = 2
+
+    def __str__(self) -> str:
+        from social_watch.redact import redact
+
+        return redact(super().__str__())
 
 
 class ConfigError(SocialWatchError):

@@ -21,6 +21,7 @@ import sqlite_utils
 from social_watch import db as dbmod
 from social_watch.clock import iso
 from social_watch.models import Enrichment, IngestResult, Mention
+from social_watch.redact import redact
 
 _MUTABLE = ("text", "url", "author_name", "author_followers", "lang", "rating", "raw")
 
@@ -149,6 +150,7 @@ def record_poll(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
         0 if v is None and c in ("ignored", "skipped") else v
         for c, v in zip(cols, values, strict=True)
     ]
+    values[cols.index("error")] = redact(values[cols.index("error")] or "") or None
     db.conn.execute(
         f"INSERT INTO polls ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
         values,
