@@ -50,6 +50,20 @@ def safe_url(value: Any) -> str | None:
     return text if _URL.match(text) else None
 
 
+def html_environment(**options: Any) -> Any:
+    """A jinja2 Environment for HTML: autoescape on and ``safe_url`` as a filter.
+
+    Every HTML output (the digest, the hand-off e-mail) is rendered by one of these, so
+    each link in them goes through the same ``| safe_url`` check.
+    """
+    import jinja2
+
+    options.setdefault("autoescape", True)
+    env = jinja2.Environment(**options)
+    env.filters["safe_url"] = safe_url
+    return env
+
+
 def slack(text: str) -> str:
     """Text for a Slack-compatible message: its only three control characters escaped."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
