@@ -17,6 +17,8 @@ import logging
 import threading
 from typing import Any, TextIO
 
+from social_watch.untrusted import output
+
 _lock = threading.Lock()
 _secrets: set[str] = set()
 MIN_LENGTH = 6  # shorter values would redact ordinary words (and are no real secret)
@@ -51,13 +53,17 @@ class RedactingFilter(logging.Filter):
 
 
 class RedactingStream:
-    """A text stream that redacts each write before passing it on (CLI stdout/stderr)."""
+    """A text stream that redacts each write before passing it on (CLI stdout/stderr).
+
+    It also drops the escape sequences social-watch never writes (``untrusted.output``):
+    the one place every printed line passes, under the renderers' own cleaning.
+    """
 
     def __init__(self, stream: TextIO):
         self._stream = stream
 
     def write(self, text: str) -> int:
-        self._stream.write(redact(text))
+        self._stream.write(output(redact(text)))
         return len(text)
 
     def writelines(self, lines: Any) -> None:

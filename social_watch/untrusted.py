@@ -24,7 +24,7 @@ from typing import Any
 _SEQUENCE = re.compile(
     r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"
     r"|(?:\x1b[\]P_^X]|[\x9d\x90\x9f\x9e\x98])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
-    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
+    r"|\x1b(?:[\x21-\x2f]*[\x30-\x7e])?"
 )
 # What is left that a terminal acts on or that reorders text: C0 (but tab and newline,
 # which callers fold), DEL, C1, zero-width and bidi controls.
@@ -37,6 +37,31 @@ def terminal(text: str) -> str:
     if not text:
         return text
     return _CONTROL.sub(" ", _SEQUENCE.sub("", text))
+
+
+def inert(data: Any) -> Any:
+    """``data`` (a JSON-like value) with ``terminal`` applied to every string in it."""
+    if isinstance(data, str):
+        return terminal(data)
+    if isinstance(data, dict):
+        return {k: inert(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [inert(v) for v in data]
+    return data
+
+
+# Never written by social-watch itself, so stripped from everything it prints (a safety net
+# under ``terminal``, which each renderer applies to customer text): every ESC sequence but
+# CSI (our colours, the live status line's erase), and the C1 controls.
+_NOT_OURS = re.compile(
+    r"(?:\x1b[\]P_^X]|[\x9d\x90\x9f\x9e\x98])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b(?![\[])(?:[\x21-\x2f]*[\x30-\x7e])?|[\x80-\x9f]"
+)
+
+
+def output(text: str) -> str:
+    """What the CLI writes: no escape sequence social-watch never writes itself."""
+    return _NOT_OURS.sub("", text) if text else text
 
 
 def plain(value: Any) -> str:
