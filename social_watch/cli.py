@@ -140,14 +140,10 @@ class Group(click.Group):
         **extra: Any,
     ) -> Any:
         """click's usage errors as one line with the hint on it, like every other error."""
-        from social_watch import redact
+        from social_watch import output
 
-        saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = redact.wrap(sys.stdout), redact.wrap(sys.stderr)
-        try:
+        with output.installed():
             return self._main(args, prog_name, complete_var, standalone_mode, **extra)
-        finally:
-            sys.stdout, sys.stderr = saved
 
     def _main(
         self,

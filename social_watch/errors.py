@@ -6,6 +6,7 @@
     ├── NotFound                     no mention with that id
     ├── Conflict                     exit 1: someone else holds it, it was answered already
     ├── StoreError                   the database cannot be opened or is from a newer version
+    ├── OutputError                  exit 1: stdout is full or failing (not a closed pipe)
     └── ConnectorError               a network said no
         ├── AuthError                which credential, which environment variable
         ├── RateLimited              carries ``reset_at`` (UTC); the runner waits, never sleeps
@@ -61,6 +62,12 @@ class Conflict(SocialWatchError):
 
 class StoreError(SocialWatchError):
     exit_code = 2
+
+
+class OutputError(SocialWatchError):
+    """What a command printed could not be written (a full disk, an I/O error)."""
+
+    exit_code = 1
 
 
 class ConnectorError(SocialWatchError):

@@ -7,7 +7,7 @@ here and replaced by ``***`` at each boundary text leaves through:
   logging (urllib3, httpx, tweepy) cannot leak one;
 - errors: ``SocialWatchError.__str__``, so a network that echoes the token in its error
   body cannot carry it into a message, a JSON report or the database (``polls.error``);
-- the terminal: ``RedactingStream`` around stdout and stderr for the CLI's whole run, so
+- the terminal: ``output.CliStream`` around stdout and stderr for the CLI's whole run, so
   whatever a command prints (text or ``--json``) is redacted once, at the edge.
 """
 
@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, TextIO
-
-from social_watch.untrusted import output
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -50,34 +47,3 @@ class RedactingFilter(logging.Filter):
                 record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
                 record.exc_info = None
         return True
-
-
-class RedactingStream:
-    """A text stream that redacts each write before passing it on (CLI stdout/stderr).
-
-    It also drops the escape sequences social-watch never writes (``untrusted.output``):
-    the one place every printed line passes, under the renderers' own cleaning.
-    """
-
-    def __init__(self, stream: TextIO):
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        self._stream.write(output(redact(text)))
-        return len(text)
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "buffer":  # bytes written there would pass unredacted
-            raise AttributeError(name)
-        return getattr(self._stream, name)
-
-
-def wrap(stream: TextIO) -> TextIO:
-    """``stream`` behind a ``RedactingStream`` (once: wrapping twice is a no-op)."""
-    if isinstance(stream, RedactingStream) or stream is None:
-        return stream
-    return RedactingStream(stream)  # type: ignore[return-value]
