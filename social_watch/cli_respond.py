@@ -84,8 +84,9 @@ def reply(
 ) -> None:
     """Answer a mention in public, signed, exactly once.
 
-    TEXT (or --template NAME) may use {{ customer_name }}, {{ agent_name }}, {{ brand }}
-    and the other template variables; your signature is appended. Starter templates:
+    TEXT is posted as typed, with {{ customer_name }}, {{ agent_name }}, {{ brand }} and the
+    other variables filled in (it is not a template: no {% %} logic); --template NAME
+    renders a template instead. Your signature is appended. Starter templates:
     thanks, sorry-delay, where-is-my-order, move-to-email.
 
     \b
