@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -176,6 +177,13 @@ class Group(click.Group):
         except SocialWatchError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except sqlite3.DatabaseError as exc:  # a write outside db.write(), a full disk, ...
+            from social_watch.db import busy
+            from social_watch.errors import StoreError
+
+            error = busy(exc) or StoreError(f"the database failed: {exc}")
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)

@@ -6,6 +6,7 @@
     ├── NotFound                     no mention with that id
     ├── Conflict                     exit 1: someone else holds it, it was answered already
     ├── StoreError                   the database cannot be opened or is from a newer version
+    │   └── StoreBusy                exit 1: another command held the write lock too long
     ├── OutputError                  exit 1: stdout is full or failing (not a closed pipe)
     └── ConnectorError               a network said no
         ├── AuthError                which credential, which environment variable
@@ -62,6 +63,12 @@ class Conflict(SocialWatchError):
 
 class StoreError(SocialWatchError):
     exit_code = 2
+
+
+class StoreBusy(StoreError):
+    """The write lock stayed taken for the whole busy timeout: try again."""
+
+    exit_code = 1
 
 
 class OutputError(SocialWatchError):
