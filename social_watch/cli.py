@@ -29,13 +29,25 @@ class App:
     """What every command needs, built lazily so `--help` stays fast."""
 
     def __init__(self, config_path: str | None, db_path: str | None, agent: str | None = None):
-        from social_watch import config as cfg
-
-        self.config = cfg.load(config_path)
-        self.db_path = db_path or self.config.database
+        self.config_path = config_path
+        self._db_path = db_path
+        self._config: Any = None
         self._agent = agent
         self._db: Any = None
         self.may_create = False
+
+    @property
+    def config(self) -> Any:
+        """The validated config, loaded on first use (`check` loads it its own way)."""
+        if self._config is None:
+            from social_watch import config as cfg
+
+            self._config = cfg.load(self.config_path)
+        return self._config
+
+    @property
+    def db_path(self) -> str:
+        return str(self._db_path or self.config.database)
 
     @property
     def db(self) -> Any:
@@ -103,9 +115,17 @@ def store_options(func: F) -> F:
     def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:
         agent = kwargs.pop("agent", None)
         app = App(config_path, db_path, agent)
+        if not getattr(func, "lists_config_problems", False):
+            app.config  # noqa: B018  an invalid config stops the command before anything else
         return func(app, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def lists_config_problems(func: F) -> F:
+    """For `check`: the command loads the config itself, to list every problem in it."""
+    func.lists_config_problems = True  # type: ignore[attr-defined]
+    return func
 
 
 def agent_option(func: F) -> F:

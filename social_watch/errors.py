@@ -2,6 +2,7 @@
 
     SocialWatchError                 exit 2 unless said otherwise
     ├── ConfigError                  invalid config: names the file, the key path and why
+    │   └── ConfigProblems           several at once: the first, and how many more
     ├── UsageError                   a command used wrongly (unknown id, bad filter value)
     ├── NotFound                     no mention with that id
     ├── Conflict                     exit 1: someone else holds it, it was answered already
@@ -45,6 +46,17 @@ class ConfigError(SocialWatchError):
         if key:
             where += f"{key}: "
         super().__init__(where + message)
+
+
+class ConfigProblems(ConfigError):
+    """Every problem found in one config: a command names the first (one line), ``check``
+    lists them all (``problems``)."""
+
+    def __init__(self, problems: list[ConfigError]):
+        self.problems = problems
+        more = len(problems) - 1
+        tail = f" (and {more} more: `social-watch check` lists them all)" if more else ""
+        super().__init__(str(problems[0]) + tail)
 
 
 class UsageError(SocialWatchError):
