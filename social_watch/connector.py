@@ -132,7 +132,8 @@ class Connector(ABC):
             raise AuthError(f"{self.name}: environment variable {var} is not set", env_var=var)
         from social_watch import redact
 
-        redact.register(value.strip())
+        if not redact.is_identity(option):  # "authenticated as u/shopexample" stays readable
+            redact.register(value.strip())
         return value.strip()
 
     def missing_secrets(self) -> list[str]:

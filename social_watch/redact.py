@@ -21,6 +21,16 @@ _secrets: set[str] = set()
 MIN_LENGTH = 6  # shorter values would redact ordinary words (and are no real secret)
 
 
+# Credentials that name an account rather than unlock it: shown on purpose (a greeting,
+# "authenticated as u/shopexample", the help-desk address), so never redacted.
+_IDENTITIES = ("username", "user")
+
+
+def is_identity(option: str) -> bool:
+    """``username_env``, ``user``: an account name, not a secret to hide."""
+    return option.removesuffix("_env").removesuffix("_file") in _IDENTITIES
+
+
 def register(value: str) -> None:
     if value and len(value) >= MIN_LENGTH:
         with _lock:

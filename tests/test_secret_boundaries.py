@@ -63,3 +63,17 @@ def test_check_and_poll_never_show_or_store_an_echoed_token(
     assert any("***" in (e or "") for e in errors)
     if as_json:
         json.loads(polled.output)  # still valid JSON after redaction
+
+
+def test_an_account_name_is_shown_but_its_password_is_not() -> None:
+    """A username (SMTP user, Reddit account) is shown on purpose; redacting it would hide
+    the brand's own handle in every mention and the help-desk address in every hand-off."""
+    from social_watch import redact, secrets
+
+    env = {"SMTP_USER": "care@shop.example", "SMTP_PASS": "pa55-w0rd-xyz"}
+    section = {"username_env": "SMTP_USER", "password_env": "SMTP_PASS"}
+    user = secrets.resolve(section, "username", env=env, where="email")
+    password = secrets.resolve(section, "password", env=env, where="email")
+    assert user is not None and password is not None
+    shown = redact.redact("login care@shop.example with pa55-w0rd-xyz")
+    assert shown == "login care@shop.example with ***"
