@@ -79,3 +79,19 @@ def test_show_and_queue_print_no_escape_but_our_own_colours(
 
         leftovers = re.sub(r"\x1b\[[0-9;]*m", "", out)
     assert not any((ord(c) < 0x20 and c not in "\n") or 0x7F <= ord(c) <= 0x9F for c in leftovers)
+
+
+def test_a_log_line_quoting_customer_text_carries_no_escape() -> None:
+    import io
+    import logging
+
+    from social_watch import logs
+
+    stream = io.StringIO()
+    handler = logs.setup("info", "text", stream)
+    try:
+        logging.getLogger("social_watch.test").info("skipped %s", HOSTILE_TEXT)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    line = stream.getvalue()
+    assert "skipped @shopexample help" in line and ESC not in line and "\x9b" not in line
