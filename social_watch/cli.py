@@ -620,6 +620,7 @@ def demo(db_path: str | None, config_path: str | None) -> None:
     from social_watch import demo as demo_mod
 
     app = App(config_path, db_path)
+    app.config  # noqa: B018  an invalid config is an error here too, as on every command
     result = demo_mod.run(app.db_path)
     click.echo(demo_mod.describe(result, app.db_path))
     click.echo()
