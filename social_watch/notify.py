@@ -13,6 +13,7 @@ from typing import Any
 
 from social_watch.config import Config
 from social_watch.errors import SocialWatchError
+from social_watch.redact import redact
 from social_watch.secrets import resolve
 from social_watch.untrusted import safe_url, slack
 
@@ -51,14 +52,19 @@ def channels(config: Config) -> list[str]:
 
 
 def masked(config: Config, note: Notification) -> Notification:
-    """``note`` with customer personal data masked, as the digest shows it ("[email]")."""
+    """``note`` with customer personal data masked, as the digest shows it ("[email]"),
+    and every registered secret redacted."""
     from social_watch.sensitive import SensitiveDetector
 
     sens = config.section("sensitive") or {}
     kwargs: dict[str, Any] = {}
     if sens.get("order_pattern"):
         kwargs["order_pattern"] = sens["order_pattern"]
-    mask = SensitiveDetector(**kwargs).mask
+    detector = SensitiveDetector(**kwargs)
+
+    def mask(text: str) -> str:  # and no registered secret leaves through a channel either
+        return detector.mask(redact(text))
+
     return Notification(
         mask(note.title), mask(note.text), note.url, {k: mask(v) for k, v in note.fields.items()}
     )

@@ -75,3 +75,11 @@ def test_reminders_and_alerts_mask_personal_data_like_the_digest() -> None:
     assert "[email]" in text and "[phone]" in text
     alert = posted(notify.Notification(title="spike", text=f"- @bob: {PERSONAL}"))
     assert "jane.doe@gmail.com" not in alert and "[email]" in alert
+
+
+def test_a_registered_secret_never_leaves_through_a_notification() -> None:
+    from social_watch import redact
+
+    redact.register("tok-notify-8c1d2e")
+    text = posted(notify.Notification(title="x: unhealthy", text="401 Bearer tok-notify-8c1d2e"))
+    assert "tok-notify-8c1d2e" not in text and "Bearer ***" in text
