@@ -527,24 +527,24 @@ def label_where(
 
     A million rows in one transaction held the write lock for half a minute, and claims,
     imports and replies waiting for it failed; in batches each waits one batch at most.
-    A row that stops matching between batches (someone relabelled it) is left alone.
+    Batches walk the ids upwards (no list of every id in memory); a row that stops
+    matching before its batch (someone relabelled it) is left alone.
     """
     value = sentiment_label(value)
     if not clauses:
         raise UsageError("--where needs at least one KEY=VALUE filter")
     where, params = parse_where(clauses)
-    ids = [r[0] for r in db.conn.execute(f"SELECT id FROM mentions WHERE {where}", params)]
-    done = 0
-    for start in range(0, len(ids), BULK_BATCH):
-        if start:
+    done, last = 0, 0
+    while True:
+        if last:
             between_batches()
-        chunk = ids[start : start + BULK_BATCH]
-        marks = ", ".join("?" for _ in chunk)
-        with dbmod.write(db):
+        with dbmod.write(db):  # the next BULK_BATCH matching rows after the last one done
             rows = db.conn.execute(
-                "SELECT id, sentiment_label, sentiment_override FROM mentions "
-                f"WHERE id IN ({marks}) AND {where}",
-                [*chunk, *params],
+                # NOT INDEXED: walk the rowid from `last` (an index on the filter would
+                # sort every match again for each batch)
+                "SELECT id, sentiment_label, sentiment_override FROM mentions NOT INDEXED "
+                f"WHERE id > ? AND {where} ORDER BY id LIMIT ?",
+                [last, *params, BULK_BATCH],
             ).fetchall()
             db.conn.executemany(
                 "UPDATE mentions SET sentiment_override = ? WHERE id = ?",
@@ -560,7 +560,9 @@ def label_where(
                     {"sentiment": value, "model": model, "was": was, "bulk": clauses},
                 )
         done += len(rows)
-    return done
+        if len(rows) < BULK_BATCH:
+            return done
+        last = rows[-1][0]
 
 
 #: A tag name: lower-case letters (any script), digits, '-' and '_', starting with a letter

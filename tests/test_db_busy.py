@@ -45,14 +45,14 @@ def test_a_bulk_label_lets_another_writer_in_between_batches(
         other.execute("COMMIT")
         wrote.append(1)
 
-    monkeypatch.setattr(queue, "BULK_BATCH", 500)
+    monkeypatch.setattr(queue, "BULK_BATCH", 600)
     monkeypatch.setattr(queue, "between_batches", between_batches)
     db = dbmod.connect(big_db)
     from helpers import NOW
 
     count = queue.label_where(db, ["text=late"], "negative", "jana", now=NOW)
     assert count == 2_500
-    assert len(wrote) == 4  # 5 batches of 500, a gap after each but the last
+    assert len(wrote) == 4  # batches of 600, 600, 600, 600 and 100: a gap between each
     labelled = db.conn.execute(
         "SELECT COUNT(*) FROM mentions WHERE sentiment_override = 'negative'"
     ).fetchone()
