@@ -28,12 +28,14 @@ from social_watch.untrusted import output
 class CliStream:
     """A text stream that cleans each write before passing it on."""
 
-    def __init__(self, stream: TextIO):
-        self._stream = stream
+    def __init__(self, stream: TextIO | None):
+        self._stream = stream  # None: the process started with this descriptor closed
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):  # what click probes with to tell text from bytes
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if self._stream is None:
+            raise OutputError("cannot write the output: stdout is closed")
         if text:
             self._guard(self._stream.write, output(redact(text)))
         return len(text)
@@ -43,7 +45,8 @@ class CliStream:
             self.write(line)
 
     def flush(self) -> None:
-        self._guard(self._stream.flush)
+        if self._stream is not None:
+            self._guard(self._stream.flush)
 
     def _guard(self, call: Any, *args: Any) -> None:
         try:
@@ -62,7 +65,7 @@ class CliStream:
         return getattr(self._stream, name)
 
 
-def silence(stream: TextIO) -> None:
+def silence(stream: TextIO | None) -> None:
     """Point ``stream``'s file descriptor at /dev/null (its buffer can never be written)."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -76,8 +79,8 @@ def installed() -> Iterator[None]:
     saved = sys.stdout, sys.stderr
     if not isinstance(sys.stdout, CliStream):
         sys.stdout = CliStream(sys.stdout)
-    if not isinstance(sys.stderr, CliStream):
-        sys.stderr = CliStream(sys.stderr)
+    if sys.stderr is not None and not isinstance(sys.stderr, CliStream):
+        sys.stderr = CliStream(sys.stderr)  # a closed stderr stays None: click skips it
     try:
         yield
     finally:

@@ -56,3 +56,15 @@ def test_a_reader_that_is_gone_is_no_error(demo_db: Path, args: list[str]) -> No
         os.close(write)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+def test_a_closed_stdout_is_one_line_and_exit_1(demo_db: Path) -> None:
+    """`social-watch queue >&-`: the process starts with no stdout at all."""
+    done = subprocess.run(
+        [sys.executable, "-m", "social_watch", "queue", "--db", str(demo_db)],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip() == "Error: cannot write the output: stdout is closed"
