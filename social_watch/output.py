@@ -65,7 +65,7 @@ class CliStream:
         return getattr(self._stream, name)
 
 
-def silence(stream: TextIO | None) -> None:
+def silence(stream: TextIO) -> None:
     """Point ``stream``'s file descriptor at /dev/null (its buffer can never be written)."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
