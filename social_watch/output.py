@@ -49,6 +49,7 @@ class CliStream:
             self._guard(self._stream.flush)
 
     def _guard(self, call: Any, *args: Any) -> None:
+        assert self._stream is not None  # write and flush check first
         try:
             call(*args)
         except BrokenPipeError:
