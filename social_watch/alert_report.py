@@ -17,6 +17,7 @@ from social_watch.alerts import NEGATIVE, AlertRun, ScopeResult, group_sql, prep
 from social_watch.clock import iso
 from social_watch.config import Config
 from social_watch.stopwords import stopwords
+from social_watch.untrusted import plain
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"@[\w.-]+")
@@ -147,12 +148,12 @@ def describe_scope(s: ScopeResult, window: timedelta) -> list[str]:
         lines.append("  terms: " + ", ".join(f"{t} ({n})" for t, n in s.summary.terms))
         lines.append("  top negative mentions:")
         for m in s.summary.top:
-            text = " ".join(str(m["text"]).split())
+            text = plain(m["text"])  # customer text: no escape sequence
             text = text if len(text) <= 140 else text[:139] + "…"
             same = f" (×{m['same_text']})" if m["same_text"] > 1 else ""
-            lines.append(f"    - [{m['network']}] @{m['author']}: {text}{same}")
+            lines.append(f"    - [{m['network']}] @{plain(m['author'])}: {text}{same}")
             if m["url"]:
-                lines.append(f"      {m['url']}")
+                lines.append(f"      {plain(m['url'])}")
     return lines
 
 

@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,13 +29,25 @@ class App:
     """What every command needs, built lazily so `--help` stays fast."""
 
     def __init__(self, config_path: str | None, db_path: str | None, agent: str | None = None):
-        from social_watch import config as cfg
-
-        self.config = cfg.load(config_path)
-        self.db_path = db_path or self.config.database
+        self.config_path = config_path
+        self._db_path = db_path
+        self._config: Any = None
         self._agent = agent
         self._db: Any = None
         self.may_create = False
+
+    @property
+    def config(self) -> Any:
+        """The validated config, loaded on first use (`check` loads it its own way)."""
+        if self._config is None:
+            from social_watch import config as cfg
+
+            self._config = cfg.load(self.config_path)
+        return self._config
+
+    @property
+    def db_path(self) -> str:
+        return str(self._db_path or self.config.database)
 
     @property
     def db(self) -> Any:
@@ -102,9 +115,17 @@ def store_options(func: F) -> F:
     def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:
         agent = kwargs.pop("agent", None)
         app = App(config_path, db_path, agent)
+        if not getattr(func, "lists_config_problems", False):
+            app.config  # noqa: B018  an invalid config stops the command before anything else
         return func(app, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def lists_config_problems(func: F) -> F:
+    """For `check`: the command loads the config itself, to list every problem in it."""
+    func.lists_config_problems = True  # type: ignore[attr-defined]
+    return func
 
 
 def agent_option(func: F) -> F:
@@ -140,6 +161,19 @@ class Group(click.Group):
         **extra: Any,
     ) -> Any:
         """click's usage errors as one line with the hint on it, like every other error."""
+        from social_watch import output
+
+        with output.installed():
+            return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+
+    def _main(
+        self,
+        args: Sequence[str] | None,
+        prog_name: str | None,
+        complete_var: str | None,
+        standalone_mode: bool,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
@@ -163,6 +197,13 @@ class Group(click.Group):
         except SocialWatchError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except sqlite3.DatabaseError as exc:  # a write outside db.write(), a full disk, ...
+            from social_watch.db import busy
+            from social_watch.errors import StoreError
+
+            error = busy(exc) or StoreError(f"the database failed: {exc}")
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
@@ -588,6 +629,7 @@ def demo(db_path: str | None, config_path: str | None) -> None:
     from social_watch import demo as demo_mod
 
     app = App(config_path, db_path)
+    app.config  # noqa: B018  an invalid config is an error here too, as on every command
     result = demo_mod.run(app.db_path)
     click.echo(demo_mod.describe(result, app.db_path))
     click.echo()

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from social_watch.cli import App, cli, echo_json, json_option, store_options
+from social_watch.cli import App, cli, echo_json, json_option, lists_config_problems, store_options
 
 
 @cli.command()
@@ -77,6 +77,7 @@ def _poll_line(r: object) -> str:
 
 @cli.command()
 @store_options
+@lists_config_problems
 @json_option
 @click.option("--connector", "names", multiple=True, metavar="NAME", help="Only this connector.")
 def check(app: App, as_json: bool, names: tuple[str, ...]) -> None:
@@ -90,12 +91,19 @@ def check(app: App, as_json: bool, names: tuple[str, ...]) -> None:
         social-watch check
         SOCIAL_WATCH_MASTODON_TOKEN=… social-watch check --connector mastodon
     """
+    from social_watch import config as cfg
     from social_watch import polling
 
-    reports = polling.check_all(app.config, os.environ, list(names) or None, clock=app.now)
-    no_connectors = not reports
-    if not names:
-        reports += _email_reports(app.config, os.environ)
+    # Every problem in one run: the config's own, then each connector's and [email]'s.
+    config, problems = cfg.load_all(app.config_path)
+    reports = [polling.CheckReport("config", False, str(p), "config") for p in problems]
+    no_connectors = False
+    if config is not None:
+        found = polling.check_all(config, os.environ, list(names) or None, clock=app.now)
+        no_connectors = not found
+        reports += found
+        if not names:
+            reports += _email_reports(config, os.environ)
     if as_json:
         echo_json([r.as_dict() for r in reports])
     else:
@@ -121,11 +129,11 @@ def _email_reports(config: Any, env: Mapping[str, str]) -> list[Any]:
     section = config.section("email")
     if not section:
         return []
+    out = []
     try:
         settings(config, env)
     except ConfigError as exc:
-        return [CheckReport("email", False, str(exc), kind="config")]
-    out = []
+        out.append(CheckReport("email", False, str(exc), kind="config"))
     for name in ("username", "password"):
         var = section.get(f"{name}_env")
         if var and not env.get(var) and not section.get(f"{name}_file"):

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from social_watch.cli import App, Group, agent_option, cli, echo_json, json_option, store_options
+from social_watch.untrusted import inert, terminal
 
 
 def _describe_sent(result: Any, thread_url: str | None = None) -> str:
@@ -56,7 +57,7 @@ def _dry_run_text(draft: Any) -> str:
         f"({describe(draft.network, draft.count, draft.limit)}; nothing was sent)",
     ]
     lines += [f"Note: {w}" for w in draft.warnings]
-    return "\n".join(lines)
+    return terminal("\n".join(lines))
 
 
 @cli.command()
@@ -83,8 +84,9 @@ def reply(
 ) -> None:
     """Answer a mention in public, signed, exactly once.
 
-    TEXT (or --template NAME) may use {{ customer_name }}, {{ agent_name }}, {{ brand }}
-    and the other template variables; your signature is appended. Starter templates:
+    TEXT is posted as typed, with {{ customer_name }}, {{ agent_name }}, {{ brand }} and the
+    other variables filled in (it is not a template: no {% %} logic); --template NAME
+    renders a template instead. Your signature is appended. Starter templates:
     thanks, sorry-delay, where-is-my-order, move-to-email.
 
     \b
@@ -258,6 +260,7 @@ def _outbox_table(rows: list[dict[str, Any]]) -> str:
     when it was sent, else last tried, else recorded (UTC)."""
     from social_watch.render import shorten, width
 
+    rows = inert(rows)  # customer names and texts: no escape sequence
     cols = width()
     lines = [
         click.style(
@@ -315,4 +318,4 @@ def _readable(message: Any) -> str:
     parts = [p.get_filename() for p in message.iter_attachments() if p.get_filename()]
     if parts:
         lines.append("Attached: " + ", ".join(parts))
-    return "\n".join(["-" * 60, *lines, "", text.rstrip(), "-" * 60])
+    return terminal("\n".join(["-" * 60, *lines, "", text.rstrip(), "-" * 60]))

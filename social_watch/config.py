@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from social_watch.errors import ConfigError
+from social_watch.errors import ConfigError, ConfigProblems
 
 ENV_CONFIG = "SOCIAL_WATCH_CONFIG"
 DEFAULT_CONFIG_NAME = "social-watch.toml"
@@ -256,26 +256,34 @@ _COMMON_CONNECTOR_OPTIONS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
-def _check_connector_options(value: dict[str, Any], key: str) -> dict[str, Any]:
+def _check_connector_options(
+    value: dict[str, Any], key: str, problems: list[ConfigError]
+) -> dict[str, Any]:
     """Generic checks on connector options; each connector validates its own keys later."""
-    for name, item in value.items():
-        path = f"{key}.{name}"
-        if name in _COMMON_CONNECTOR_OPTIONS:
-            value[name] = _COMMON_CONNECTOR_OPTIONS[name](item, path)
-            if isinstance(value[name], tuple):
-                value[name] = list(value[name])
-            continue
-        if any(w in name.lower() for w in _SECRET_WORDS) and not name.endswith(("_env", "_file")):
-            raise _fail(
-                path,
-                f'secrets never live in the config file: use {name}_env = "ENV_VAR_NAME" '
-                "and put the secret in that environment variable",
-            )
-        if name.endswith("_env"):
-            env_name(item, path)
-        elif name.endswith("_file"):
-            nonempty_string(item, path)
+    for name, item in list(value.items()):
+        try:
+            _check_connector_option(value, name, item, f"{key}.{name}")
+        except ConfigError as exc:
+            problems.append(exc)
     return value
+
+
+def _check_connector_option(value: dict[str, Any], name: str, item: Any, path: str) -> None:
+    if name in _COMMON_CONNECTOR_OPTIONS:
+        value[name] = _COMMON_CONNECTOR_OPTIONS[name](item, path)
+        if isinstance(value[name], tuple):
+            value[name] = list(value[name])
+        return
+    if any(w in name.lower() for w in _SECRET_WORDS) and not name.endswith(("_env", "_file")):
+        raise _fail(
+            path,
+            f'secrets never live in the config file: use {name}_env = "ENV_VAR_NAME" '
+            "and put the secret in that environment variable",
+        )
+    if name.endswith("_env"):
+        env_name(item, path)
+    elif name.endswith("_file"):
+        nonempty_string(item, path)
 
 
 _BUSINESS_HOURS = Table(
@@ -473,7 +481,9 @@ SCHEMA = Table(
 )
 
 
-def _validate(spec: Any, value: Any, key: str) -> Any:
+def _validate(spec: Any, value: Any, key: str, problems: list[ConfigError]) -> Any:
+    """``value`` checked against ``spec``; each problem below a table is added to
+    ``problems`` (and the key gets its default) so one run finds them all."""
     if isinstance(spec, Table):
         if not isinstance(value, dict):
             raise _fail(key, f"expected a table, got {_typename(value)}")
@@ -488,26 +498,38 @@ def _validate(spec: Any, value: Any, key: str) -> Any:
                 known = (
                     f"did you mean {hint[0]!r}?" if hint else f"known keys: {', '.join(spec.keys)}"
                 )
-                raise _fail(path, f"unknown key; {known}")
-            out[name] = _validate(spec.keys[name].check, item, path)
+                problems.append(_fail(path, f"unknown key; {known}"))
+                continue
+            try:
+                out[name] = _validate(spec.keys[name].check, item, path, problems)
+            except ConfigError as exc:
+                problems.append(exc)
         for name, k in spec.keys.items():
             if name not in out:
                 if k.default is REQUIRED:
-                    raise _fail(f"{key}.{name}" if key else name, "is required")
+                    if name not in value:
+                        problems.append(_fail(f"{key}.{name}" if key else name, "is required"))
+                    continue
                 out[name] = _materialize(k)
         if spec is _CONNECTOR:
-            _check_connector_options(out, key)
+            _check_connector_options(out, key, problems)
         return out
     if isinstance(spec, MapOf):
         if not isinstance(value, dict):
             raise _fail(key, f"expected a table, got {_typename(value)}")
-        return {name: _validate(spec.value, item, f"{key}.{name}") for name, item in value.items()}
+        items: dict[str, Any] = {}
+        for name, item in value.items():
+            try:
+                items[name] = _validate(spec.value, item, f"{key}.{name}", problems)
+            except ConfigError as exc:
+                problems.append(exc)
+        return items
     return spec(value, key)
 
 
 def _materialize(key: Key) -> Any:
     if isinstance(key.check, Table) and isinstance(key.default, dict):
-        return _validate(key.check, key.default, "")
+        return _validate(key.check, key.default, "", [])
     return key.default
 
 
@@ -566,16 +588,34 @@ class Config:
 
 
 def validate(data: Mapping[str, Any], path: Path | None = None) -> Config:
-    """Validate a parsed TOML document; ConfigError carries the file and key path."""
-    try:
-        raw = _validate(SCHEMA, dict(data), "")
-        _cross_checks(raw)
-    except ConfigError as exc:
-        raise ConfigError(str(exc), path=str(path) if path else None) from None
-    return Config(path=path, raw=raw)
+    """Validate a parsed TOML document; ConfigError carries the file and key path (and,
+    with several problems, ConfigProblems all of them)."""
+    config, problems = validate_all(data, path)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ConfigProblems(problems)
+    return config
 
 
-def _cross_checks(raw: dict[str, Any]) -> None:
+def validate_all(
+    data: Mapping[str, Any], path: Path | None = None
+) -> tuple[Config, list[ConfigError]]:
+    """The config with each invalid key at its default, and every problem found."""
+    problems: list[ConfigError] = []
+    raw = _validate(SCHEMA, dict(data), "", problems)
+    for check in _CROSS_CHECKS:
+        try:
+            check(raw)
+        except ConfigError as exc:
+            problems.append(exc)
+        except (KeyError, TypeError):  # a key it needs is invalid: already a problem
+            pass
+    where = str(path) if path else None
+    return Config(path=path, raw=raw), [ConfigError(str(p), path=where) for p in problems]
+
+
+def _check_queue(raw: dict[str, Any]) -> None:
     queue = raw["queue"]
     if queue["urgent"] < queue["at_risk"]:
         raise _fail("queue.urgent", "must not be lower than queue.at_risk")
@@ -584,7 +624,10 @@ def _cross_checks(raw: dict[str, Any]) -> None:
             raise _fail(
                 f"queue.targets.{network}", f"unknown network; known: {', '.join(NETWORKS)}"
             )
-    hours = queue["business_hours"]
+
+
+def _check_business_hours(raw: dict[str, Any]) -> None:
+    hours = raw["queue"]["business_hours"]
     if hours is not None:
         from social_watch.sla import BusinessHours
 
@@ -598,6 +641,9 @@ def _cross_checks(raw: dict[str, Any]) -> None:
             )
         except (ValueError, KeyError) as exc:
             raise _fail("queue.business_hours", str(exc).strip("'\"")) from None
+
+
+def _check_tags(raw: dict[str, Any]) -> None:
     tags = raw["tags"]
     if tags["rules"]:
         from social_watch.tagging import Tagger
@@ -606,10 +652,20 @@ def _cross_checks(raw: dict[str, Any]) -> None:
             Tagger(tags["rules"])
         except ValueError as exc:
             raise _fail("tags.rules", str(exc)) from None
-    for name, table in raw["connectors"].items():
+
+
+def _check_connector_names(raw: dict[str, Any]) -> None:
+    for name in raw["connectors"]:  # each connector validates its own options (registry)
         if name.startswith("_"):
             raise _fail(f"connectors.{name}", "connector names cannot start with '_'")
-        del table  # each connector validates its own options (connector registry)
+
+
+_CROSS_CHECKS: tuple[Callable[[dict[str, Any]], None], ...] = (
+    _check_queue,
+    _check_business_hours,
+    _check_tags,
+    _check_connector_names,
+)
 
 
 def find_config_path(explicit: str | None, env: Mapping[str, str] | None = None) -> Path | None:
@@ -627,6 +683,25 @@ def load(explicit: str | None = None, env: Mapping[str, str] | None = None) -> C
     path = find_config_path(explicit, env)
     if path is None:
         return validate({})
+    return validate(_parse(path), path)
+
+
+def load_all(
+    explicit: str | None = None, env: Mapping[str, str] | None = None
+) -> tuple[Config | None, list[ConfigError]]:
+    """Like ``load``, but every problem instead of the first (what ``check`` shows); the
+    config is None only when the file cannot be read or parsed."""
+    path = find_config_path(explicit, env)
+    if path is None:
+        return validate_all({})
+    try:
+        data = _parse(path)
+    except ConfigError as exc:
+        return None, [exc]
+    return validate_all(data, path)
+
+
+def _parse(path: Path) -> dict[str, Any]:
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -634,8 +709,7 @@ def load(explicit: str | None = None, env: Mapping[str, str] | None = None) -> C
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file: {exc}", path=str(path)) from None
     try:
-        data = tomllib.loads(text)
-        return validate(data, path)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from None
     except RecursionError:  # tomllib recurses per bracket: 5,000 deep is hostile, not config

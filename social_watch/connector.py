@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from social_watch.clock import Clock, utcnow
-from social_watch.errors import AuthError, ConfigError, UsageError
+from social_watch.errors import AuthError, ConfigError, ConfigProblems, UsageError
 from social_watch.models import Mention
 
 MENTIONS = "mentions"
@@ -109,13 +109,18 @@ class Connector(ABC):
         # "class" selects the implementation (registry.build); every connector accepts it.
         common = {"enabled", "interval", "quiet_period", "class"}
         known = set(cls.options) | set(cls.secrets) | common
+        problems = []
         for name in options:
             if name not in known:
                 hint = difflib.get_close_matches(name, sorted(known), n=1)
                 more = (
                     f"did you mean {hint[0]!r}?" if hint else f"known: {', '.join(sorted(known))}"
                 )
-                raise ConfigError(f"unknown option; {more}", key=f"{key}.{name}")
+                problems.append(ConfigError(f"unknown option; {more}", key=f"{key}.{name}"))
+        if len(problems) == 1:
+            raise problems[0]
+        if problems:  # every typo at once, not one per run
+            raise ConfigProblems(problems)
 
     def secret(self, option: str) -> str:
         """The secret named by ``option`` (an *_env key); AuthError names the variable."""
@@ -127,7 +132,8 @@ class Connector(ABC):
             raise AuthError(f"{self.name}: environment variable {var} is not set", env_var=var)
         from social_watch import redact
 
-        redact.register(value.strip())
+        if not redact.is_identity(option):  # "authenticated as u/shopexample" stays readable
+            redact.register(value.strip())
         return value.strip()
 
     def missing_secrets(self) -> list[str]:

@@ -1,22 +1,54 @@
 """Open the SQLite database the way every caller needs it.
 
 WAL lets the watch loop write while agents read; a busy timeout makes a writer wait for
-another instead of failing; ``write()`` takes the write lock up front (BEGIN IMMEDIATE) so a
-read-then-write transaction can never deadlock into SQLITE_BUSY halfway through.
+another instead of failing (20 s, or ``$SOCIAL_WATCH_BUSY_TIMEOUT`` seconds; bulk writes
+commit in batches, so nobody holds the lock for long); ``write()`` takes the write lock up
+front (BEGIN IMMEDIATE) so a read-then-write transaction can never deadlock into SQLITE_BUSY
+halfway through. A writer that still cannot get the lock gets ``StoreBusy`` (one line).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
 
-from social_watch.errors import StoreError
+from social_watch.errors import StoreBusy, StoreError, UsageError
 
-BUSY_TIMEOUT_MS = 10_000
+DEFAULT_BUSY_TIMEOUT_S = 20.0
+ENV_BUSY_TIMEOUT = "SOCIAL_WATCH_BUSY_TIMEOUT"
+
+
+def busy_timeout() -> float:
+    """Seconds a writer waits for the write lock: $SOCIAL_WATCH_BUSY_TIMEOUT, else 20."""
+    raw = os.environ.get(ENV_BUSY_TIMEOUT, "").strip()
+    if not raw:
+        return DEFAULT_BUSY_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (0 <= value <= 3600):
+        raise UsageError(f"{ENV_BUSY_TIMEOUT}={raw!r}: expected seconds, 0 to 3600")
+    return value
+
+
+def busy(exc: BaseException) -> StoreBusy | None:
+    """``exc`` as a StoreBusy if it is SQLite's "database is locked" (or busy), else None."""
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            return StoreBusy(
+                "the database is busy: another social-watch command held its write lock "
+                f"for more than {busy_timeout():g} s; nothing was changed by this step, "
+                f"try again (or raise {ENV_BUSY_TIMEOUT})"
+            )
+    return None
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
@@ -29,8 +61,9 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     if path.parent and not path.parent.exists():
         raise StoreError(f"{path}: folder {path.parent} does not exist")
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        timeout = busy_timeout()
+        conn = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         db = sqlite_utils.Database(conn, execute_plugins=False)
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
@@ -39,6 +72,8 @@ def connect(path: str | Path) -> sqlite_utils.Database:
         conn.execute("PRAGMA foreign_keys = ON")
         migrate(db)
     except sqlite3.DatabaseError as exc:
+        if (locked := busy(exc)) is not None:
+            raise locked from None
         raise StoreError(f"{path}: cannot open the database: {exc}") from None
     return db
 
@@ -51,12 +86,19 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         with db.atomic():
             yield db
         return
-    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if (locked := busy(exc)) is not None:
+            raise locked from None
+        raise
     try:
         yield db
-    except BaseException:
+    except BaseException as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        if (locked := busy(exc)) is not None:
+            raise locked from None
         raise
     else:
         conn.execute("COMMIT")

@@ -34,6 +34,8 @@ from social_watch.sensitive import SensitiveDetector
 from social_watch.stats import Period
 from social_watch.stopwords import brand_words, stopwords
 from social_watch.store import LANG_SQL, query
+from social_watch.untrusted import html_environment
+from social_watch.untrusted import plain as one_plain_line
 
 FORMATS = ("text", "markdown", "html", "json")
 LABELS = ("negative", "neutral", "positive", "unknown")
@@ -594,7 +596,6 @@ def build(
 
 # --- rendering --------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
 COLOURS = {
     "negative": "#d64545",
@@ -606,7 +607,7 @@ COLOURS = {
 
 def plain(value: Any, width: int | None = None) -> str:
     """One line, no control characters (an ANSI escape in a mention cannot drive a terminal)."""
-    text = " ".join(_CONTROL.sub(" ", str(value if value is not None else "")).split())
+    text = one_plain_line(value)
     if width and len(text) > width:
         text = text[: width - 1].rstrip() + "…"
     return text
@@ -615,12 +616,6 @@ def plain(value: Any, width: int | None = None) -> str:
 def md(value: Any, width: int | None = None) -> str:
     """Markdown-safe one line: markup and raw HTML in a mention shows as the characters."""
     return _MD_SPECIAL.sub(r"\\\1", plain(value, width))
-
-
-def safe_url(value: Any) -> str | None:
-    """Only http(s) links are links: a ``javascript:`` URL in a mention never becomes one."""
-    text = plain(value)
-    return text if re.match(r"^https?://[^\s\"'<>]+$", text, re.IGNORECASE) else None
 
 
 def compact(value: Any) -> str:
@@ -769,7 +764,7 @@ def _local(value: str | None, tz: str, fmt: str = "%a %d %b %Y %H:%M") -> str:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = html_environment(
         loader=jinja2.PackageLoader("social_watch", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
         trim_blocks=True,
@@ -780,7 +775,6 @@ def _environment() -> jinja2.Environment:
     env.filters.update(
         plain=plain,
         md=md,
-        safe_url=safe_url,
         compact=compact,
         signed=signed,
         pct=stats.share,

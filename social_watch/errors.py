@@ -2,10 +2,13 @@
 
     SocialWatchError                 exit 2 unless said otherwise
     ├── ConfigError                  invalid config: names the file, the key path and why
+    │   └── ConfigProblems           several at once: the first, and how many more
     ├── UsageError                   a command used wrongly (unknown id, bad filter value)
     ├── NotFound                     no mention with that id
     ├── Conflict                     exit 1: someone else holds it, it was answered already
     ├── StoreError                   the database cannot be opened or is from a newer version
+    │   └── StoreBusy                exit 1: another command held the write lock too long
+    ├── OutputError                  exit 1: stdout is full or failing (not a closed pipe)
     └── ConnectorError               a network said no
         ├── AuthError                which credential, which environment variable
         ├── RateLimited              carries ``reset_at`` (UTC); the runner waits, never sleeps
@@ -23,7 +26,14 @@ from datetime import datetime
 
 
 class SocialWatchError(Exception):
+    """Its text never shows a registered secret, wherever it is printed or stored."""
+
     exit_code = 2
+
+    def __str__(self) -> str:
+        from social_watch.redact import redact
+
+        return redact(super().__str__())
 
 
 class ConfigError(SocialWatchError):
@@ -36,6 +46,17 @@ class ConfigError(SocialWatchError):
         if key:
             where += f"{key}: "
         super().__init__(where + message)
+
+
+class ConfigProblems(ConfigError):
+    """Every problem found in one config: a command names the first (one line), ``check``
+    lists them all (``problems``)."""
+
+    def __init__(self, problems: list[ConfigError]):
+        self.problems = problems
+        more = len(problems) - 1
+        tail = f" (and {more} more: `social-watch check` lists them all)" if more else ""
+        super().__init__(str(problems[0]) + tail)
 
 
 class UsageError(SocialWatchError):
@@ -54,6 +75,18 @@ class Conflict(SocialWatchError):
 
 class StoreError(SocialWatchError):
     exit_code = 2
+
+
+class StoreBusy(StoreError):
+    """The write lock stayed taken for the whole busy timeout: try again."""
+
+    exit_code = 1
+
+
+class OutputError(SocialWatchError):
+    """What a command printed could not be written (a full disk, an I/O error)."""
+
+    exit_code = 1
 
 
 class ConnectorError(SocialWatchError):

@@ -113,8 +113,9 @@ _HTML = """\
 <li>Sentiment: {{ sentiment }}; tags: {{ tags }}</li>
 <li>Why private: {{ reasons }}</li>
 </ul>
-{% for m in thread %}<blockquote><p>{{ m.who }} · {{ m.at }}{% if m.url %} ·
-<a href="{{ m.url }}">{{ m.url }}</a>{% endif %}</p><p>{{ m.text }}</p></blockquote>
+{% for m in thread %}{% set href = m.url | safe_url %}<blockquote><p>{{ m.who }} · {{ m.at }}\
+{% if href %} · <a href="{{ href }}">{{ href }}</a>{% elif m.url %} · {{ m.url }}{% endif %}</p>
+<p>{{ m.text }}</p></blockquote>
 {% endfor %}{% if note %}<p>Public note: {{ note }}</p>{% endif %}
 {% for line in advice %}<p>{{ line }}</p>{% endfor %}
 """
@@ -161,7 +162,7 @@ def build_email(
     note: str | None,
 ) -> EmailMessage:
     """Plain text, an HTML alternative (escaped) and the thread as JSON for the help desk."""
-    from jinja2 import Environment
+    from social_watch.untrusted import html_environment
 
     latest = rows[-1] if rows else head
     handle = head["author_handle"]
@@ -206,7 +207,7 @@ def build_email(
         lines += ["", "Public note posted on the thread:", note]
     lines += ["", *advice]
     html = (
-        Environment(autoescape=True)
+        html_environment()
         .from_string(_HTML)
         .render(
             reference=reference,

@@ -14,8 +14,16 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from social_watch.redact import RedactingFilter, redact
+from social_watch.untrusted import terminal
 
 LEVELS = ("debug", "info", "warning", "error")
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines; a mention's text in a message cannot drive the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,7 +50,7 @@ def setup(level: str = "warning", fmt: str = "text", stream: object = None) -> l
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+            TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()

@@ -13,7 +13,9 @@ from typing import Any
 
 from social_watch.config import Config
 from social_watch.errors import SocialWatchError
+from social_watch.redact import redact
 from social_watch.secrets import resolve
+from social_watch.untrusted import safe_url, slack
 
 log = logging.getLogger("social_watch.notify")
 
@@ -49,10 +51,31 @@ def channels(config: Config) -> list[str]:
     return out
 
 
+def masked(config: Config, note: Notification) -> Notification:
+    """``note`` with customer personal data masked, as the digest shows it ("[email]"),
+    and every registered secret redacted."""
+    from social_watch.sensitive import SensitiveDetector
+
+    sens = config.section("sensitive") or {}
+    kwargs: dict[str, Any] = {}
+    if sens.get("order_pattern"):
+        kwargs["order_pattern"] = sens["order_pattern"]
+    detector = SensitiveDetector(**kwargs)
+
+    def mask(text: str) -> str:  # and no registered secret leaves through a channel either
+        return detector.mask(redact(text))
+
+    return Notification(
+        mask(note.title), mask(note.text), note.url, {k: mask(v) for k, v in note.fields.items()}
+    )
+
+
 def send(
     config: Config, env: Mapping[str, str], note: Notification, *, transport: Any = None
 ) -> Delivery:
+    """Deliver ``note`` on every configured channel, personal data masked."""
     result = Delivery()
+    note = masked(config, note)
     notify = config.section("notify")
     if notify.get("webhook_url_env"):
         try:
@@ -85,11 +108,12 @@ def _webhook(
     secret = resolve(notify, "webhook_url", env=env, where="notify")
     assert secret is not None
     url = secret.reveal()
-    text = f"*{note.title}*\n{note.text}"
+    text = f"*{slack(note.title)}*\n{slack(note.text)}"
     if note.fields:
-        text += "\n" + "\n".join(f"{k}: {v}" for k, v in note.fields.items())
-    if note.url:
-        text += f"\n<{note.url}>"
+        text += "\n" + "\n".join(f"{slack(k)}: {slack(v)}" for k, v in note.fields.items())
+    link = safe_url(note.url)
+    if link:
+        text += f"\n<{slack(link)}>"
     # The URL is the secret (its path holds the token): errors name only the status.
     # Post to the URL exactly as configured: as a base_url httpx would add a trailing "/".
     with _http.client("", transport=transport) as http:

@@ -59,6 +59,7 @@ from social_watch.errors import (
 )
 from social_watch.models import Mention
 from social_watch.process import pid_alive, start_token
+from social_watch.redact import redact
 from social_watch.store import add_action, iter_rows
 
 STATUSES = ("pending", "sending", "sent", "unknown", "failed")
@@ -360,7 +361,7 @@ def _keep_unknown(db: sqlite_utils.Database, row: dict[str, Any], error: str) ->
         db.conn.execute(
             "UPDATE outbox SET status = 'unknown', error = ?, owner = NULL, attempts = ?, "
             "attempted_at = ? WHERE id = ? AND status = 'sending'",
-            (error, row["attempts"], row["attempted_at"], row["id"]),
+            (redact(error), row["attempts"], row["attempted_at"], row["id"]),
         )
     return _result(get(db, row["id"]))
 
@@ -375,7 +376,7 @@ def _mark_unknown(db: sqlite_utils.Database, row: dict[str, Any], error: str) ->
         db.conn.execute(
             "UPDATE outbox SET status = 'unknown', error = ?, owner = NULL WHERE id = ? "
             "AND status = 'sending'",
-            (error, row["id"]),
+            (redact(error), row["id"]),
         )
     return _result(get(db, row["id"]))
 
@@ -385,7 +386,7 @@ def _mark_failed(db: sqlite_utils.Database, row: dict[str, Any], error: str) -> 
         db.conn.execute(
             "UPDATE outbox SET status = 'failed', error = ?, owner = NULL WHERE id = ? "
             "AND status IN ('pending', 'sending', 'unknown')",
-            (error, row["id"]),
+            (redact(error), row["id"]),
         )
     return _result(get(db, row["id"]))
 

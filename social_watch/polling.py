@@ -20,7 +20,7 @@ from social_watch import registry
 from social_watch.clock import Clock, from_db, iso, utcnow
 from social_watch.config import Config
 from social_watch.connector import Connector, Source
-from social_watch.errors import ConfigError, ConnectorError
+from social_watch.errors import ConfigError, ConfigProblems, ConnectorError
 from social_watch.pipeline import Pipeline
 from social_watch.runner import PollSummary, poll_source
 
@@ -122,7 +122,9 @@ def _build(config: Config, name: str, env: Mapping[str, str], clock: Clock) -> C
     except ConfigError as exc:
         if config.path is None or exc.path is not None:
             raise
-        raise ConfigError(str(exc), path=str(config.path)) from None
+        where = str(config.path)
+        found = [ConfigError(str(p), path=where) for p in problems_of(exc)]
+        raise (found[0] if len(found) == 1 else ConfigProblems(found)) from None
 
 
 def waiting_until(db: sqlite_utils.Database, source: Source, now: datetime) -> datetime | None:
@@ -190,6 +192,11 @@ def poll_all(
     return reports
 
 
+def problems_of(exc: ConfigError) -> list[ConfigError]:
+    """Each problem a ConfigError stands for (ConfigProblems holds several)."""
+    return list(exc.problems) if isinstance(exc, ConfigProblems) else [exc]
+
+
 def check_all(
     config: Config,
     env: Mapping[str, str],
@@ -203,16 +210,17 @@ def check_all(
         try:
             connector = _build(config, name, env, clock)
         except ConfigError as exc:
-            out.append(CheckReport(name, False, str(exc), "config"))
+            out += [CheckReport(name, False, str(p), "config") for p in problems_of(exc)]
             continue
         try:
             missing = connector.missing_secrets()
             if missing:
+                plural = "s" if len(missing) > 1 else ""
                 out.append(
                     CheckReport(
                         name,
                         False,
-                        f"set the environment variable {missing[0]}",
+                        f"set the environment variable{plural} {', '.join(missing)}",
                         "auth",
                         missing[0],
                     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -510,31 +511,58 @@ def parse_where(clauses: list[str]) -> tuple[str, list[Any]]:
     return " AND ".join(parts), params
 
 
+BULK_BATCH = 1_000  # rows per transaction of a bulk write: each holds the lock briefly
+BULK_PAUSE = 0.005  # seconds between batches, so a writer waiting for the lock gets it
+
+
+def between_batches() -> None:
+    """The lock is free here: a waiting writer's busy handler can take it."""
+    time.sleep(BULK_PAUSE)
+
+
 def label_where(
     db: sqlite_utils.Database, clauses: list[str], value: str, agent: str | None, *, now: datetime
 ) -> int:
+    """Label every mention matching ``clauses``, BULK_BATCH rows per transaction.
+
+    A million rows in one transaction held the write lock for half a minute, and claims,
+    imports and replies waiting for it failed; in batches each waits one batch at most.
+    Batches walk the ids upwards (no list of every id in memory); a row that stops
+    matching before its batch (someone relabelled it) is left alone.
+    """
     value = sentiment_label(value)
     if not clauses:
         raise UsageError("--where needs at least one KEY=VALUE filter")
     where, params = parse_where(clauses)
-    with dbmod.write(db):
-        rows = db.conn.execute(
-            f"SELECT id, sentiment_label, sentiment_override FROM mentions WHERE {where}",
-            params,
-        ).fetchall()
-        for mention_id, model, was in rows:
-            db.conn.execute(
-                "UPDATE mentions SET sentiment_override = ? WHERE id = ?", (value, mention_id)
+    done, last = 0, 0
+    while True:
+        if last:
+            between_batches()
+        with dbmod.write(db):  # the next BULK_BATCH matching rows after the last one done
+            rows = db.conn.execute(
+                # NOT INDEXED: walk the rowid from `last` (an index on the filter would
+                # sort every match again for each batch)
+                "SELECT id, sentiment_label, sentiment_override FROM mentions NOT INDEXED "
+                f"WHERE id > ? AND {where} ORDER BY id LIMIT ?",
+                [last, *params, BULK_BATCH],
+            ).fetchall()
+            db.conn.executemany(
+                "UPDATE mentions SET sentiment_override = ? WHERE id = ?",
+                [(value, mention_id) for mention_id, _, _ in rows],
             )
-            add_action(
-                db,
-                mention_id,
-                "labelled",
-                agent,
-                now,
-                {"sentiment": value, "model": model, "was": was, "bulk": clauses},
-            )
-    return len(rows)
+            for mention_id, model, was in rows:
+                add_action(
+                    db,
+                    mention_id,
+                    "labelled",
+                    agent,
+                    now,
+                    {"sentiment": value, "model": model, "was": was, "bulk": clauses},
+                )
+        done += len(rows)
+        if len(rows) < BULK_BATCH:
+            return done
+        last = rows[-1][0]
 
 
 #: A tag name: lower-case letters (any script), digits, '-' and '_', starting with a letter

@@ -1,8 +1,14 @@
-"""Keep secrets out of every log line and error message, whatever prints them.
+"""Keep secrets out of every log line, error message, CLI output and stored error.
 
 Every secret social-watch resolves (``secrets.resolve``, ``Connector.secret``) is registered
-here; ``RedactingFilter`` on the log handlers replaces any registered value with ``***``,
-so even a third-party library's debug logging (urllib3, httpx, tweepy) cannot leak one.
+here and replaced by ``***`` at each boundary text leaves through:
+
+- logs: ``RedactingFilter`` on the log handlers, so even a third-party library's debug
+  logging (urllib3, httpx, tweepy) cannot leak one;
+- errors: ``SocialWatchError.__str__``, so a network that echoes the token in its error
+  body cannot carry it into a message, a JSON report or the database (``polls.error``);
+- the terminal: ``output.CliStream`` around stdout and stderr for the CLI's whole run, so
+  whatever a command prints (text or ``--json``) is redacted once, at the edge.
 """
 
 from __future__ import annotations
@@ -13,6 +19,16 @@ import threading
 _lock = threading.Lock()
 _secrets: set[str] = set()
 MIN_LENGTH = 6  # shorter values would redact ordinary words (and are no real secret)
+
+
+# Credentials that name an account rather than unlock it: shown on purpose (a greeting,
+# "authenticated as u/shopexample", the help-desk address), so never redacted.
+_IDENTITIES = ("username", "user")
+
+
+def is_identity(option: str) -> bool:
+    """``username_env``, ``user``: an account name, not a secret to hide."""
+    return option.removesuffix("_env").removesuffix("_file") in _IDENTITIES
 
 
 def register(value: str) -> None:

@@ -11,6 +11,7 @@ import click
 
 from social_watch.models import NAMED_NETWORKS
 from social_watch.ratings import stars
+from social_watch.untrusted import inert
 
 SLA_COLOURS = {"ok": "green", "at_risk": "yellow", "urgent": "magenta", "breached": "red"}
 # The SLA state without colour (output is often piped): X breached, ! urgent, ~ at risk.
@@ -110,6 +111,7 @@ def queue_table(
     items: list[dict[str, Any]], summary: dict[str, Any], matching: int | None = None
 ) -> str:
     """The queue; ``matching`` is the size of a filtered view (None: no filter is applied)."""
+    items = inert(items)  # customer text: no escape sequence reaches the terminal
     if not items:
         if matching is not None and summary["waiting"]:
             return f"No items match ({summary['waiting']} waiting)."
@@ -162,6 +164,7 @@ def queue_table(
 
 
 def thread_text(data: dict[str, Any]) -> str:
+    data = inert(data)  # customer text: no escape sequence reaches the terminal
     out = []
     item = data["item"]
     status = data["status"].replace("_", " ")

@@ -33,7 +33,7 @@ from typing import Any
 import sqlite_utils
 
 from social_watch import db as dbmod
-from social_watch import outbox
+from social_watch import outbox, templating
 from social_watch.clock import from_db
 from social_watch.config import Agent, Config
 from social_watch.connector import REPLY, Connector
@@ -139,27 +139,6 @@ def templates(config: Config) -> dict[str, dict[str, str]]:
     for name, t in (config.section("templates") or {}).items():
         out[name] = {"text": t["text"], "description": t.get("description") or ""}
     return out
-
-
-def render(source: str, variables: Mapping[str, Any], *, name: str = "reply") -> str:
-    """Render in a sandbox; a missing variable or unsafe access is an error, never blank."""
-    from jinja2 import StrictUndefined, TemplateError, UndefinedError
-    from jinja2.sandbox import SandboxedEnvironment, SecurityError
-
-    # Plain text for a social network: autoescape would print "&amp;" to the customer.
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-    known = ", ".join(sorted(variables))
-    try:
-        return env.from_string(source).render(**variables).strip()
-    except UndefinedError as exc:
-        hint = " (the reference comes from `to-email`)" if "'reference'" in str(exc) else ""
-        raise UsageError(
-            f"template {name!r}: {exc.message}{hint}; variables here: {known}; nothing was sent"
-        ) from None
-    except SecurityError as exc:
-        raise UsageError(f"template {name!r} is not allowed: {exc}; nothing was sent") from None
-    except TemplateError as exc:
-        raise UsageError(f"template {name!r}: {exc}; nothing was sent") from None
 
 
 def agent_profile(config: Config, agent: str, *, demo: bool = False) -> Agent:
@@ -276,7 +255,12 @@ def compose(
         source, name = text, "reply text"
     profile = agent_profile(config, agent, demo=demo)
     values = {**variables(config, head, target, profile), **(extra or {})}
-    body = render(source, values, name=name)
+    # What an agent typed is text (only {{ variable }} is filled); a template is rendered.
+    body = (
+        templating.render(source, values, name=name)
+        if template is not None
+        else templating.fill(source, values, name=name)
+    )
     if not body:
         raise UsageError("the reply is empty; nothing was sent")
     return sign(body, signature(profile))

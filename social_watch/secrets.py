@@ -10,15 +10,17 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from social_watch.errors import AuthError, ConfigError
+from social_watch.redact import is_identity
 
 
 class Secret:
     __slots__ = ("_value", "source")
 
-    def __init__(self, value: str, source: str):
+    def __init__(self, value: str, source: str, *, hide: bool = True):
         from social_watch import redact
 
-        redact.register(value)
+        if hide:  # an account name (an SMTP user) is shown on purpose; a password never
+            redact.register(value)
         self._value = value
         self.source = source  # "env:NAME" or "file:PATH": safe to show
 
@@ -52,7 +54,7 @@ def resolve(
     if isinstance(var, str) and var:
         value = env.get(var, "")
         if value.strip():
-            return Secret(value.strip(), f"env:{var}")
+            return Secret(value.strip(), f"env:{var}", hide=not is_identity(name))
         if not path:
             if required:
                 raise AuthError(f"{where}: environment variable {var} is not set", env_var=var)
@@ -70,7 +72,7 @@ def resolve(
             ) from None
         if not value:
             raise ConfigError("secret file is empty", key=f"{where}.{file_key}")
-        return Secret(value, f"file:{path}")
+        return Secret(value, f"file:{path}", hide=not is_identity(name))
     if required:
         raise ConfigError(f'set {env_key} = "ENV_VAR_NAME" (or {file_key})', key=where)
     return None

@@ -21,6 +21,7 @@ import sqlite_utils
 from social_watch import db as dbmod
 from social_watch.clock import iso
 from social_watch.models import Enrichment, IngestResult, Mention
+from social_watch.redact import redact
 
 _MUTABLE = ("text", "url", "author_name", "author_followers", "lang", "rating", "raw")
 
@@ -128,7 +129,14 @@ def _counts(r: IngestResult) -> dict[str, int]:
     return {"new": r.new, "updated": r.updated, "unchanged": r.unchanged, "ignored": r.ignored}
 
 
+POLL_HISTORY = 2_000  # polls kept per source: a day and a half at one a minute
+
+
 def record_poll(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
+    """One poll's record; older ones of the source beyond POLL_HISTORY go in the same write.
+
+    Call inside the poll's transaction, so the record and the prune land (or not) together.
+    """
     cols = [
         "source",
         "started_at",
@@ -149,9 +157,16 @@ def record_poll(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
         0 if v is None and c in ("ignored", "skipped") else v
         for c, v in zip(cols, values, strict=True)
     ]
+    values[cols.index("error")] = redact(values[cols.index("error")] or "") or None
     db.conn.execute(
         f"INSERT INTO polls ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
         values,
+    )
+    db.conn.execute(
+        "DELETE FROM polls WHERE source = ? AND (started_at, id) <= ("
+        "  SELECT started_at, id FROM polls WHERE source = ? "
+        "  ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?)",
+        (row["source"], row["source"], POLL_HISTORY),
     )
 
 

@@ -237,3 +237,22 @@ def test_read_only_hand_offs_say_what_the_help_desk_can_do_instead(
         else:
             assert "answer in its comments" in text
     assert posts(s["remote"]) == []
+
+
+def test_the_html_part_links_only_http_urls(tmp_path, cli, write_jsonl, smtp):
+    """A mention URL of ``javascript:alert(1)`` is text in the hand-off, never an href."""
+    sink, port = smtp
+    config = write_config(tmp_path, email_port=port)
+    line = mention_line(id="201", text="@shopexample where is my refund?", handle="mal")
+    data = json.loads(line)
+    data["url"] = 'javascript:alert(1)//"><script>x</script>'
+    db = tmp_path / "sw.db"
+    path = write_jsonl([json.dumps(data)])
+    assert cli("import", str(path), "--config", str(config), "--db", str(db)).exit_code == 0
+    result = cli("to-email", "1", "--as", "jana", "--config", str(config), "--db", str(db))
+    assert result.exit_code == 0, result.stderr
+    (envelope,) = sink.envelopes
+    msg = message_from_bytes(envelope.original_content, policy=policy.default)
+    html = msg.get_body(("html",)).get_content()
+    assert "href" not in html and "<script>" not in html
+    assert "javascript:alert(1)" in html  # still shown to the help desk, as text

@@ -108,7 +108,13 @@ def test_an_undefined_variable_or_sandbox_escape_fails_before_anything_is_sent(s
     result = run(setup, "reply", str(first), "Hi {{ first_name }}", "--as", "jana")
     assert result.exit_code == 2
     assert "'first_name' is undefined" in result.stderr and "customer_name" in result.stderr
-    result = run(setup, "reply", str(first), "{{ ''.__class__.__mro__ }}", "--as", "jana")
+    # Typed text is not a template (tests/test_reply_text.py); a configured one is sandboxed.
+    path = Path(setup["config"])
+    path.write_text(
+        path.read_text() + "\n[templates.escape]\ntext = \"{{ ''.__class__.__mro__ }}\"\n",
+        encoding="utf-8",
+    )
+    result = run(setup, "reply", str(first), "--template", "escape", "--as", "jana")
     assert result.exit_code == 2 and "not allowed" in result.stderr
     result = run(setup, "reply", str(first), "--template", "move-to-email", "--as", "jana")
     assert result.exit_code == 2 and "to-email" in result.stderr
