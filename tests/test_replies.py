@@ -6,6 +6,7 @@ Each test checks what was printed, what reached the (fake) network, and the rows
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -230,7 +231,8 @@ def test_a_colleagues_answer_since_my_claim_is_named(setup):
     assert run(setup, "reply", str(first), "Tom here!", "--as", "tom", "--force").exit_code == 0
     result = run(setup, "reply", str(first), "Jana here!", "--as", "jana")
     assert result.exit_code == 1
-    assert "already answered by tom 0 s ago: 'Tom here!" in result.stderr
+    # Wall-clock seconds may tick between the two commands on a loaded machine.
+    assert re.search(r"already answered by tom \d+ s ago: 'Tom here!", result.stderr)
     assert len(posts(setup["remote"])) == 1
 
 
