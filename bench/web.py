@@ -1,7 +1,7 @@
 """The web inbox under load, each number beside a baseline measured in the same run (issue 12).
 
 Usage: .venv/bin/python bench/web.py [--n 1000000] [--runs 40] [--agents 50] [--seconds 30]
-                                     [--events 15] [--cache DIR] [--rebuild] [--no-ingest]
+                                     [--events 15] [--think 1] [--cache DIR] [--rebuild] [--no-ingest]
 
 1. Pages at ``--n`` mentions (``bench/gen.py`` builds the database once and caches it in
    ``--cache``, default /tmp; each run works on a copy): ``GET /inbox`` and ``GET /api/queue``
@@ -16,7 +16,8 @@ Usage: .venv/bin/python bench/web.py [--n 1000000] [--runs 40] [--agents 50] [--
    ``/events`` stream open, poll ``/api/queue`` and claim (a lost race is the 409 the
    contract promises, not an error; a won claim is released again half of the time) for a
    bounded ``--seconds`` while another process ingests a small batch every two seconds
-   (``social-watch import``, as ``watch`` would). Errors (transport errors, 5xx, any other
+   (``social-watch import``, as ``watch`` would). Each agent waits ``--think`` seconds
+   (0.5x-1.5x, default 1) between looks, as a person does; ``--think 0`` saturates. Errors (transport errors, 5xx, any other
    status) and p50/p95 per route, beside the same loop with one agent. Goal: no error,
    p95 under 200 ms.
 
@@ -357,8 +358,12 @@ class Load:
         self.errors[what] = self.errors.get(what, 0) + 1
 
 
-async def agent_loop(client: httpx.AsyncClient, load: Load, until: float, rng: random.Random):
+async def agent_loop(
+    client: httpx.AsyncClient, load: Load, until: float, rng: random.Random, think: float
+) -> None:
     while time.perf_counter() < until:
+        if think:  # a person between two looks at the queue: 0.5x to 1.5x ``think`` seconds
+            await asyncio.sleep(think * rng.uniform(0.5, 1.5))
         t0 = time.perf_counter()
         try:
             r = await client.get("/api/queue", params={"unclaimed": "1"})
@@ -407,14 +412,16 @@ async def hold_events(client: httpx.AsyncClient, load: Load, until: float) -> No
                     return
 
 
-async def run_load(url: str, agents: list[str], seconds: float, streams: bool) -> Load:
+async def run_load(
+    url: str, agents: list[str], seconds: float, streams: bool, think: float
+) -> Load:
     load = Load()
     clients = []
     for agent in agents:  # one after another: a burst of 50 logins is not what is measured
         clients.append(await login_async(url, agent))
     until = time.perf_counter() + seconds
     tasks = [
-        asyncio.create_task(agent_loop(c, load, until, random.Random(i)))
+        asyncio.create_task(agent_loop(c, load, until, random.Random(i), think))
         for i, c in enumerate(clients)
     ]
     watchers = (
@@ -454,13 +461,16 @@ def ingester(db: Path, config: Path, work: Path, stop: threading.Event) -> threa
 
 
 def concurrent(url: str, db: Path, config: Path, work: Path, agents: list[str], seconds: float,
-               ingest: bool) -> None:  # fmt: skip
-    header(f"3. {len(agents)} agents polling /api/queue and claiming for {seconds:.0f} s")
-    base = asyncio.run(run_load(url, agents[:1], min(10.0, seconds / 3), streams=False))
+               ingest: bool, think: float) -> None:  # fmt: skip
+    header(
+        f"3. {len(agents)} agents polling /api/queue and claiming for {seconds:.0f} s "
+        f"({think:g} s between looks)"
+    )
+    base = asyncio.run(run_load(url, agents[:1], min(10.0, seconds / 3), False, think))
     stop = threading.Event()
     feeder = ingester(db, config, work, stop) if ingest else None
     try:
-        load = asyncio.run(run_load(url, agents, seconds, streams=True))
+        load = asyncio.run(run_load(url, agents, seconds, True, think))
     finally:
         stop.set()
         if feeder:
@@ -494,6 +504,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--agents", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--events", type=int, default=15)
+    ap.add_argument("--think", type=float, default=1.0, help="seconds between an agent's looks")
     ap.add_argument("--cache", default="/tmp", help="where the built database is kept")
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--no-ingest", action="store_true", help="no import beside the load")
@@ -514,7 +525,7 @@ def main(argv: list[str] | None = None) -> None:
         with serve(db, config) as url:
             pages(url, db, args.runs)
             live(url, db, config, work, args.events)
-            concurrent(url, db, config, work, agents, args.seconds, not args.no_ingest)
+            concurrent(url, db, config, work, agents, args.seconds, not args.no_ingest, args.think)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
