@@ -309,9 +309,16 @@ def test_readme_fixtures_quickstart_and_the_demo_database():
     assert (root / "tests" / "fixtures" / "README.md").exists()
     quick = readme.split("## Quickstart")[1].split("\n## ")[0]
     assert "same `.venv`" in quick
-    commands = [line for line in quick.splitlines() if ".venv/bin/" in line and "pip" in line]
+    commands = [line for line in quick.splitlines() if " && " in line and ".venv/bin/" in line]
     assert len(commands) == 2 and commands[0].startswith("python3 -m venv .venv")
-    assert not commands[1].startswith("python3 -m venv")  # it reuses the first one's .venv
+    # One self-contained test command, run verbatim by CI: setup.sh reuses (or creates) .venv.
+    test_command = "bash tests/setup.sh && .venv/bin/python -m pytest"
+    assert commands[1] == test_command
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert [line for line in ci if "-m pytest" in line] == [test_command]
+    setup = (root / "tests" / "setup.sh").read_text(encoding="utf-8")
+    assert "python3 -m venv .venv" in setup and "pip install -q -e '.[test]'" in setup
+    assert "apt-get install -y -qq chromium" in setup and "/usr/bin/chromium" in setup
     assert "`social-watch.db` in the current folder" in quick
     ignored = [
         line.strip()
