@@ -250,9 +250,7 @@ def test_hostile_texts_render_as_text_and_run_nothing(
         jana.go(path)
         expect(jana.page.locator("body")).to_contain_text("alert('text')")
         assert jana.page.locator("img[src=x], b:text('bold'), script:not([src])").count() == 0
-        schemes = jana.page.eval_on_selector_all(
-            "a[href]", "links => links.map(a => a.protocol)"
-        )
+        schemes = jana.page.eval_on_selector_all("a[href]", "links => links.map(a => a.protocol)")
         assert set(schemes) <= {"http:", "https:"}, schemes
     # Tab's teardown asserts that no dialog fired and no script error or CSP breach happened.
 
