@@ -45,8 +45,7 @@ def busy(exc: BaseException) -> StoreBusy | None:
         if "locked" in text or "busy" in text:
             return StoreBusy(
                 "the database is busy: another social-watch command held its write lock "
-                f"for more than {busy_timeout():g} s; nothing was changed by this step, "
-                f"try again (or raise {ENV_BUSY_TIMEOUT})"
+                f"for more than {busy_timeout():g} s; try again (or raise {ENV_BUSY_TIMEOUT})"
             )
     return None
 
