@@ -10,6 +10,7 @@ halfway through. A writer that still cannot get the lock gets ``StoreBusy`` (one
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import sqlite3
@@ -20,6 +21,7 @@ import sqlite_utils
 
 from social_watch.errors import StoreBusy, StoreError, UsageError
 
+log = logging.getLogger("social_watch.db")
 DEFAULT_BUSY_TIMEOUT_S = 20.0
 ENV_BUSY_TIMEOUT = "SOCIAL_WATCH_BUSY_TIMEOUT"
 
@@ -45,8 +47,7 @@ def busy(exc: BaseException) -> StoreBusy | None:
         if "locked" in text or "busy" in text:
             return StoreBusy(
                 "the database is busy: another social-watch command held its write lock "
-                f"for more than {busy_timeout():g} s; nothing was changed by this step, "
-                f"try again (or raise {ENV_BUSY_TIMEOUT})"
+                f"for more than {busy_timeout():g} s; try again (or raise {ENV_BUSY_TIMEOUT})"
             )
     return None
 
@@ -78,6 +79,26 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
+def _begin(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE; if another writer holds the lock, say so (info) and wait for it."""
+    timeout = busy_timeout()
+    try:
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if busy(exc) is None:
+                raise
+        log.info(
+            "waiting up to %g s for the database's write lock (another command holds it)", timeout
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("BEGIN IMMEDIATE")
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+
+
 @contextlib.contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """One write transaction, committed whole or not at all."""
@@ -87,7 +108,7 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             yield db
         return
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        _begin(conn)
     except sqlite3.OperationalError as exc:
         if (locked := busy(exc)) is not None:
             raise locked from None

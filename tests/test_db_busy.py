@@ -114,3 +114,28 @@ def test_the_busy_timeout_comes_from_the_environment(
     with pytest.raises(UsageError, match="SOCIAL_WATCH_BUSY_TIMEOUT"):
         dbmod.connect(tmp_path / "y.db")
     assert json.dumps(dbmod.DEFAULT_BUSY_TIMEOUT_S)
+
+
+def test_a_claim_waits_for_the_lock_and_then_succeeds(
+    big_db: Path, locked: sqlite3.Connection, tmp_path: Path
+) -> None:
+    """Two real processes' worth: the claim finds the lock taken, says it waits, and gets
+    in once the holder commits (ordered by its log line, not by sleeping)."""
+    env = {**os.environ, "SOCIAL_WATCH_BUSY_TIMEOUT": "60"}
+    args = ["--log-level", "info", "claim", "1", "--as", "jana", "--db", str(big_db)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "social_watch", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # blocks until the claim reports that it waits
+    assert "waiting up to 60 s for the database's write lock" in line
+    locked.execute("COMMIT")  # the holder is done: the waiting claim gets the lock
+    locked.execute("BEGIN")  # (the fixture rolls back an open transaction)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.startswith("Claimed 1 for jana")

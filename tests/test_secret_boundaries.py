@@ -77,3 +77,51 @@ def test_an_account_name_is_shown_but_its_password_is_not() -> None:
     assert user is not None and password is not None
     shown = redact.redact("login care@shop.example with pa55-w0rd-xyz")
     assert shown == "login care@shop.example with ***"
+
+
+REPLY_CONFIG = """
+[brand]
+name = "Shop Example"
+[brand.handles]
+mastodon = "shopexample"
+[agents.jana]
+name = "Jana Novak"
+signature = "^JN"
+[connectors.mastodon]
+base_url = "{url}"
+resolve_threads = false
+"""
+
+
+def test_a_reply_refused_with_the_token_echoed_stores_and_shows_no_token(
+    fixture_server: FixtureServer,
+    tmp_path: Path,
+    cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from conftest import mention_line
+
+    def refuse(req: Any) -> Reply:
+        said = req.headers.get("authorization", "")
+        return Reply.json({"error": f"The access token is invalid: {said}"}, status=401)
+
+    fixture_server.post("/api/v1/statuses", refuse)
+    monkeypatch.setenv("SOCIAL_WATCH_MASTODON_TOKEN", TOKEN)
+    config = tmp_path / "social-watch.toml"
+    config.write_text(REPLY_CONFIG.format(url=fixture_server.url), encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text(
+        mention_line(network="mastodon", id="1170205832454598", text="@shopexample hi?") + "\n"
+    )
+    args = ["--config", str(config), "--db", str(tmp_path / "sw.db")]
+    assert cli("import", str(tmp_path / "m.jsonl"), *args).exit_code == 0
+    replied = cli("reply", "1", "Hi, checking it now!", "--as", "jana", *args, "--json")
+    listed = cli("outbox", *args, "--json")
+    shown = cli("show", "1", *args)
+    assert any(r.method == "POST" for r in fixture_server.requests)  # the token went out
+    for result in (replied, listed, shown):
+        assert TOKEN not in result.output + result.stderr
+    assert "***" in listed.output
+    with sqlite3.connect(tmp_path / "sw.db") as conn:
+        stored = " ".join(str(v) for row in conn.execute("SELECT * FROM outbox") for v in row)
+        actions = " ".join(str(r[0]) for r in conn.execute("SELECT details FROM actions"))
+    assert TOKEN not in stored and TOKEN not in actions and "***" in stored
