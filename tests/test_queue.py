@@ -262,6 +262,6 @@ def test_due_text_shows_seconds_under_a_minute(seconds, shown):
     ],
 )
 def test_author_label_names_people_as_each_network_does(network, handle, name, shown):
-    from social_watch.render import author_label
+    from social_watch.authors import author_label
 
     assert author_label(network, handle, name) == shown
