@@ -780,6 +780,9 @@ def _environment() -> jinja2.Environment:
         pct=stats.share,
         dur=stats.seconds,
     )
+    from social_watch.authors import author_parts
+
+    env.globals["author_parts"] = author_parts
     return env
 
 

@@ -13,14 +13,6 @@ SENTIMENT_LABELS = ("positive", "neutral", "negative", "unknown")
 DISMISS_REASONS = ("spam", "no-reply-needed", "duplicate", "other")
 
 
-# Networks whose ``Author.handle`` is no @handle: the reviewer's display name on the review
-# portals, Facebook's numeric id (the person's name is ``Author.name``). ``ANONYMOUS`` is
-# the handle of an author the network does not name (no Facebook ``from``, an anonymous
-# review).
-NAMED_NETWORKS = frozenset({"facebook", "google_reviews", "heureka", "trustpilot"})
-ANONYMOUS = "anonymous"
-
-
 @dataclass(frozen=True)
 class Author:
     handle: str

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from social_watch.models import NAMED_NETWORKS
+from social_watch.authors import author_label, author_parts
 from social_watch.ratings import stars
 from social_watch.untrusted import inert
 
@@ -88,23 +88,6 @@ def network_label(network: str, cells: int) -> str:
 def pad(text: str, cells: int) -> str:
     """``text`` padded with spaces to ``cells`` terminal columns (wide characters count 2)."""
     return text + " " * max(0, cells - _cells(text))
-
-
-def author_label(network: str, handle: str, name: str | None) -> str:
-    """How the queue names an author: ``@handle`` where the network has handles, else
-    the display name (a Facebook author whose name the API withheld: ``id 2315…``).
-
-    A handle that is already ``@name`` (YouTube's) is not given a second "@"; one with a
-    space is a display name (an older YouTube channel) and shown as it is.
-    """
-    handle = handle or ""
-    if network in NAMED_NETWORKS or handle.isdigit():
-        if name and name.strip():
-            return one_line(name)
-        return f"id {handle}" if handle.isdigit() else handle
-    if " " in handle.strip():
-        return one_line(handle)
-    return "@" + handle.lstrip("@")
 
 
 def queue_table(
@@ -200,10 +183,9 @@ def thread_text(data: dict[str, Any]) -> str:
             out.extend(_reply_lines(m, wrap))
             continue
         a = m["author"]
-        label = author_label(m["network"], a["handle"], a["name"])
-        who = one_line(a["name"]) if a["name"] and a["name"].strip() else label
-        if label != who:
-            who += f" ({label})"
+        who, also = author_parts(m["network"], a["handle"], a["name"])
+        if also:
+            who += f" ({also})"
         marker = "brand" if m["kind"] == "brand" else m["sentiment"]["label"]
         title = f"[{m['id']}] {m['created_at']}  {who} · {m['network']} · {marker}"
         out.append(click.style(title, bold=m["id"] == data["id"]))

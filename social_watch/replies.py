@@ -34,12 +34,13 @@ import sqlite_utils
 
 from social_watch import db as dbmod
 from social_watch import outbox, templating
+from social_watch.authors import ANONYMOUS, NAMED_NETWORKS
 from social_watch.clock import from_db
 from social_watch.config import Agent, Config
 from social_watch.connector import REPLY, Connector
 from social_watch.errors import ConfigError, Conflict, UsageError
 from social_watch.lengths import check_length
-from social_watch.models import ANONYMOUS, NAMED_NETWORKS, Author, Mention
+from social_watch.models import Author, Mention
 from social_watch.queue import resolve
 from social_watch.store import iter_rows
 

@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from social_watch import db as dbmod
+from social_watch.authors import ANONYMOUS, NAMED_NETWORKS
 from social_watch.clock import iso
 from social_watch.models import Enrichment, IngestResult, Mention
 from social_watch.redact import redact
@@ -37,8 +38,16 @@ class Prepared:
 
 
 def thread_key(m: Mention) -> str:
-    """Mentions of one conversation from the same author are one queue item."""
-    return f"{m.network}|{m.conversation_id or m.native_id}|{m.author.handle.lower()}"
+    """Mentions of one conversation from the same author are one queue item.
+
+    An author the network does not name (``ANONYMOUS``: a Facebook comment without
+    ``from``, an anonymous review) is nobody in particular: two of them are two people,
+    so each such message is its own item.
+    """
+    who = m.author.handle.lower()
+    if who == ANONYMOUS and m.network in NAMED_NETWORKS:
+        who = f"{ANONYMOUS}:{m.native_id}"
+    return f"{m.network}|{m.conversation_id or m.native_id}|{who}"
 
 
 def _dumps(value: Any) -> str:

@@ -317,3 +317,38 @@ def test_the_mail_chart_merges_buckets_to_stay_short():
     assert len(rows) == 24 and rows[0]["label"] == "b0" and rows[1]["label"] == "b3"
     assert [r["total"] for r in rows[:2]] == [0 + 1 + 2, 3 + 4 + 5]
     assert sum(r["total"] for r in rows) == sum(range(72))
+
+
+def test_facebook_and_review_authors_are_named_not_shown_as_handles(tmp_path):
+    """'@2315682678452791' or '@Tereza Malá' in a digest mailed to marketing means nothing."""
+    config = make_config(CONFIG)
+    db = open_db(tmp_path)
+    pipeline(config).ingest(
+        db,
+        [
+            mention(
+                "f1",
+                "Objednávka nedorazila, hrozné",
+                network="facebook",
+                handle="2315682678452791",
+                lang="cs",
+                minutes_ago=20,
+            ),
+            mention(
+                "g1", "Terrible, never again", network="google_reviews", handle="x", minutes_ago=10
+            ),
+        ],
+    )
+    with db.conn:
+        db.conn.execute(
+            "UPDATE mentions SET author_name = 'Jana Nováková', url = NULL WHERE native_id = 'f1'"
+        )
+        db.conn.execute(
+            "UPDATE mentions SET author_handle = 'Tereza Malá', author_name = NULL "
+            "WHERE native_id = 'g1'"
+        )
+    data = digest.build(db, config, period=stats.period(now=NOW, since="24h"), now=NOW)
+    for fmt in ("text", "markdown", "html"):
+        out = digest.render(data, fmt)
+        assert "Jana Nováková" in out and "Tereza Malá" in out, fmt
+        assert "2315682678452791" not in out and "@Tereza" not in out, fmt

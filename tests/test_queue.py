@@ -262,6 +262,45 @@ def test_due_text_shows_seconds_under_a_minute(seconds, shown):
     ],
 )
 def test_author_label_names_people_as_each_network_does(network, handle, name, shown):
-    from social_watch.render import author_label
+    from social_watch.authors import author_label
 
     assert author_label(network, handle, name) == shown
+
+
+def test_two_anonymous_commenters_are_two_items(tmp_path):
+    """Facebook comments without ``from`` all carry the handle 'anonymous': two such
+    customers under one comment are two people, each needing an answer, not one item."""
+    db = open_db(tmp_path, "anon.db")
+    pipeline().ingest(
+        db,
+        [
+            mention("p", "where is my refund?", network="facebook", handle="3040506070809011"),
+            mention(
+                "a1",
+                "same here",
+                network="facebook",
+                handle="anonymous",
+                conversation_id="p",
+                in_reply_to="p",
+            ),
+            mention(
+                "a2",
+                "me too, 3 weeks",
+                network="facebook",
+                handle="anonymous",
+                conversation_id="p",
+                in_reply_to="p",
+            ),
+            mention(
+                "e1",
+                "still nothing",
+                network="facebook",
+                handle="3040506070809011",
+                conversation_id="p",
+                in_reply_to="p",
+            ),
+        ],
+    )
+    items = q.list_items(db, now=NOW, sla=SlaSettings(), filters=QueueFilter())
+    by_head = sorted((i["global_id"].rsplit(":", 1)[-1], i["messages"]) for i in items)
+    assert by_head == [("a1", 1), ("a2", 1), ("p", 2)]  # her own follow-up joins hers
