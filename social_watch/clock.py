@@ -23,6 +23,9 @@ def iso(value: datetime | None) -> str | None:
     """The one text form of a time in the database: sortable, UTC, second precision."""
     if value is None:
         return None
+    if value.tzinfo is UTC and value.year >= 1000:
+        # what strftime writes, ~1.5 us sooner (it runs twice for every imported mention)
+        return value.isoformat(timespec="seconds")[:19] + "Z"
     return to_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -29,6 +29,7 @@ EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo
 # A JSON escape of a UTF-16 surrogate: a valid pair becomes one character, a lone one is
 # not a character at all and SQLite (UTF-8) cannot store it.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_NETWORK = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ def bounded_lines(fh: IO[bytes], limit: int = MAX_LINE_BYTES) -> Iterator[bytes 
 
 def _str(obj: dict[str, Any], key: str, *, required: bool = False, where: str = "") -> str | None:
     value = obj.get(key)
+    if type(value) is str and (not required or value.strip()):  # the common case, first
+        return value
     name = f"{where}{key}"
     if value is None:
         if required:
@@ -125,11 +128,12 @@ def mention_from_dict(
     ):
         raise ValueError("'rating' must be a number of stars from 0 to 5")
     assert network is not None and native_id is not None and handle is not None
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,39}", network.strip().lower()):
+    network = network.strip().lower()
+    if not _NETWORK.fullmatch(network):
         # the global id is network:id, so a ':' in the network could collide with another row
         raise ValueError("'network' must be a short name of letters, digits, '_', '-' or '.'")
     return Mention(
-        network=network.strip().lower(),
+        network=network,
         native_id=native_id.strip(),
         text=text,
         created_at=created_at,

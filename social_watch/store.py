@@ -197,39 +197,48 @@ def _existing(conn: Any, gids: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _row_values(
+    gid: str, p: Prepared, sources: list[str], fetched_at: str | None, key: str | None
+) -> tuple[Any, ...]:
+    """The columns of a new mention's row, in ``_ROW_KEYS`` order (a tuple: the common
+    row goes to ``executemany`` as is, without a dict built and taken apart per row)."""
+    m, e = p.mention, p.enrichment
+    author = m.author
+    return (
+        gid,
+        m.network,
+        m.native_id,
+        m.url,
+        author.handle,
+        author.name,
+        author.followers,
+        m.text,
+        e.lang or m.lang,
+        iso(m.created_at),
+        fetched_at,
+        m.conversation_id,
+        m.in_reply_to,
+        _dumps_list(sources),
+        _raw_text(m),
+        p.kind,
+        e.sentiment.label,
+        e.sentiment.compound,
+        _dumps_list(e.tags),
+        int(bool(e.sensitive_reasons)),
+        _dumps_list(e.sensitive_reasons),
+        "open",
+        key,
+        iso(p.due_at),
+        m.rating,
+    )
+
+
 def _row(gid: str, p: Prepared, sources: list[str], fetched_at: str | None) -> dict[str, Any]:
     """The columns of a new mention's row (``thread_key`` filled in by the caller)."""
-    m, e = p.mention, p.enrichment
-    return {
-        "global_id": gid,
-        "network": m.network,
-        "native_id": m.native_id,
-        "url": m.url,
-        "author_handle": m.author.handle,
-        "author_name": m.author.name,
-        "author_followers": m.author.followers,
-        "text": m.text,
-        "lang": e.lang or m.lang,
-        "created_at": iso(m.created_at),
-        "fetched_at": fetched_at,
-        "conversation_id": m.conversation_id,
-        "in_reply_to": m.in_reply_to,
-        "sources": _dumps_list(sources),
-        "raw": _raw_text(m),
-        "kind": p.kind,
-        "sentiment_label": e.sentiment.label,
-        "sentiment_compound": e.sentiment.compound,
-        "tags": _dumps_list(e.tags),
-        "sensitive": int(e.sensitive),
-        "sensitive_reasons": _dumps_list(e.sensitive_reasons),
-        "status": "open",
-        "thread_key": None,
-        "due_at": iso(p.due_at),
-        "rating": m.rating,
-    }
+    return dict(zip(_ROW_KEYS, _row_values(gid, p, sources, fetched_at, None), strict=True))
 
 
-# The order of ``_row``'s columns (every new row has them all, in this order).
+# The order of ``_row_values``'s columns (every new row has them all, in this order).
 _ROW_KEYS = (
     *("global_id", "network", "native_id", "url", "author_handle", "author_name"),
     *("author_followers", "text", "lang", "created_at", "fetched_at", "conversation_id"),
@@ -277,9 +286,9 @@ class _Inserter:
     def insert(self, gid: str, p: Prepared, sources: list[str]) -> int:
         """Insert one new mention; returns how many open mentions a brand reply answered."""
         conn, m = self.conn, p.mention
-        row = _row(gid, p, sources, self.fetched_at)
         if p.kind == "brand":
             self.flush()
+            row = _row(gid, p, sources, self.fetched_at)
             row["status"] = "done"
             row["closed_at"] = row["created_at"]
             mention_id = _insert_row(conn, row)
@@ -287,14 +296,16 @@ class _Inserter:
                 self.replied.add((m.network, m.in_reply_to))
             return _answer_natively(conn, m, mention_id)
 
-        key = row["thread_key"] = self.keys[gid]
+        key = self.keys[gid]
         may_join = key in self.open_keys or key in self.keys_inserted
         may_be_answered = (m.network, m.native_id) in self.replied
         self.keys_inserted.add(key)
+        values = _row_values(gid, p, sources, self.fetched_at, key)
         if not may_join and not may_be_answered:
-            self.pending.append(tuple(row.values()))
+            self.pending.append(values)
             return 0
         self.flush()
+        row = dict(zip(_ROW_KEYS, values, strict=True))
         return _insert_mention(
             conn, m, row, key, look_up_head=may_join, look_up_reply=may_be_answered
         )
