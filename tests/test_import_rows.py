@@ -2,7 +2,7 @@
 
 ``tests/data/import_rows_main.json.gz`` holds, for a generated file of 3,000 mentions
 (``bench/gen.py``: eight languages, reposts, copy-pasted texts, brand replies, threads),
-the columns the care layer and the queue decide, as written by main at ``5cec013`` (before
+the columns the care layer and the queue decide, as written by main at ``540ebb5`` (before
 the enrichment cache, the leaner store and the index changes). The file is imported here
 in one process and with the enrichment worker, and both must match it row for row.
 """
