@@ -80,20 +80,14 @@ class App:
             if required:
                 raise UsageError(f"say who you are: --as AGENT or set {ENV_AGENT}")
             return None
-        agents = self.config.agents
-        if agents and agent not in agents:
-            raise UsageError(
-                f"unknown agent {agent!r}; configured agents: {', '.join(sorted(agents))}"
-            )
-        return agent
+        from social_watch import policy
+
+        return policy.check_agent(self.config, agent)
 
     def sla(self) -> Any:
-        from social_watch.queue import SlaSettings
-        from social_watch.sla import from_config
+        from social_watch import policy
 
-        q = self.config.queue
-        hours = from_config(q["business_hours"])
-        return SlaSettings(hours, q["at_risk"], q["urgent"], q["claim_ttl"])
+        return policy.sla_settings(self.config)
 
 
 def store_options(func: F) -> F:
@@ -149,6 +143,40 @@ def echo_item_json(app: App, mention_id: int) -> None:
     echo_json(q.show(app.db, mention_id, now=app.now(), sla=app.sla()))
 
 
+def cli_hint(exc: SocialWatchError, command: str | None) -> str:
+    """The way out in CLI words, appended to a library message that names none."""
+    from social_watch.errors import NotFound, Refused
+
+    if isinstance(exc, NotFound):
+        return " (see `social-watch queue`)"
+    if not isinstance(exc, Refused):
+        return ""
+    item = exc.item_id
+    if exc.guard == "sensitive":
+        return (
+            f": move it to e-mail with `social-watch to-email {item}`, "
+            "or --force to answer in public anyway"
+        )
+    if exc.guard == "personal_data":
+        if exc.variant == "note":
+            return "; change the note's template, or --force if it is not personal"
+        return (
+            f"; move it to e-mail with `social-watch to-email {item}`, "
+            "or --force if it is not personal"
+        )
+    if exc.guard == "answered":
+        if exc.variant == "again":
+            return f"; see `social-watch show {item}`, or --force to answer again"
+        return "; --force to post another"
+    if exc.guard == "claimed":
+        if command == "release":
+            return "; use --force to release it anyway"
+        if command in ("done", "dismiss"):
+            return "; use --force to override"
+        return "; use --force to answer anyway"
+    return ""
+
+
 class Group(click.Group):
     """Maps library errors to a one-line message and the error's exit code."""
 
@@ -195,7 +223,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except SocialWatchError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {exc}{cli_hint(exc, ctx.invoked_subcommand)}", err=True)
             ctx.exit(exc.exit_code)
         except sqlite3.DatabaseError as exc:  # a write outside db.write(), a full disk, ...
             from social_watch.db import busy
@@ -701,4 +729,5 @@ from social_watch import (  # noqa: E402
     cli_reports,  # noqa: F401
     cli_respond,  # noqa: F401
     cli_watch,  # noqa: F401
+    cli_web,  # noqa: F401
 )

@@ -5,7 +5,8 @@
     │   └── ConfigProblems           several at once: the first, and how many more
     ├── UsageError                   a command used wrongly (unknown id, bad filter value)
     ├── NotFound                     no mention with that id
-    ├── Conflict                     exit 1: someone else holds it, it was answered already
+    ├── Conflict                     exit 1: someone else holds it (``holder``, ``until``)
+    │   └── Refused                  a guard said no (``guard``): each guard has its own override
     ├── StoreError                   the database cannot be opened or is from a newer version
     │   └── StoreBusy                exit 1: another command held the write lock too long
     ├── OutputError                  exit 1: stdout is full or failing (not a closed pipe)
@@ -68,9 +69,53 @@ class NotFound(SocialWatchError):
 
 
 class Conflict(SocialWatchError):
-    """The action is refused because of someone else's work; exit 1 ("needs attention")."""
+    """The action is refused because of someone else's work; exit 1 ("needs attention").
+
+    ``holder`` and ``until`` say whose claim it lost to, so a page can name them; the message
+    never carries CLI syntax (the CLI appends its own hint, the web page its own button).
+    """
 
     exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        item_id: int | None = None,
+        holder: str | None = None,
+        until: str | None = None,
+    ):
+        self.item_id = item_id
+        self.holder = holder
+        self.until = until
+        super().__init__(message)
+
+
+#: The guards a reply or an action can be refused by; each is overridden on its own.
+GUARDS = ("sensitive", "personal_data", "answered", "claimed")
+
+
+class Refused(Conflict):
+    """A guard stopped the action before anything was recorded or sent (exit 1).
+
+    ``guard`` is one of :data:`GUARDS`; passing it in ``overrides`` lets the action through.
+    ``variant`` tells apart refusals of one guard that want a different way out
+    (``"again"``: answered since the claim; ``"note"``: a hand-off note's own text).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        guard: str,
+        item_id: int | None = None,
+        holder: str | None = None,
+        until: str | None = None,
+        variant: str | None = None,
+    ):
+        self.guard = guard
+        self.variant = variant
+        super().__init__(message, item_id=item_id, holder=holder, until=until)
 
 
 class StoreError(SocialWatchError):

@@ -333,7 +333,10 @@ def move_to_email(
             if leaks:
                 raise replies.Refused(
                     f"the public note would repeat the customer's personal data "
-                    f"({'; '.join(leaks)}); change the template, nothing was sent"
+                    f"({'; '.join(leaks)}); change the template, nothing was sent",
+                    guard="personal_data",
+                    item_id=item_id,
+                    variant="note",
                 )
     if draft is None:
         replies.check_guards(

@@ -435,6 +435,45 @@ def m0011(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0012_accounts")
+def m0012(db: sqlite_utils.Database) -> None:
+    """Web inbox logins: agent accounts, API tokens for scripts, saved inbox views.
+
+    ``password_hash`` is argon2id (never the password); ``session_epoch`` is bumped by a
+    disable or a new password, which ends every session signed with the old value at once.
+    API tokens are stored as SHA-256 of a 256-bit random token (a token is a key, not a
+    password: a fast hash of a high-entropy secret is the usual choice and checks in
+    microseconds). Internal notes are ``actions`` rows (``note``), in the audit trail.
+    """
+    db.executescript(
+        """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            signature TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL DEFAULT 'agent',
+            password_hash TEXT,
+            disabled_at TEXT,
+            session_epoch INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY,
+            agent TEXT NOT NULL REFERENCES accounts(id),
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT
+        );
+        CREATE TABLE saved_views (
+            agent TEXT NOT NULL REFERENCES accounts(id),
+            name TEXT NOT NULL,
+            query TEXT NOT NULL,
+            PRIMARY KEY (agent, name)
+        );
+        """
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     applied = {m.name for m in migrations.applied(db)}
     known = {m.name for m in migrations._migrations}

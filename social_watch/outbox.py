@@ -91,8 +91,8 @@ class InFlight(Conflict):
     ):
         self.outbox_id = outbox_id
         self.owner = owner
-        self.until = until  # when `outbox retry` may settle it (networks that ignore keys)
-        super().__init__(message)
+        # when `outbox retry` may settle it (networks that ignore keys), as Conflict keeps it
+        super().__init__(message, until=until.isoformat() if until else None)
 
 
 @dataclass(frozen=True)

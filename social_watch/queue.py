@@ -20,7 +20,7 @@ import sqlite_utils
 
 from social_watch import db as dbmod
 from social_watch.clock import from_db, iso
-from social_watch.errors import Conflict, NotFound, UsageError
+from social_watch.errors import Conflict, NotFound, Refused, UsageError
 from social_watch.models import DISMISS_REASONS, SENTIMENT_LABELS
 from social_watch.sla import BusinessHours, sla_state
 from social_watch.store import add_action, iter_rows
@@ -242,7 +242,7 @@ def resolve(db: sqlite_utils.Database, ref: str | int) -> dict[str, Any]:
     else:
         rows = iter_rows(db, f"SELECT {_COLUMNS} FROM mentions WHERE global_id = ?", [text])
     if not rows:
-        raise NotFound(f"no mention with id {text!r} (see `social-watch queue`)")
+        raise NotFound(f"no mention with id {text!r}")
     return rows[0]
 
 
@@ -379,9 +379,26 @@ def _refuse(head: dict[str, Any], agent: str, now: datetime, verb: str) -> None:
     if head["status"] == "claimed":
         raise Conflict(
             f"mention {head['id']} is claimed by {head['claimed_by']} since {head['claimed_at']} "
-            f"(until {head['claim_expires_at']})"
+            f"(until {head['claim_expires_at']})",
+            item_id=head["id"],
+            holder=head["claimed_by"],
+            until=head["claim_expires_at"],
         )
-    raise Conflict(f"cannot {verb} mention {head['id']}: it is {head['status'].replace('_', ' ')}")
+    raise Conflict(
+        f"cannot {verb} mention {head['id']}: it is {head['status'].replace('_', ' ')}",
+        item_id=head["id"],
+    )
+
+
+def _held(head: dict[str, Any], holder: str) -> Refused:
+    """Someone else's live claim: overridden by the ``claimed`` guard (--force)."""
+    return Refused(
+        f"mention {head['id']} is claimed by {holder}",
+        guard="claimed",
+        item_id=head["id"],
+        holder=holder,
+        until=head["claim_expires_at"],
+    )
 
 
 def release(
@@ -393,9 +410,7 @@ def release(
             raise Conflict(f"mention {head['id']} is not claimed (it is {head['status']})")
         holder = _claim_holder(head, now)
         if holder not in (None, agent) and not force:
-            raise Conflict(
-                f"mention {head['id']} is claimed by {holder}; use --force to release it anyway"
-            )
+            raise _held(head, holder)
         db.conn.execute(
             "UPDATE mentions SET status = 'open', claimed_by = NULL, claimed_at = NULL, "
             "claim_expires_at = NULL WHERE item_id = ? AND status = 'claimed'",
@@ -430,7 +445,7 @@ def close(
             _refuse(head, agent or "", now, "dismiss" if status == "dismissed" else "close")
         holder = _claim_holder(head, now)
         if holder not in (None, agent) and not force:
-            raise Conflict(f"mention {head['id']} is claimed by {holder}; use --force to override")
+            raise _held(head, holder)
         db.conn.execute(
             "UPDATE mentions SET status = ?, closed_at = ?, claimed_by = NULL, "
             "claim_expires_at = NULL WHERE item_id = ? AND status IN "

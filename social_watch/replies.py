@@ -14,8 +14,9 @@ do instead:
 - someone else answered since this agent claimed it (a colleague through social-watch, or
   the brand natively as a poll saw it), naming who and when.
 
-``--force`` overrides each guard (the length rule is never overridden: the network would
-refuse anyway). Sending goes through ``social_watch.outbox``: record, post, mark; earlier
+Each refusal is a :class:`~social_watch.errors.Refused` naming its guard, overridden one by
+one (``overrides``) or all at once (``force``, the CLI's --force); the length rule is never
+overridden (the network would refuse anyway). Sending goes through ``social_watch.outbox``: record, post, mark; earlier
 replies of the item with an unknown outcome are reconciled first (``settle_earlier``), so
 re-running a timed-out or killed command never posts twice: the new row reuses the earlier
 idempotency key where the network honours keys, and waits out ``outbox.GRACE`` where it
@@ -25,7 +26,7 @@ does not.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,7 +39,7 @@ from social_watch.authors import ANONYMOUS, NAMED_NETWORKS
 from social_watch.clock import from_db
 from social_watch.config import Agent, Config
 from social_watch.connector import REPLY, Connector
-from social_watch.errors import ConfigError, Conflict, UsageError
+from social_watch.errors import GUARDS, ConfigError, Conflict, Refused, UsageError
 from social_watch.lengths import check_length
 from social_watch.models import Author, Mention
 from social_watch.queue import resolve
@@ -81,10 +82,6 @@ STARTER_TEMPLATES: dict[str, dict[str, str]] = {
     },
 }
 HANDOFF_TEMPLATE = "move-to-email"
-
-
-class Refused(Conflict):
-    """A guard stopped the reply before anything was recorded or sent (exit 1)."""
 
 
 class ReadOnly(UsageError):
@@ -473,59 +470,79 @@ def _ago(then: datetime, now: datetime) -> str:
     return f"{seconds // 86400} days ago"
 
 
+def overrides_for(force: bool, overrides: Collection[str] = ()) -> frozenset[str]:
+    """The guards to skip: ``force`` is every guard (the CLI's --force), else those named."""
+    unknown = set(overrides) - set(GUARDS)
+    if unknown:
+        raise UsageError(
+            f"unknown guard {', '.join(sorted(unknown))}: guards are {', '.join(GUARDS)}"
+        )
+    return frozenset(GUARDS) if force else frozenset(overrides)
+
+
 def check_guards(
     db: sqlite_utils.Database,
     config: Config,
     draft: Draft,
     *,
     now: datetime,
-    force: bool,
+    force: bool = False,
+    overrides: Collection[str] = (),
     check_sensitive: bool,
 ) -> None:
-    """Every refusal, in the order an agent can act on them; ``force`` skips them all."""
-    if force:
+    """Every refusal, in the order an agent can act on them, as :class:`Refused` naming its
+    guard; a guard in ``overrides`` is skipped (``force`` skips them all)."""
+    skip = overrides_for(force, overrides)
+    if skip >= set(GUARDS):
         return
     head = resolve(db, draft.item_id)
     rows = item_rows(db, draft.item_id)
     item = draft.item_id
-    if check_sensitive:
+    if check_sensitive and "sensitive" not in skip:
         reasons = sensitive_reasons(rows)
         if reasons:
             raise Refused(
-                f"mention {item} looks private ({', '.join(reasons)}): move it to e-mail with "
-                f"`social-watch to-email {item}`, or --force to answer in public anyway"
+                f"mention {item} looks private ({', '.join(reasons)})",
+                guard="sensitive",
+                item_id=item,
             )
     leaks = personal_data(config, draft.text, reference=draft.reference)
-    if leaks:
-        way_out = (
-            "change the note's template"  # to-email itself: never point back to it
-            if draft.kind == "handoff"
-            else f"move it to e-mail with `social-watch to-email {item}`"
-        )
+    if leaks and "personal_data" not in skip:
         raise Refused(
             f"the reply contains personal data ({'; '.join(leaks)}): personal details never "
-            f"go out in public; {way_out}, or --force if it is not personal"
+            "go out in public",
+            guard="personal_data",
+            item_id=item,
+            variant="note" if draft.kind == "handoff" else None,
         )
     answer = last_answer(db, draft.item_id, rows)
-    if answer:
+    if answer and "answered" not in skip:
         who, at, text = answer
         start = text if len(text) <= 40 else text[:40].rstrip() + "…"
         raise Refused(
-            f"mention {item} was already answered by {who} {_ago(at, now)}: '{start}'; "
-            "--force to post another"
+            f"mention {item} was already answered by {who} {_ago(at, now)}: '{start}'",
+            guard="answered",
+            item_id=item,
+            holder=who,
         )
     holder = claim_holder(head, now)
-    if holder and holder != draft.agent:
+    if holder and holder != draft.agent and "claimed" not in skip:
         raise Refused(
-            f"mention {item} is claimed by {holder} until {head['claim_expires_at']}; "
-            "use --force to answer anyway"
+            f"mention {item} is claimed by {holder} until {head['claim_expires_at']}",
+            guard="claimed",
+            item_id=item,
+            holder=holder,
+            until=head["claim_expires_at"],
         )
     other = answered_by_other(db, head, draft.agent)
-    if other:
+    if other and "answered" not in skip:
         who, when = other
         raise Refused(
-            f"mention {item} was already answered by {who} at {when}; "
-            f"see `social-watch show {item}`, or --force to answer again"
+            f"mention {item} was already answered by {who} at {when}",
+            guard="answered",
+            item_id=item,
+            holder=who,
+            variant="again",
         )
 
 
@@ -544,6 +561,7 @@ def prepare(
     now: datetime,
     clock: Callable[[], datetime],
     force: bool = False,
+    overrides: Collection[str] = (),
     kind: str = "reply",
     reference: str | None = None,
 ) -> tuple[Draft, Connector]:
@@ -577,7 +595,15 @@ def prepare(
         template=template,
         reference=reference,
     )
-    check_guards(db, config, draft, now=now, force=force, check_sensitive=kind == "reply")
+    check_guards(
+        db,
+        config,
+        draft,
+        now=now,
+        force=force,
+        overrides=overrides,
+        check_sensitive=kind == "reply",
+    )
     if outbox.unresolved(db, head["id"]):
         draft.warnings.append(
             "an earlier reply to this item has no confirmed outcome; it is checked on the "
@@ -667,6 +693,7 @@ def send(
     *,
     clock: Callable[[], datetime],
     force: bool = False,
+    overrides: Collection[str] = (),
 ) -> outbox.SendResult:
     """Record, post, mark. Re-checks the guards inside the recording transaction."""
     earlier, to_replace = settle_earlier(db, draft.item_id, connector, clock=clock)
@@ -684,7 +711,9 @@ def send(
     }
     with dbmod.write(db):
         # The guards again, now under the write lock: a colleague may have replied meanwhile.
-        check_guards(db, config, draft, now=now, force=force, check_sensitive=False)
+        check_guards(
+            db, config, draft, now=now, force=force, overrides=overrides, check_sensitive=False
+        )
         if to_replace is not None:
             # Closed and succeeded in one transaction; refused if someone took it meanwhile.
             row = outbox.replace(
