@@ -109,16 +109,16 @@ def add(
     return get(db, agent_id)
 
 
-def get(db: sqlite_utils.Database, agent_id: str) -> Account:
-    row = db.conn.execute(f"{_SELECT} WHERE id = ?", (agent_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no agent account {agent_id!r}")
-    return _account(row)
-
-
 def find(db: sqlite_utils.Database, agent_id: str) -> Account | None:
     row = db.conn.execute(f"{_SELECT} WHERE id = ?", (agent_id,)).fetchone()
     return _account(row) if row else None
+
+
+def get(db: sqlite_utils.Database, agent_id: str) -> Account:
+    account = find(db, agent_id)
+    if account is None:
+        raise NotFound(f"no agent account {agent_id!r}")
+    return account
 
 
 def all_accounts(db: sqlite_utils.Database) -> list[Account]:
@@ -229,8 +229,6 @@ def with_account(config: Config, account: Account) -> Config:
     A ``[agents.<id>]`` entry with the same id keeps its e-mail; the account's name and
     signature win (the account is what the agent keeps up to date).
     """
-    from social_watch.config import Config as _Config
-
     agents = dict(config.raw.get("agents") or {})
     known = agents.get(account.id) or {}
     agents[account.id] = {
@@ -238,7 +236,7 @@ def with_account(config: Config, account: Account) -> Config:
         "signature": account.signature,
         "email": known.get("email"),
     }
-    return _Config(config.path, {**config.raw, "agents": agents})
+    return Config(config.path, {**config.raw, "agents": agents})
 
 
 def profile(account: Account) -> Agent:
