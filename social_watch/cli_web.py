@@ -1,4 +1,4 @@
-"""`agents`: the logins the web inbox (issue 12, `serve`: not built yet) will check.
+"""`serve` (the web inbox) and `agents`, the logins it checks.
 
 Passwords are read from stdin (``--password-stdin``) or prompted without echo; they never
 come from an argument (shell history, ``ps``). Heavy imports stay inside the commands.
@@ -178,3 +178,52 @@ def agents_token(app: App, agent_id: str) -> None:
     from social_watch import accounts
 
     click.echo(accounts.new_token(app.db, agent_id, now=app.now()))
+
+
+@cli.command()
+@store_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--proxy-headers",
+    is_flag=True,
+    help="Behind a TLS reverse proxy: trust its X-Forwarded-* headers (from "
+    "$FORWARDED_ALLOW_IPS, default 127.0.0.1) and mark cookies Secure.",
+)
+def serve(app: App, host: str, port: int, proxy_headers: bool) -> None:
+    """The team inbox in the browser, on the same database as `watch`.
+
+    Agents log in with their own account (`agents add`). Binds to 127.0.0.1: to offer it
+    to a team, put it behind a TLS reverse proxy and pass --proxy-headers. Sessions are
+    signed with $SOCIAL_WATCH_SESSION_KEY (or the file in $SOCIAL_WATCH_SESSION_KEY_FILE);
+    without one they end when `serve` restarts.
+
+    \b
+    Example:
+        social-watch serve --db social-watch.db
+        social-watch serve --host 127.0.0.1 --port 8080 --proxy-headers
+    """
+    import uvicorn
+
+    from social_watch import accounts
+    from social_watch.web.app import create_app
+
+    web_app = create_app(app.db_path, app.config_path, secure_cookies=proxy_headers)
+    if not accounts.all_accounts(app.db):
+        click.echo(
+            "No agent can log in yet: add one with "
+            '`social-watch agents add ID --name "Full Name"`.',
+            err=True,
+        )
+    click.echo(f"social-watch inbox on http://{host}:{port}/ (Ctrl+C stops it)", err=True)
+    try:
+        uvicorn.run(
+            web_app,
+            host=host,
+            port=port,
+            proxy_headers=proxy_headers,
+            log_level="warning",
+            timeout_graceful_shutdown=3,
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -635,6 +635,11 @@ def signed(value: float | None, unit: str = "%") -> str:
     return f"{value:+.0f}{unit}" if abs(value) >= 1 or value == 0 else f"{value:+.1f}{unit}"
 
 
+def chart_geometry(chart: Mapping[str, Any], tz: str) -> dict[str, Any]:
+    """The digest's stacked-bar chart as SVG geometry (the web inbox's lead page draws it)."""
+    return _svg(chart, tz)
+
+
 def _svg(chart: Mapping[str, Any], tz: str) -> dict[str, Any]:
     """Stacked-bar geometry for the template: the template only draws what is computed here."""
     width, height, left, bottom, top = 600, 170, 34, 22, 8

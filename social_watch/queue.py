@@ -44,6 +44,7 @@ class QueueFilter:
     overdue: bool = False
     mine: str | None = None  # agent id
     unclaimed: bool = False
+    text: str | None = None  # words the item's open messages (or author) contain
     limit: int | None = 50
     sort: str = "next-breach"
 
@@ -104,6 +105,19 @@ def list_items(
             "AND c.status IN ('open', 'claimed') AND t.value = ?)"
         )
         params.append(filters.tag)
+    if filters.text and filters.text.strip():
+        # LIKE with escaped wildcards: what was typed is looked for, literally.
+        like = (
+            "%"
+            + filters.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
+        where.append(
+            "EXISTS (SELECT 1 FROM mentions c WHERE c.item_id = m.id AND c.status IN "
+            "('open', 'claimed') AND (c.text LIKE ? ESCAPE '\\' OR c.author_handle LIKE ? "
+            "ESCAPE '\\' OR c.author_name LIKE ? ESCAPE '\\'))"
+        )
+        params += [like, like, like]
     if filters.sentiment:
         if filters.sentiment not in SENTIMENT_LABELS:
             raise UsageError(f"--sentiment must be one of {', '.join(SENTIMENT_LABELS)}")
@@ -463,6 +477,56 @@ def close(
     return {"id": head["id"], "status": status}
 
 
+def assign(
+    db: sqlite_utils.Database,
+    ref: str | int,
+    agent: str,
+    to: str,
+    *,
+    now: datetime,
+    ttl: timedelta,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Hand an item to a colleague: it becomes their claim. Someone else's live claim is
+    refused (``claimed`` guard) unless ``force`` (a team lead reassigning)."""
+    with dbmod.write(db):
+        head = _item_for(db, ref)
+        if head["status"] not in ("open", "claimed"):
+            _refuse(head, agent, now, "assign")
+        holder = _claim_holder(head, now)
+        if holder not in (None, agent, to) and not force:
+            raise _held(head, holder)
+        expires = iso(now + ttl)
+        db.conn.execute(
+            "UPDATE mentions SET status = 'claimed', claimed_by = ?, claimed_at = ?, "
+            "claim_expires_at = ? WHERE item_id = ? AND status IN ('open', 'claimed')",
+            (to, iso(now), expires, head["id"]),
+        )
+        add_action(
+            db, head["id"], "assigned", agent, now, {"to": to, "was": holder, "expires_at": expires}
+        )
+    return {"id": head["id"], "claimed_by": to, "claim_expires_at": expires}
+
+
+NOTE_LIMIT = 4000
+
+
+def add_note(
+    db: sqlite_utils.Database, ref: str | int, agent: str, text: str, *, now: datetime
+) -> dict[str, Any]:
+    """An internal note between agents: kept in the audit trail, never posted."""
+    body = text.strip()
+    if not body:
+        raise UsageError("the note is empty")
+    if len(body) > NOTE_LIMIT:
+        raise UsageError(f"a note is at most {NOTE_LIMIT} characters ({len(body)} given)")
+    with dbmod.write(db):
+        head = resolve(db, ref)
+        item_id = head["item_id"] or head["id"]
+        add_action(db, item_id, "note", agent, now, {"text": body})
+    return {"id": item_id, "note": body}
+
+
 def sentiment_label(value: str) -> str:
     """A label as typed: the queue's short forms (neg, pos, neu, unk) and any case are accepted."""
     typed = value.strip().lower()
@@ -629,12 +693,30 @@ def retag(
     return {"id": row["id"], "tags": tags}
 
 
-def summary(db: sqlite_utils.Database, *, now: datetime) -> dict[str, Any]:
-    """Counts for the queue header: waiting items, overdue, claimed, oldest."""
-    total, overdue, claimed, oldest = db.conn.execute(
+def summary(
+    db: sqlite_utils.Database, *, now: datetime, agent: str | None = None
+) -> dict[str, Any]:
+    """Counts for the queue header: waiting items, overdue, claimed, oldest (and, given an
+    agent, ``mine``: the items that agent holds)."""
+    total, overdue, claimed, oldest, mine = db.conn.execute(
         "SELECT COUNT(*), COALESCE(SUM(due_at <= ?), 0), "
-        "COALESCE(SUM(status = 'claimed' AND claim_expires_at > ?), 0), MIN(created_at) "
+        "COALESCE(SUM(status = 'claimed' AND claim_expires_at > ?), 0), MIN(created_at), "
+        "COALESCE(SUM(status = 'claimed' AND claim_expires_at > ? AND claimed_by = ?), 0) "
         "FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id",
-        (iso(now), iso(now)),
+        (iso(now), iso(now), iso(now), agent),
     ).fetchone()
-    return {"waiting": total, "overdue": overdue, "claimed": claimed, "oldest_created_at": oldest}
+    counts = {"waiting": total, "overdue": overdue, "claimed": claimed, "oldest_created_at": oldest}
+    if agent is not None:
+        counts["mine"] = mine
+    return counts
+
+
+def networks(db: sqlite_utils.Database) -> list[str]:
+    """The networks with something waiting (the inbox's network filter)."""
+    return [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT DISTINCT network FROM mentions WHERE status IN ('open', 'claimed') "
+            "AND item_id = id ORDER BY network"
+        )
+    ]

@@ -236,8 +236,10 @@ def compose(
     template: str | None,
     extra: Mapping[str, Any] | None = None,
     demo: bool = False,
+    signed: bool = True,
 ) -> str:
-    """The final public text: rendered, signed. Raises before anything is sent."""
+    """The final public text: rendered, signed (``signed=False``: the body a composer
+    starts from). Raises before anything is sent."""
     if (text is None) == (template is None):
         raise UsageError("give the reply TEXT or --template NAME (one of them)")
     if template is not None:
@@ -261,7 +263,7 @@ def compose(
     )
     if not body:
         raise UsageError("the reply is empty; nothing was sent")
-    return sign(body, signature(profile))
+    return sign(body, signature(profile)) if signed else body
 
 
 # --- where it goes -----------------------------------------------------------------------
@@ -696,6 +698,28 @@ def send(
     overrides: Collection[str] = (),
 ) -> outbox.SendResult:
     """Record, post, mark. Re-checks the guards inside the recording transaction."""
+    queued = enqueue(db, config, draft, connector, clock=clock, force=force, overrides=overrides)
+    if isinstance(queued, outbox.SendResult):
+        return queued
+    return outbox.send(db, queued, connector, draft.mention, clock=clock)
+
+
+def enqueue(
+    db: sqlite_utils.Database,
+    config: Config,
+    draft: Draft,
+    connector: Connector,
+    *,
+    clock: Callable[[], datetime],
+    force: bool = False,
+    overrides: Collection[str] = (),
+) -> outbox.SendResult | dict[str, Any]:
+    """Settle the item's earlier reply and commit this one's outbox row, guards re-checked.
+
+    The row (to post with ``outbox.send``) or, when an earlier reply of the same kind
+    turned out to be on the network already, that one's result. The web inbox posts the
+    row from a worker so that the request answers at once; the CLI posts it right away.
+    """
     earlier, to_replace = settle_earlier(db, draft.item_id, connector, clock=clock)
     if earlier is not None and earlier.kind == draft.kind:
         return earlier
@@ -726,7 +750,7 @@ def send(
             # A reply recorded since settle_earlier is a colleague's (or a second run's)
             # send in progress: the unique index on the item's unresolved row refuses it.
             row = outbox.record(db, **fields)
-    return outbox.send(db, row, connector, draft.mention, clock=clock)
+    return row
 
 
 def retry_all(
