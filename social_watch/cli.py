@@ -671,6 +671,15 @@ def demo(db_path: str | None, config_path: str | None) -> None:
     click.echo(render.queue_table(items, q.summary(db, now=now)))
     click.echo()
     click.echo(demo_mod.next_steps(items, app.db_path))
+    made = demo_mod.web_logins(db, now=now)
+    if made:
+        click.echo()
+        click.echo("Web inbox logins (shown once; `agents set-password ID` sets a new one):")
+        for agent_id, role, password in made:
+            click.echo(f"  {agent_id:<5} {role:<6} password {password}")
+    click.echo(
+        f"Open the team inbox: social-watch serve --db {app.db_path}  (http://127.0.0.1:8080)"
+    )
 
 
 # --- the database -----------------------------------------------------------------------

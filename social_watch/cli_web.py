@@ -208,22 +208,34 @@ def serve(app: App, host: str, port: int, proxy_headers: bool) -> None:
     from social_watch import accounts
     from social_watch.web.app import create_app
 
+    db = app.db  # a missing file is a mistyped --db, not a new empty inbox
     web_app = create_app(app.db_path, app.config_path, secure_cookies=proxy_headers)
-    if not accounts.all_accounts(app.db):
+    if not accounts.all_accounts(db):
         click.echo(
             "No agent can log in yet: add one with "
             '`social-watch agents add ID --name "Full Name"`.',
             err=True,
         )
-    click.echo(f"social-watch inbox on http://{host}:{port}/ (Ctrl+C stops it)", err=True)
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        uvicorn.run(
-            web_app,
-            host=host,
-            port=port,
-            proxy_headers=proxy_headers,
-            log_level="warning",
-            timeout_graceful_shutdown=3,
-        )
+        sock.bind((host, port))
+    except (socket.gaierror, UnicodeError):
+        sock.close()
+        raise UsageError(f"--host {host!r} is not an address this machine has") from None
     except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        sock.close()
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (pick another --port)"
+        ) from None
+    click.echo(f"social-watch inbox on http://{host}:{port}/ (Ctrl+C stops it)", err=True)
+    config = uvicorn.Config(
+        web_app,
+        proxy_headers=proxy_headers,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+    )
+    uvicorn.Server(config).run(sockets=[sock])

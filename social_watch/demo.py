@@ -240,3 +240,31 @@ def next_steps(items: list[dict[str, Any]], path: str) -> str:
     lines = ["Try next:"]
     lines += [f"  {c:<{width}}{why}" for c, (_, why) in zip(commands, steps, strict=True)]
     return "\n".join(lines)
+
+
+DEMO_LOGINS = (
+    ("jana", "Jana Novak", "^JN", "agent"),
+    ("tom", "Tom Berger", "– Tom", "agent"),
+    ("lea", "Lea Dvorak", "^LD", "lead"),
+)
+
+
+def web_logins(db: sqlite_utils.Database, *, now: datetime) -> list[tuple[str, str, str]]:
+    """Web inbox accounts for the demo agents, once: (id, role, password) of those made.
+
+    The passwords are random and returned to be printed once; a second demo run makes
+    none (``agents set-password`` gives a new one)."""
+    import secrets
+
+    from social_watch import accounts
+
+    if accounts.all_accounts(db):
+        return []
+    made = []
+    for agent_id, name, signature, role in DEMO_LOGINS:
+        password = secrets.token_urlsafe(9)
+        accounts.add(
+            db, agent_id, name=name, signature=signature, role=role, password=password, now=now
+        )
+        made.append((agent_id, role, password))
+    return made
