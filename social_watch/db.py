@@ -123,3 +123,20 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+class PerThread:
+    """One connection per thread on one file: the web inbox's request and worker threads
+    each keep their own (a sqlite3 connection is not to be shared across threads)."""
+
+    def __init__(self, path: str | Path) -> None:
+        import threading
+
+        self.path = path
+        self._local = threading.local()
+
+    def __call__(self) -> sqlite_utils.Database:
+        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = connect(self.path)
+        return db

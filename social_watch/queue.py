@@ -698,25 +698,34 @@ def summary(
 ) -> dict[str, Any]:
     """Counts for the queue header: waiting items, overdue, claimed, oldest (and, given an
     agent, ``mine``: the items that agent holds)."""
-    total, overdue, claimed, oldest, mine = db.conn.execute(
+    total, overdue, claimed, oldest = db.conn.execute(
         "SELECT COUNT(*), COALESCE(SUM(due_at <= ?), 0), "
-        "COALESCE(SUM(status = 'claimed' AND claim_expires_at > ?), 0), MIN(created_at), "
-        "COALESCE(SUM(status = 'claimed' AND claim_expires_at > ? AND claimed_by = ?), 0) "
+        "COALESCE(SUM(status = 'claimed' AND claim_expires_at > ?), 0), MIN(created_at) "
         "FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id",
-        (iso(now), iso(now), iso(now), agent),
+        (iso(now), iso(now)),
     ).fetchone()
     counts = {"waiting": total, "overdue": overdue, "claimed": claimed, "oldest_created_at": oldest}
     if agent is not None:
-        counts["mine"] = mine
+        # Its own query: claimed_by is not in the covering summary index, and only the
+        # claimed rows need their table row read (140 ms against 1 ms at 1 M mentions).
+        (counts["mine"],) = db.conn.execute(
+            "SELECT COUNT(*) FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id "
+            "AND +status = 'claimed' AND claim_expires_at > ? AND claimed_by = ?",
+            (iso(now), agent),
+        ).fetchone()
     return counts
 
 
 def networks(db: sqlite_utils.Database) -> list[str]:
-    """The networks with something waiting (the inbox's network filter)."""
+    """The networks of the stored mentions (the inbox's network filter).
+
+    A skip scan of the (network, in_reply_to) index, one probe per network: DISTINCT
+    would read every index entry (6 s cold at 1 M mentions)."""
     return [
         r[0]
         for r in db.conn.execute(
-            "SELECT DISTINCT network FROM mentions WHERE status IN ('open', 'claimed') "
-            "AND item_id = id ORDER BY network"
+            "WITH RECURSIVE n(network) AS (SELECT MIN(network) FROM mentions UNION ALL "
+            "SELECT (SELECT MIN(network) FROM mentions WHERE network > n.network) FROM n "
+            "WHERE n.network IS NOT NULL) SELECT network FROM n WHERE network IS NOT NULL"
         )
     ]

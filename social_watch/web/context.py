@@ -63,17 +63,14 @@ class Web:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._local = threading.local()
+        self._db = dbmod.PerThread(db_path)
         # Client request keys of replies already recorded: a resent request gets the
         # same answer instead of a second outbox row (bounded; a reload starts a new key).
         self.reply_keys: dict[tuple[str, str], int] = {}
         self.reply_keys_lock = threading.Lock()
 
     def db(self) -> Any:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = dbmod.connect(self.db_path)
-        return db
+        return self._db()
 
     def visitor(self, request: Request) -> Visitor | None:
         """The agent behind a request: an API token, else a live session cookie."""

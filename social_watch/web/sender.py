@@ -36,15 +36,9 @@ class Sender:
         self._env = env
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sw-outbox")
-        self._local = threading.local()
+        self._db = dbmod.PerThread(db_path)
         self._futures: set[Future[Any]] = set()
         self._lock = threading.Lock()
-
-    def _db(self) -> Any:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = dbmod.connect(self._db_path)
-        return db
 
     def hand_over(self, row: dict[str, Any], connector: Connector, mention: Mention) -> None:
         """Post ``row`` (just recorded by this thread) from a worker thread."""
