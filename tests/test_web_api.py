@@ -341,3 +341,18 @@ def test_hostile_texts_are_escaped_and_bad_links_are_not_links(app: Any, inbox: 
         assert "<script>alert" not in page and "<img src=x" not in page, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, path
         assert "javascript:" not in page, path
+
+
+def test_saved_views_are_per_agent_and_need_the_form_token(app: Any) -> None:
+    jana, petr = as_agent(app, "jana"), as_agent(app, "petr")
+    form = {"name": "Angry X", "query": "network=x&sentiment=negative", "csrf": jana.csrf}
+    assert jana.post("/views", data={**form, "csrf": "forged"}).status_code == 403
+    saved = jana.post("/views", data=form)
+    assert (
+        saved.status_code == 303
+        and saved.headers["location"] == "/inbox?network=x&sentiment=negative"
+    )
+    assert 'href="/inbox?network=x&amp;sentiment=negative">Angry X</a>' in jana.get("/inbox").text
+    assert "Angry X" not in petr.get("/inbox").text
+    jana.post("/views", data={**form, "delete": "1"})
+    assert "Angry X" not in jana.get("/inbox").text
