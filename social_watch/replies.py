@@ -285,6 +285,15 @@ def item_rows(db: sqlite_utils.Database, item_id: int) -> list[dict[str, Any]]:
     )
 
 
+def reply_target(
+    db: sqlite_utils.Database, ref: str | int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(queue item head, the row a reply answers): the item's newest open message."""
+    head = item_head(db, ref)
+    rows = item_rows(db, head["id"])
+    return head, rows[-1] if rows else head
+
+
 def to_mention(row: Mapping[str, Any]) -> Mention:
     created = from_db(row["created_at"])
     assert created is not None
@@ -568,9 +577,7 @@ def prepare(
     reference: str | None = None,
 ) -> tuple[Draft, Connector]:
     """Compose and check a reply; nothing is written. Raises with the reason to stop."""
-    head = item_head(db, ref)
-    rows = item_rows(db, head["id"])
-    target_row = rows[-1] if rows else head
+    head, target_row = reply_target(db, ref)
     target = to_mention(target_row)
     ensure_writable(target.network, None, head["id"])
     connector = connector_for(db, config, target_row, env=env, clock=clock)

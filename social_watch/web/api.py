@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from social_watch import accounts, handoff, lengths, queue, replies
-from social_watch.errors import GUARDS, Refused, UsageError
+from social_watch.errors import Refused, UsageError
 from social_watch.models import DISMISS_REASONS
 from social_watch.outbox import SendResult
 from social_watch.web.context import Visitor, Web
-from social_watch.web.guard import route
+from social_watch.web.guard import failure, item_id, route, web_of
+from social_watch.web.live import PRESENCE_STATES
 
 MAX_BODY = 64 * 1024
 MAX_REPLY_KEYS = 10_000
@@ -77,13 +79,6 @@ def _text(body: dict[str, Any], key: str, *, required: bool = True) -> str | Non
     return value
 
 
-def _item_id(request: Request) -> int:
-    raw = request.path_params["item_id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise UsageError(f"not an item id: {raw!r}")
-    return int(raw)
-
-
 @route(api=True)
 def api_queue(request: Request, web: Web, visitor: Visitor) -> Response:
     filters = filters_from(request.query_params, visitor.account.id)
@@ -93,7 +88,7 @@ def api_queue(request: Request, web: Web, visitor: Visitor) -> Response:
 
 @route(api=True)
 def api_item(request: Request, web: Web, visitor: Visitor) -> Response:
-    data = queue.show(web.db(), _item_id(request), now=web.clock(), sla=web.sla)
+    data = queue.show(web.db(), item_id(request), now=web.clock(), sla=web.sla)
     return JSONResponse(data)
 
 
@@ -103,11 +98,7 @@ def _overrides(body: dict[str, Any]) -> list[str]:
         raw = [raw]
     if not isinstance(raw, list) or not all(isinstance(g, str) for g in raw):
         raise UsageError("'override' must be a list of guard names")
-    unknown = set(raw) - set(GUARDS) - {"stale"}
-    if unknown:
-        raise UsageError(
-            f"unknown guard {', '.join(sorted(unknown))}: guards are {', '.join(GUARDS)}"
-        )
+    replies.overrides_for(False, [g for g in raw if g != "stale"])  # names each unknown one
     return raw
 
 
@@ -180,9 +171,8 @@ def preview(web: Web, visitor: Visitor, item_id: int, body: dict[str, Any]) -> R
     text as it would go out (signature included)."""
     config = web.config_for(visitor.account)
     db = web.db()
-    head = replies.item_head(db, item_id)
-    rows = replies.item_rows(db, head["id"]) or [head]
-    target = replies.to_mention(rows[-1])
+    head, target_row = replies.reply_target(db, item_id)
+    target = replies.to_mention(target_row)
     demo = replies.is_replay(db, head)
     template = _text(body, "template", required=False)
     if template is not None:
@@ -295,8 +285,6 @@ def act(web: Web, visitor: Visitor, action: str, item_id: int, body: dict[str, A
         )
     elif action == "presence":
         state = _text(body, "state") or ""
-        from social_watch.web.live import PRESENCE_STATES
-
         if state not in PRESENCE_STATES:
             raise UsageError(f"state must be one of {', '.join(PRESENCE_STATES)}")
         queue.resolve(db, item_id)  # a 404 for an unknown item
@@ -329,25 +317,21 @@ ACTIONS = (
 )
 
 
+@route(api=True, write=True)
+def _action(request: Request, web: Web, visitor: Visitor) -> Response:
+    action = request.path_params["action"]
+    if action not in ACTIONS:
+        return JSONResponse({"error": f"no action {action!r}"}, 404)
+    return act(web, visitor, action, item_id(request), request.state.body)
+
+
 async def api_action(request: Request) -> Response:
     """Reads the JSON body here (async), then runs the action in a worker thread."""
-    from starlette.concurrency import run_in_threadpool
-
-    from social_watch.web.guard import failure, web_of
-
-    action = request.path_params["action"]
     try:
-        body = await _body(request)
+        request.state.body = await _body(request)
     except UsageError as exc:
         return failure(True, web_of(request), exc)
-
-    @route(api=True, write=True)
-    def run(request: Request, web: Web, visitor: Visitor) -> Response:
-        if action not in ACTIONS:
-            return JSONResponse({"error": f"no action {action!r}"}, 404)
-        return act(web, visitor, action, _item_id(request), body)
-
-    return await run_in_threadpool(run, request)
+    return await run_in_threadpool(_action, request)
 
 
 routes = [

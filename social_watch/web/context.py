@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from starlette.requests import Request
 
 from social_watch import accounts, policy
@@ -59,7 +60,7 @@ class Web:
         self.sender = Sender(db_path, env, clock)
         self.sla: SlaSettings = policy.sla_settings(config)
         self.templates = html_environment(
-            loader=__import__("jinja2").FileSystemLoader(str(HERE / "templates")),
+            loader=jinja2.FileSystemLoader(str(HERE / "templates")),
             trim_blocks=True,
             lstrip_blocks=True,
         )

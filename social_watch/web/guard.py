@@ -43,6 +43,14 @@ def web_of(request: Request) -> Web:
     return web
 
 
+def item_id(request: Request) -> int:
+    """The ``{item_id}`` of a route, or a 400 for anything but a short run of digits."""
+    raw = request.path_params["item_id"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise UsageError(f"not an item id: {raw!r}")
+    return int(raw)
+
+
 def route(*, api: bool, write: bool = False, lead: bool = False) -> Callable[[Handler], Any]:
     def wrap(handler: Handler) -> Callable[[Request], Response]:
         @functools.wraps(handler)
@@ -114,9 +122,7 @@ def explain(web: Web, exc: SocialWatchError) -> tuple[int, dict[str, Any]]:
         return 503, {"error": f"social-watch is not set up for this: {message}"}
     if isinstance(exc, ConnectorError):
         return 502, {"error": f"The network refused: {message}"}
-    if isinstance(exc, UsageError):
-        return 400, {"error": message}
-    return 400, {"error": message}
+    return 400, {"error": message}  # UsageError and the rest: the request was wrong
 
 
 def failure(api: bool, web: Web, exc: SocialWatchError) -> Response:

@@ -45,7 +45,6 @@ class Hub:
         self._presence: dict[tuple[int, str], Presence] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self.changes = 0  # data_version moves seen (for tests and the bench)
 
     # --- the watcher ----------------------------------------------------------------------
 
@@ -77,7 +76,6 @@ class Hub:
                     continue  # busy or being replaced: ask again on the next tick
                 if version != last:
                     last = version
-                    self.changes += 1
                     self.publish("queue", {})
         finally:
             conn.close()
@@ -114,11 +112,6 @@ class Hub:
         finally:
             with self._lock:
                 self._subscribers.discard(entry)
-
-    @property
-    def listeners(self) -> int:
-        with self._lock:
-            return len(self._subscribers)
 
     # --- presence -------------------------------------------------------------------------
 

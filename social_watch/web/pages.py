@@ -16,15 +16,17 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from social_watch import accounts, digest, queue, replies, stats
+from social_watch import accounts, digest, lengths, queue, replies, stats
 from social_watch.errors import SocialWatchError, UsageError
 from social_watch.models import DISMISS_REASONS
 from social_watch.pipeline import business_hours
 from social_watch.web.api import filters_from
 from social_watch.web.auth import LOGIN_COOKIE, SESSION_COOKIE, cookie_options, same
 from social_watch.web.context import Visitor, Web
-from social_watch.web.guard import route, web_of
+from social_watch.web.guard import item_id, refuse, route, web_of
+from social_watch.web.live import Presence
 
+STALE_FORM = "The page is out of date; reload it."
 SLA_WORDS = {"ok": "ok", "at_risk": "at risk", "urgent": "urgent", "breached": "breached"}
 FILTER_KEYS = ("network", "tag", "sentiment", "overdue", "mine", "unclaimed", "q", "sort")
 
@@ -117,9 +119,7 @@ async def logout(request: Request) -> Response:
         and visitor.session is not None
         and not same(str(form.get("csrf") or ""), visitor.session.csrf)
     ):
-        return HTMLResponse(
-            web.render("error.html", message="The page is out of date; reload it.", status=403), 403
-        )
+        return refuse(False, web, 403, STALE_FORM)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -141,8 +141,12 @@ def _row(
         "sla_word": SLA_WORDS.get(item["sla_state"], item["sla_state"]),
         "holder_name": names.get(holder, holder) if holder else "",
         "present": present.get(item["id"], []),
-        "link": None,
     }
+
+
+def doing(p: Presence) -> str:
+    """ "Petr is replying…": the same words on every page (app.js says them too)."""
+    return f"{p.name} {'is replying…' if p.state == 'typing' else 'is viewing'}"
 
 
 def _kept(web: Web, items: list[dict[str, Any]], item_id: int) -> list[dict[str, Any]]:
@@ -179,8 +183,7 @@ def _inbox_context(web: Web, visitor: Visitor, query: Any) -> dict[str, Any]:
     present: dict[int, list[str]] = {}
     for p in web.hub.present():
         if p.agent != agent:
-            word = "is replying…" if p.state == "typing" else "is viewing"
-            present.setdefault(p.item_id, []).append(f"{p.name} {word}")
+            present.setdefault(p.item_id, []).append(doing(p))
     chosen = {k: query.get(k, "") for k in FILTER_KEYS}
     return {
         "visitor": visitor.account,
@@ -212,27 +215,24 @@ def inbox_list(request: Request, web: Web, visitor: Visitor) -> Response:
     return HTMLResponse(web.render("_queue.html", **context))
 
 
-async def save_view(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=10)
-
-    @route(api=False)
-    def run(request: Request, web: Web, visitor: Visitor) -> Response:
-        if visitor.session is None or not same(str(form.get("csrf") or ""), visitor.session.csrf):
-            return HTMLResponse(
-                web.render("error.html", message="The page is out of date; reload it.", status=403),
-                403,
-            )
-        name = str(form.get("name") or "").strip()[:60]
-        query = str(form.get("query") or "")[:1000]
-        if form.get("delete"):
-            accounts.delete_view(web.db(), visitor.account.id, name)
-            return RedirectResponse("/inbox", 303)
-        if not name:
-            return RedirectResponse(f"/inbox?{query}", 303)
+@route(api=False)
+def _save_view(request: Request, web: Web, visitor: Visitor) -> Response:
+    form = request.state.form
+    if visitor.session is None or not same(str(form.get("csrf") or ""), visitor.session.csrf):
+        return refuse(False, web, 403, STALE_FORM)
+    name = str(form.get("name") or "").strip()[:60]
+    query = str(form.get("query") or "")[:1000]
+    if form.get("delete"):
+        accounts.delete_view(web.db(), visitor.account.id, name)
+        return RedirectResponse("/inbox", 303)
+    if name:
         accounts.save_view(web.db(), visitor.account.id, name, query)
-        return RedirectResponse(f"/inbox?{query}", 303)
+    return RedirectResponse(f"/inbox?{query}", 303)
 
-    return await run_in_threadpool(run, request)
+
+async def save_view(request: Request) -> Response:
+    request.state.form = await request.form(max_files=0, max_fields=10)
+    return await run_in_threadpool(_save_view, request)
 
 
 # --- the thread view --------------------------------------------------------------------
@@ -281,10 +281,9 @@ def _outbox_word(status: str | None) -> str:
     }.get(status or "", "")
 
 
-def item_state(web: Web, item_id: int) -> dict[str, Any]:
-    """What the thread view keeps live: holder, state, the newest reply's outcome, history."""
-    data = queue.show(web.db(), item_id, now=web.clock(), sla=web.sla)
-    names = web.names()
+def item_state(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """What the thread view keeps live (from ``queue.show``'s data): holder, state, the
+    newest reply's outcome, history."""
     holder = data["claimed_by"]
     latest = data["replies"][-1] if data["replies"] else None
     newest = max((m["id"] for m in data["thread"] if m["item_id"] == data["item_id"]), default=0)
@@ -305,27 +304,18 @@ def item_state(web: Web, item_id: int) -> dict[str, Any]:
 
 @route(api=False)
 def item_page(request: Request, web: Web, visitor: Visitor) -> Response:
-    raw = request.path_params["item_id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise UsageError(f"not an item id: {raw!r}")
+    wanted = item_id(request)
     db = web.db()
-    data = queue.show(db, int(raw), now=web.clock(), sla=web.sla)
-    if data["item_id"] != int(raw):
+    data = queue.show(db, wanted, now=web.clock(), sla=web.sla)
+    if data["item_id"] != wanted:
         return RedirectResponse(f"/items/{data['item_id']}", 303)
-    names = web.names()
-    state = item_state(web, data["item_id"])
-    head = replies.item_head(db, data["item_id"])
-    network = head["network"]
-    from social_watch import lengths
-
-    _, limit = lengths.check_length(network, "")
+    team = accounts.all_accounts(db)
+    names = {a.id: a.name for a in team}
+    state = item_state(data, names)
+    network = replies.item_head(db, data["item_id"])["network"]
+    rule = lengths.rule_for(network)
     templates = replies.templates(web.config_for(visitor.account))
-    others = [a for a in accounts.all_accounts(db) if not a.disabled]
-    present = [
-        f"{p.name} {'is replying…' if p.state == 'typing' else 'is viewing'}"
-        for p in web.hub.present(data["item_id"])
-        if p.agent != visitor.account.id
-    ]
+    present = [doing(p) for p in web.hub.present(data["item_id"]) if p.agent != visitor.account.id]
     page = web.render(
         "item.html",
         visitor=visitor.account,
@@ -335,9 +325,9 @@ def item_page(request: Request, web: Web, visitor: Visitor) -> Response:
         state=state,
         names=names,
         network=network,
-        limit=limit,
+        limit=rule.limit if rule else None,
         templates=sorted(templates.items()),
-        agents=others,
+        agents=[a for a in team if not a.disabled],
         reasons=DISMISS_REASONS,
         sentiments=queue.SENTIMENT_LABELS,
         present=present,
@@ -349,10 +339,8 @@ def item_page(request: Request, web: Web, visitor: Visitor) -> Response:
 
 @route(api=False)
 def item_live(request: Request, web: Web, visitor: Visitor) -> Response:
-    raw = request.path_params["item_id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise UsageError(f"not an item id: {raw!r}")
-    return JSONResponse(item_state(web, int(raw)))
+    data = queue.show(web.db(), item_id(request), now=web.clock(), sla=web.sla)
+    return JSONResponse(item_state(data, web.names()))
 
 
 # --- the team lead's page ---------------------------------------------------------------
