@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from social_watch import db as dbmod
 from social_watch.clock import iso
 from social_watch.config import Agent, Config
 from social_watch.errors import NotFound, UsageError
+from social_watch.store.base import Store
 
 ROLES = ("agent", "lead", "admin")
 MIN_PASSWORD = 10
@@ -83,7 +82,7 @@ def check_password(password: str) -> str:
 
 
 def add(
-    db: sqlite_utils.Database,
+    db: Store,
     agent_id: str,
     *,
     name: str,
@@ -99,9 +98,9 @@ def add(
         raise UsageError("--name must not be empty: replies are signed with it")
     hashed = _hasher().hash(check_password(password))
     with dbmod.write(db):
-        if db.conn.execute("SELECT 1 FROM accounts WHERE id = ?", (agent_id,)).fetchone():
+        if db.execute("SELECT 1 FROM accounts WHERE id = ?", (agent_id,)).fetchone():
             raise UsageError(f"agent {agent_id!r} exists already (agents set-password changes it)")
-        db.conn.execute(
+        db.execute(
             "INSERT INTO accounts (id, name, signature, role, password_hash, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (agent_id, name.strip(), signature.strip(), role, hashed, iso(now)),
@@ -109,50 +108,50 @@ def add(
     return get(db, agent_id)
 
 
-def find(db: sqlite_utils.Database, agent_id: str) -> Account | None:
-    row = db.conn.execute(f"{_SELECT} WHERE id = ?", (agent_id,)).fetchone()
+def find(db: Store, agent_id: str) -> Account | None:
+    row = db.execute(f"{_SELECT} WHERE id = ?", (agent_id,)).fetchone()
     return _account(row) if row else None
 
 
-def get(db: sqlite_utils.Database, agent_id: str) -> Account:
+def get(db: Store, agent_id: str) -> Account:
     account = find(db, agent_id)
     if account is None:
         raise NotFound(f"no agent account {agent_id!r}")
     return account
 
 
-def all_accounts(db: sqlite_utils.Database) -> list[Account]:
-    return [_account(r) for r in db.conn.execute(f"{_SELECT} ORDER BY id")]
+def all_accounts(db: Store) -> list[Account]:
+    return [_account(r) for r in db.execute(f"{_SELECT} ORDER BY id")]
 
 
-def ids(db: sqlite_utils.Database) -> set[str]:
-    return {r[0] for r in db.conn.execute("SELECT id FROM accounts")}
+def ids(db: Store) -> set[str]:
+    return {r[0] for r in db.execute("SELECT id FROM accounts")}
 
 
-def disable(db: sqlite_utils.Database, agent_id: str, *, now: datetime) -> Account:
+def disable(db: Store, agent_id: str, *, now: datetime) -> Account:
     with dbmod.write(db):
         get(db, agent_id)
-        db.conn.execute(
+        db.execute(
             "UPDATE accounts SET disabled_at = COALESCE(disabled_at, ?), "
             "session_epoch = session_epoch + 1 WHERE id = ?",
             (iso(now), agent_id),
         )
-        db.conn.execute("DELETE FROM api_tokens WHERE agent = ?", (agent_id,))
+        db.execute("DELETE FROM api_tokens WHERE agent = ?", (agent_id,))
     return get(db, agent_id)
 
 
-def enable(db: sqlite_utils.Database, agent_id: str) -> Account:
+def enable(db: Store, agent_id: str) -> Account:
     with dbmod.write(db):
         get(db, agent_id)
-        db.conn.execute("UPDATE accounts SET disabled_at = NULL WHERE id = ?", (agent_id,))
+        db.execute("UPDATE accounts SET disabled_at = NULL WHERE id = ?", (agent_id,))
     return get(db, agent_id)
 
 
-def set_password(db: sqlite_utils.Database, agent_id: str, password: str) -> Account:
+def set_password(db: Store, agent_id: str, password: str) -> Account:
     hashed = _hasher().hash(check_password(password))
     with dbmod.write(db):
         get(db, agent_id)
-        db.conn.execute(
+        db.execute(
             "UPDATE accounts SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
             (hashed, agent_id),
         )
@@ -164,12 +163,12 @@ def set_password(db: sqlite_utils.Database, agent_id: str, password: str) -> Acc
 _DUMMY: list[str] = []
 
 
-def verify(db: sqlite_utils.Database, agent_id: str, password: str) -> Account | None:
+def verify(db: Store, agent_id: str, password: str) -> Account | None:
     """The account if the password is right and the account enabled, else None."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
     hasher = _hasher()
-    row = db.conn.execute(
+    row = db.execute(
         "SELECT password_hash, disabled_at FROM accounts WHERE id = ?", (agent_id,)
     ).fetchone()
     if row is None or not row[0]:
@@ -186,7 +185,7 @@ def verify(db: sqlite_utils.Database, agent_id: str, password: str) -> Account |
         return None
     if hasher.check_needs_rehash(row[0]):
         with dbmod.write(db):
-            db.conn.execute(
+            db.execute(
                 "UPDATE accounts SET password_hash = ? WHERE id = ?",
                 (hasher.hash(password), agent_id),
             )
@@ -197,24 +196,24 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_token(db: sqlite_utils.Database, agent_id: str, *, now: datetime) -> str:
+def new_token(db: Store, agent_id: str, *, now: datetime) -> str:
     """A new API token for scripts; shown once, stored only as its hash."""
     account = get(db, agent_id)
     if account.disabled:
         raise UsageError(f"agent {agent_id!r} is disabled")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with dbmod.write(db):
-        db.conn.execute(
+        db.execute(
             "INSERT INTO api_tokens (agent, token_hash, created_at) VALUES (?, ?, ?)",
             (agent_id, _digest(token), iso(now)),
         )
     return token
 
 
-def for_token(db: sqlite_utils.Database, token: str) -> Account | None:
+def for_token(db: Store, token: str) -> Account | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = db.conn.execute(
+    row = db.execute(
         "SELECT agent FROM api_tokens WHERE token_hash = ?", (_digest(token),)
     ).fetchone()
     if row is None:
@@ -246,27 +245,27 @@ def profile(account: Account) -> Agent:
 # --- saved views ---------------------------------------------------------------------------
 
 
-def save_view(db: sqlite_utils.Database, agent_id: str, name: str, query: str) -> None:
+def save_view(db: Store, agent_id: str, name: str, query: str) -> None:
     name = name.strip()
     if not name or len(name) > 60:
         raise UsageError("a view's name is 1-60 characters")
     with dbmod.write(db):
-        db.conn.execute(
+        db.execute(
             "INSERT INTO saved_views (agent, name, query) VALUES (?, ?, ?) "
             "ON CONFLICT (agent, name) DO UPDATE SET query = excluded.query",
             (agent_id, name, query[:1000]),
         )
 
 
-def views(db: sqlite_utils.Database, agent_id: str) -> list[tuple[str, str]]:
+def views(db: Store, agent_id: str) -> list[tuple[str, str]]:
     return [
         (r[0], r[1])
-        for r in db.conn.execute(
+        for r in db.execute(
             "SELECT name, query FROM saved_views WHERE agent = ? ORDER BY name", (agent_id,)
         )
     ]
 
 
-def delete_view(db: sqlite_utils.Database, agent_id: str, name: str) -> None:
+def delete_view(db: Store, agent_id: str, name: str) -> None:
     with dbmod.write(db):
-        db.conn.execute("DELETE FROM saved_views WHERE agent = ? AND name = ?", (agent_id, name))
+        db.execute("DELETE FROM saved_views WHERE agent = ? AND name = ?", (agent_id, name))

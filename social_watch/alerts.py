@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import sqlite3
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -246,10 +245,9 @@ def _fold(text: str | None) -> str:
     return text.casefold() if text else ""
 
 
-def prepare(db: Any) -> sqlite3.Connection:
-    conn: sqlite3.Connection = db.conn
-    conn.create_function("sw_fold", 1, _fold, deterministic=True)
-    return conn
+def prepare(db: Any) -> Any:
+    """The store to count on (its connection folds text the same way as ``_fold``)."""
+    return db
 
 
 def group_sql(keywords: Sequence[str]) -> tuple[str, list[str]]:
@@ -285,7 +283,7 @@ def count_windows(
 
 
 def first_mention_at(db: Any) -> datetime | None:
-    row = db.conn.execute("SELECT MIN(created_at) FROM mentions WHERE kind = 'mention'").fetchone()
+    row = db.execute("SELECT MIN(created_at) FROM mentions WHERE kind = 'mention'").fetchone()
     return from_db(row[0]) if row and row[0] else None
 
 
@@ -437,7 +435,7 @@ def _state(db: Any, scope: str) -> dict[str, Any] | None:
 def _record(db: Any, state: Mapping[str, Any] | None, result: ScopeResult, now: datetime) -> None:
     event, at = result.event, iso(now)
     details = json.dumps(result.as_dict(), ensure_ascii=False, default=str)
-    conn = db.conn
+    conn = db
     if event == "calm":
         return  # nothing changed; calm runs leave no rows behind
     if event == "fired":
@@ -524,12 +522,10 @@ def _record_delivery(
 
     with dbmod.write(db):
         for s in scopes:
-            db.conn.execute(
+            db.execute(
                 "UPDATE alert_events SET delivered = ?, failed = ? WHERE scope = ? AND at = ? "
                 "AND event = ?",
                 [json.dumps(delivered), json.dumps(dict(failed)), s.scope, iso(now), s.event],
             )
             if not delivered and s.event in EVENTS_THAT_PAGE:
-                db.conn.execute(
-                    "UPDATE alert_state SET alerted_at = NULL WHERE scope = ?", [s.scope]
-                )
+                db.execute("UPDATE alert_state SET alerted_at = NULL WHERE scope = ?", [s.scope])

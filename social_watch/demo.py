@@ -15,8 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from social_watch import config as cfg
 from social_watch import db as dbmod
 from social_watch.clock import iso as cfg_iso
@@ -24,6 +22,7 @@ from social_watch.errors import SocialWatchError, UsageError
 from social_watch.pipeline import Pipeline
 from social_watch.registry import build
 from social_watch.runner import PollSummary, poll_source
+from social_watch.store.base import Store
 
 DEMO_SOURCE_PREFIX = "replay:mentions:"
 DEMO_CONFIG = {
@@ -60,14 +59,14 @@ def sample_path() -> Path:
     return Path(str(resources.files("social_watch") / "data" / "demo_mentions.jsonl"))
 
 
-def open_db(path: str) -> sqlite_utils.Database:
+def open_db(path: str) -> Store:
     return dbmod.connect(path)
 
 
-def _guard(db: sqlite_utils.Database, path: str) -> None:
+def _guard(db: Store, path: str) -> None:
     """Never mix sample mentions into a database that holds real ones."""
-    total = db.conn.execute("SELECT COUNT(*) FROM mentions").fetchone()[0]
-    demo = db.conn.execute(
+    total = db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0]
+    demo = db.execute(
         "SELECT COUNT(*) FROM cursors WHERE source LIKE ?", (DEMO_SOURCE_PREFIX + "%",)
     ).fetchone()[0]
     if total and not demo:
@@ -94,7 +93,7 @@ def run(path: str) -> DemoResult:
     db = open_db(path)
     try:
         _guard(db, path)
-        already, last_id = db.conn.execute(
+        already, last_id = db.execute(
             "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM mentions"
         ).fetchone()
         connector = build(
@@ -112,9 +111,7 @@ def run(path: str) -> DemoResult:
         db.close()
 
 
-def simulate_history(
-    db: sqlite_utils.Database, config: cfg.Config, now: datetime, *, after_id: int = 0
-) -> int:
+def simulate_history(db: Store, config: cfg.Config, now: datetime, *, after_id: int = 0) -> int:
     """Work the older items the way a team would have, through the same library calls.
 
     Items older than ``HISTORY_AFTER`` were claimed, answered with a signed reply (through
@@ -126,7 +123,7 @@ def simulate_history(
     from social_watch import replies
 
     cutoff = now - HISTORY_AFTER
-    heads = db.conn.execute(
+    heads = db.execute(
         "SELECT id, network, text, created_at, sentiment_label, sensitive, tags FROM mentions "
         "WHERE status = 'open' AND item_id = id AND created_at < ? AND id > ? "
         "ORDER BY created_at",
@@ -249,7 +246,7 @@ DEMO_LOGINS = (
 )
 
 
-def web_logins(db: sqlite_utils.Database, *, now: datetime) -> list[tuple[str, str, str]]:
+def web_logins(db: Store, *, now: datetime) -> list[tuple[str, str, str]]:
     """Web inbox accounts for the demo agents, once: (id, role, password) of those made.
 
     The passwords are random and returned to be printed once; a second demo run makes

@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import jinja2
-import sqlite_utils
 
 from social_watch import mailer, ratings, stats
 from social_watch.clock import iso
@@ -34,6 +33,7 @@ from social_watch.sensitive import SensitiveDetector
 from social_watch.stats import Period
 from social_watch.stopwords import brand_words, stopwords
 from social_watch.store import LANG_SQL, query
+from social_watch.store.base import Store
 from social_watch.untrusted import html_environment
 from social_watch.untrusted import plain as one_plain_line
 
@@ -216,7 +216,6 @@ def _count_ranges(
             day(key)["tags"][tag] = count
         if voice is not None:
             cols, words = voice
-            conn.create_function("sw_fold", 1, _fold, deterministic=True)
             rows = conn.execute(
                 f"SELECT substr(created_at, 1, 10), {cols} FROM mentions "
                 f"WHERE {_PERIOD_SQL} GROUP BY 1",
@@ -448,14 +447,12 @@ def _voice(config: Config) -> tuple[str, list[str]] | None:
     return _voice_sql(brand_words, competitors)
 
 
-def warm(
-    db: sqlite_utils.Database, config: Config, now: datetime, days: int = 30
-) -> dict[str, int]:
+def warm(db: Store, config: Config, now: datetime, days: int = 30) -> dict[str, int]:
     """Compute and store the missing digest rollups of the whole UTC days a ``days``-long
     digest ending ``now`` reads: its own and the previous period's (``2 × days`` days before
     today). Valid rollups are left as they are. Returns {"digest": days (re)computed}.
     """
-    conn = db.conn
+    conn = db
     if days <= 0 or not stats._has_rollups(conn):
         return {}
     end = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -466,7 +463,7 @@ def warm(
 
 
 def build(
-    db: sqlite_utils.Database,
+    db: Store,
     config: Config,
     *,
     period: Period,
@@ -479,7 +476,7 @@ def build(
     ``cache``: merge the per-day rollups of whole days (``stats.Rollups``); False counts
     everything live and touches no cache (the result is the same).
     """
-    conn = db.conn
+    conn = db
     hours = business_hours(config)
     tz = stats.report_tz(hours)
     mask = _Masker(Enricher(config).detector)
@@ -866,7 +863,7 @@ def recipients(config: Config) -> tuple[str, ...]:
 
 
 def send(
-    db: sqlite_utils.Database,
+    db: Store,
     config: Config,
     env: Mapping[str, str],
     *,
@@ -891,7 +888,7 @@ def send(
 
 
 def send_daily_digest(
-    db: sqlite_utils.Database, config: Config, env: Mapping[str, str], now: datetime
+    db: Store, config: Config, env: Mapping[str, str], now: datetime
 ) -> SentDigest:
     """The watch loop's daily digest: the 24 hours before ``now``, compared with the day before.
 

@@ -24,8 +24,6 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
-import sqlite_utils
-
 from social_watch import db as dbmod
 from social_watch import mailer, outbox, replies
 from social_watch.clock import iso
@@ -33,6 +31,7 @@ from social_watch.config import Config
 from social_watch.errors import ConfigError, Conflict
 from social_watch.queue import effective_sentiment
 from social_watch.store import add_action, iter_rows
+from social_watch.store.base import Store
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out loud without doubt
 PRINTED = "(printed, demo)"
@@ -74,18 +73,16 @@ def new_reference() -> str:
     return "SW-" + "".join(secrets.choice(ALPHABET) for _ in range(4))
 
 
-def existing(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
+def existing(db: Store, item_id: int) -> dict[str, Any] | None:
     rows = iter_rows(db, "SELECT * FROM handoffs WHERE mention_id = ?", [item_id])
     return rows[0] if rows else None
 
 
-def _reserve(
-    db: sqlite_utils.Database, item_id: int, reference: str, agent: str, now: datetime
-) -> bool:
+def _reserve(db: Store, item_id: int, reference: str, agent: str, now: datetime) -> bool:
     """Store the reference for the item; False if the code is taken (draw another)."""
     try:
         with dbmod.write(db):
-            db.conn.execute(
+            db.execute(
                 "INSERT INTO handoffs (mention_id, reference, agent, created_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT(mention_id) DO NOTHING",
                 (item_id, reference, agent, iso(now)),
@@ -96,11 +93,8 @@ def _reserve(
     return row is not None and row["reference"] == reference
 
 
-def _free(db: sqlite_utils.Database, reference: str) -> bool:
-    return (
-        db.conn.execute("SELECT 1 FROM handoffs WHERE reference = ?", (reference,)).fetchone()
-        is None
-    )
+def _free(db: Store, reference: str) -> bool:
+    return db.execute("SELECT 1 FROM handoffs WHERE reference = ?", (reference,)).fetchone() is None
 
 
 # --- the e-mail ------------------------------------------------------------------------
@@ -258,7 +252,7 @@ def _leaks_mention_data(config: Config, rows: list[dict[str, Any]], text: str) -
 
 
 def move_to_email(
-    db: sqlite_utils.Database,
+    db: Store,
     config: Config,
     ref: str | int,
     agent: str,
@@ -289,7 +283,7 @@ def move_to_email(
         to, sender = list(smtp.to), smtp.sender
 
     if not force:
-        sent = db.conn.execute(
+        sent = db.execute(
             "SELECT o.id, o.sent_at, o.reference FROM outbox o JOIN mentions m "
             "ON m.id = o.mention_id WHERE COALESCE(m.item_id, m.id) = ? AND o.kind = 'handoff' "
             "AND o.status = 'sent'",
@@ -410,7 +404,7 @@ def _email_only_draft(
 
 
 def _mark_emailed(
-    db: sqlite_utils.Database,
+    db: Store,
     item_id: int,
     reference: str,
     agent: str,
@@ -421,12 +415,12 @@ def _mark_emailed(
     posted: bool,
 ) -> None:
     with dbmod.write(db):
-        db.conn.execute(
+        db.execute(
             "UPDATE handoffs SET emailed_to = ?, message_id = ?, emailed_at = ?, agent = ? "
             "WHERE mention_id = ?",
             (json.dumps(to), str(msg["Message-ID"]), iso(now), agent, item_id),
         )
-        db.conn.execute(
+        db.execute(
             "UPDATE mentions SET status = 'moved_to_email', closed_at = ?, "
             "claim_expires_at = NULL WHERE COALESCE(item_id, id) = ? AND status IN "
             "('open', 'claimed', 'answered')",

@@ -11,14 +11,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-import sqlite_utils
-
 from social_watch import parallel
 from social_watch.config import Config
 from social_watch.errors import UsageError
 from social_watch.importer import Rejected, bounded_lines, read_jsonl
 from social_watch.models import IngestResult, Mention
 from social_watch.pipeline import BATCH_SIZE, Pipeline
+from social_watch.store.base import Store
 
 KEEP_REJECTED = 1000  # report the first ones; count all, so memory stays flat
 LONG_FILE_BYTES = 2_000_000  # ~5,000 mentions: worth a worker process from the start
@@ -51,7 +50,7 @@ class ImportResult:
 
 
 def run(
-    db: sqlite_utils.Database,
+    db: Store,
     config: Config,
     file: str,
     *,

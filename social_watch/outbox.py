@@ -35,15 +35,12 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
-
-import sqlite_utils
 
 from social_watch import db as dbmod
 from social_watch.clock import from_db, iso
@@ -61,6 +58,7 @@ from social_watch.models import Mention
 from social_watch.process import pid_alive, start_token
 from social_watch.redact import redact
 from social_watch.store import add_action, iter_rows
+from social_watch.store.base import Store
 
 STATUSES = ("pending", "sending", "sent", "unknown", "failed")
 UNRESOLVED = ("pending", "sending", "unknown")
@@ -152,7 +150,7 @@ def settles_at(row: dict[str, Any]) -> datetime | None:
 
 
 def record(
-    db: sqlite_utils.Database,
+    db: Store,
     *,
     mention_id: int,
     kind: str,
@@ -170,43 +168,45 @@ def record(
     """
     key = new_key(mention_id, kind)
     with dbmod.write(db):
-        item = db.conn.execute(
+        item = db.execute(
             "SELECT COALESCE(item_id, id) FROM mentions WHERE id = ?", (mention_id,)
         ).fetchone()
         item_id = item[0] if item else mention_id
         try:
-            cur = db.conn.execute(
-                "INSERT INTO outbox (key, mention_id, item_id, kind, agent, network, text, "
-                "status, reference, created_at, owner, owner_started, lease_until, "
-                "idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    mention_id,
-                    item_id,
-                    kind,
-                    agent,
-                    network,
-                    text,
-                    reference,
-                    iso(now),
-                    owner_id(),
-                    owner_started(),
-                    iso(now + LEASE),
-                    idempotency_key,
-                ),
-            )
+            with db.write():  # a savepoint: PostgreSQL keeps the transaction after a conflict
+                cur = db.execute(
+                    "INSERT INTO outbox (key, mention_id, item_id, kind, agent, network, text, "
+                    "status, reference, created_at, owner, owner_started, lease_until, "
+                    "idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) "
+                    "RETURNING id",
+                    (
+                        key,
+                        mention_id,
+                        item_id,
+                        kind,
+                        agent,
+                        network,
+                        text,
+                        reference,
+                        iso(now),
+                        owner_id(),
+                        owner_started(),
+                        iso(now + LEASE),
+                        idempotency_key,
+                    ),
+                )
+                new_id = cur.fetchone()[0]
             _IN_FLIGHT[key] = threading.get_ident()  # about to be sent by this thread
-        except sqlite3.IntegrityError as exc:
-            if "outbox.item_id" not in str(exc):
+        except Exception as exc:
+            if not db.is_unique_violation(exc, "outbox.item_id"):
                 raise
-            other = db.conn.execute(
+            other = db.execute(
                 "SELECT id, agent, status, owner FROM outbox WHERE item_id = ? "
                 "AND status IN ('pending', 'sending', 'unknown')",
                 (item_id,),
             ).fetchone()
             raise in_flight(item_id, other) from None
-    assert cur.lastrowid is not None
-    return get(db, cur.lastrowid)
+    return get(db, new_id)
 
 
 def in_flight(item_id: int, other: Any) -> InFlight:
@@ -226,7 +226,7 @@ def in_flight(item_id: int, other: Any) -> InFlight:
     )
 
 
-def get(db: sqlite_utils.Database, outbox_id: int) -> dict[str, Any]:
+def get(db: Store, outbox_id: int) -> dict[str, Any]:
     rows = iter_rows(db, "SELECT * FROM outbox WHERE id = ?", [outbox_id])
     if not rows:
         raise UsageError(f"no outbox row {outbox_id}")
@@ -259,7 +259,7 @@ def owner_alive(row: dict[str, Any], now: datetime) -> bool:
     return not (recorded and now_started and recorded != now_started)
 
 
-def _take(db: sqlite_utils.Database, row: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+def _take(db: Store, row: dict[str, Any], now: datetime) -> dict[str, Any] | None:
     """Become the only sender of ``row``: one conditional UPDATE, None if someone else is."""
     with dbmod.write(db):
         fresh = get(db, row["id"])
@@ -267,7 +267,7 @@ def _take(db: sqlite_utils.Database, row: dict[str, Any], now: datetime) -> dict
             return None
         if fresh["status"] in ("pending", "sending") and owner_alive(fresh, now):
             return None
-        cur = db.conn.execute(
+        cur = db.execute(
             "UPDATE outbox SET status = 'sending', owner = ?, owner_started = ?, "
             "lease_until = ?, attempts = attempts + 1, attempted_at = ? WHERE id = ? "
             "AND status = ? AND owner IS ? AND attempts = ?",
@@ -289,7 +289,7 @@ def _take(db: sqlite_utils.Database, row: dict[str, Any], now: datetime) -> dict
 
 
 def send(
-    db: sqlite_utils.Database,
+    db: Store,
     row: dict[str, Any],
     connector: Connector,
     mention: Mention,
@@ -306,7 +306,7 @@ def send(
 
 
 def _send(
-    db: sqlite_utils.Database,
+    db: Store,
     row: dict[str, Any],
     connector: Connector,
     mention: Mention,
@@ -354,11 +354,11 @@ def _not_yet(row: dict[str, Any], connector: Connector) -> str:
     )
 
 
-def _keep_unknown(db: sqlite_utils.Database, row: dict[str, Any], error: str) -> SendResult:
+def _keep_unknown(db: Store, row: dict[str, Any], error: str) -> SendResult:
     """Nothing was posted by this take: back to 'unknown' with the last real attempt's
     time and count, so the grace period runs from when something may have gone out."""
     with dbmod.write(db):
-        db.conn.execute(
+        db.execute(
             "UPDATE outbox SET status = 'unknown', error = ?, owner = NULL, attempts = ?, "
             "attempted_at = ? WHERE id = ? AND status = 'sending'",
             (redact(error), row["attempts"], row["attempted_at"], row["id"]),
@@ -371,9 +371,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _mark_unknown(db: sqlite_utils.Database, row: dict[str, Any], error: str) -> SendResult:
+def _mark_unknown(db: Store, row: dict[str, Any], error: str) -> SendResult:
     with dbmod.write(db):
-        db.conn.execute(
+        db.execute(
             "UPDATE outbox SET status = 'unknown', error = ?, owner = NULL WHERE id = ? "
             "AND status = 'sending'",
             (redact(error), row["id"]),
@@ -381,9 +381,9 @@ def _mark_unknown(db: sqlite_utils.Database, row: dict[str, Any], error: str) ->
     return _result(get(db, row["id"]))
 
 
-def _mark_failed(db: sqlite_utils.Database, row: dict[str, Any], error: str) -> SendResult:
+def _mark_failed(db: Store, row: dict[str, Any], error: str) -> SendResult:
     with dbmod.write(db):
-        db.conn.execute(
+        db.execute(
             "UPDATE outbox SET status = 'failed', error = ?, owner = NULL WHERE id = ? "
             "AND status IN ('pending', 'sending', 'unknown')",
             (redact(error), row["id"]),
@@ -391,13 +391,13 @@ def _mark_failed(db: sqlite_utils.Database, row: dict[str, Any], error: str) -> 
     return _result(get(db, row["id"]))
 
 
-def supersede(db: sqlite_utils.Database, row: dict[str, Any], why: str) -> SendResult:
+def supersede(db: Store, row: dict[str, Any], why: str) -> SendResult:
     """Close a row that is known not to be on the network, so a new reply can go out."""
     return _mark_failed(db, row, why)
 
 
 def replace(
-    db: sqlite_utils.Database,
+    db: Store,
     row: dict[str, Any],
     *,
     mention_id: int,
@@ -415,7 +415,7 @@ def replace(
     is still landing, the network answers the new one with that post instead of a second.
     """
     with dbmod.write(db):
-        cur = db.conn.execute(
+        cur = db.execute(
             "UPDATE outbox SET status = 'failed', owner = NULL, error = ? WHERE id = ? "
             "AND status = ? AND attempts = ?",
             (
@@ -443,7 +443,7 @@ def replace(
             reference=reference,
             idempotency_key=network_key(row) if reuse_key else None,
         )
-        db.conn.execute(
+        db.execute(
             "UPDATE outbox SET error = ? WHERE id = ?",
             (f"replaced by outbox {new['id']}" + (", same key" if reuse_key else ""), row["id"]),
         )
@@ -451,7 +451,7 @@ def replace(
 
 
 def mark_sent(
-    db: sqlite_utils.Database,
+    db: Store,
     row: dict[str, Any],
     posted: PostedReply,
     *,
@@ -462,29 +462,29 @@ def mark_sent(
     at = from_db(row.get("attempted_at")) if reconciled else None
     at = at or now
     with dbmod.write(db):
-        db.conn.execute(
+        db.execute(
             "UPDATE outbox SET status = 'sent', remote_id = ?, remote_url = ?, sent_at = ?, "
             "error = NULL, owner = NULL WHERE id = ?",
             (posted.remote_id, posted.url, iso(at), row["id"]),
         )
-        item_id = db.conn.execute(
+        item_id = db.execute(
             "SELECT COALESCE(item_id, id) FROM mentions WHERE id = ?", (row["mention_id"],)
         ).fetchone()[0]
         by = row["agent"] or "social-watch"
-        db.conn.execute(
+        db.execute(
             "UPDATE mentions SET first_response_at = ?, first_response_by = ? "
             "WHERE item_id = ? AND first_response_at IS NULL",
             (iso(at), by, item_id),
         )
         if row["kind"] == "handoff":
-            db.conn.execute(
+            db.execute(
                 "UPDATE mentions SET status = 'moved_to_email', closed_at = ?, "
                 "claim_expires_at = NULL WHERE item_id = ? AND status IN "
                 "('open', 'claimed', 'answered')",
                 (iso(at), item_id),
             )
         else:
-            db.conn.execute(
+            db.execute(
                 "UPDATE mentions SET status = 'answered', closed_at = ?, claim_expires_at = NULL "
                 "WHERE item_id = ? AND status IN ('open', 'claimed')",
                 (iso(at), item_id),
@@ -527,7 +527,7 @@ def _result(
 # --- reading --------------------------------------------------------------------------
 
 
-def unresolved(db: sqlite_utils.Database, item_id: int | None = None) -> list[dict[str, Any]]:
+def unresolved(db: Store, item_id: int | None = None) -> list[dict[str, Any]]:
     """Rows whose outcome is not final, oldest first (optionally of one queue item)."""
     sql = (
         "SELECT o.* FROM outbox o JOIN mentions m ON m.id = o.mention_id "
@@ -541,7 +541,7 @@ def unresolved(db: sqlite_utils.Database, item_id: int | None = None) -> list[di
 
 
 def list_rows(
-    db: sqlite_utils.Database, statuses: Iterable[str] = (), limit: int | None = 100
+    db: Store, statuses: Iterable[str] = (), limit: int | None = 100
 ) -> list[dict[str, Any]]:
     """Outbox rows newest first, in the documented JSON shape."""
     wanted = list(statuses)
@@ -562,13 +562,13 @@ def list_rows(
     return [_shape(r) for r in iter_rows(db, sql, params)]
 
 
-def count(db: sqlite_utils.Database, statuses: Iterable[str] = ()) -> int:
+def count(db: Store, statuses: Iterable[str] = ()) -> int:
     """How many outbox rows there are (in these statuses, if given)."""
     wanted = list(statuses)
     sql = "SELECT COUNT(*) FROM outbox"
     if wanted:
         sql += f" WHERE status IN ({', '.join('?' for _ in wanted)})"
-    return int(db.conn.execute(sql, wanted).fetchone()[0])
+    return int(db.execute(sql, wanted).fetchone()[0])
 
 
 def _shape(r: dict[str, Any]) -> dict[str, Any]:

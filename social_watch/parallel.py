@@ -34,11 +34,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from itertools import islice
 
-import sqlite_utils
-
 from social_watch import sentiment, store
 from social_watch.models import IngestResult, Mention
 from social_watch.pipeline import Enricher, EnrichValues, Pipeline, rated
+from social_watch.store.base import Store
 
 PARALLEL_AFTER = 5000  # lines before a worker process is worth starting
 MAX_PENDING = 8  # batches read but not stored yet (enriched, at the worker or queued)
@@ -128,7 +127,7 @@ class _Batch:
         """Queued or running at the worker."""
         return self.future is not None and not self.future.done()
 
-    def store(self, pipeline: Pipeline, db: sqlite_utils.Database) -> IngestResult:
+    def store(self, pipeline: Pipeline, db: Store) -> IngestResult:
         values = self.values if self.values is not None else self.future.result()  # type: ignore[union-attr]
         to_enrichment = Enricher.enrichment
         prepared: list[store.Prepared] = []
@@ -145,7 +144,7 @@ class _Batch:
 
 def ingest_stream(
     pipeline: Pipeline,
-    db: sqlite_utils.Database,
+    db: Store,
     mentions: Iterable[Mention],
     *,
     batch_size: int,

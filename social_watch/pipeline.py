@@ -15,8 +15,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-import sqlite_utils
-
 from social_watch import sentiment, store
 from social_watch.clock import Clock, utcnow
 from social_watch.config import Config
@@ -24,6 +22,8 @@ from social_watch.importer import EARLIEST, LATEST, MAX_INT
 from social_watch.models import Enrichment, IngestResult, Mention, Sentiment
 from social_watch.sensitive import SensitiveDetector
 from social_watch.sla import BusinessHours, due_at, from_config
+from social_watch.store import mentions
+from social_watch.store.base import Store
 from social_watch.tagging import DEFAULT_TAG_RULES, Tagger
 
 BATCH_SIZE = 1000
@@ -172,7 +172,7 @@ def unstorable(m: Mention) -> str | None:
             if isinstance(value, str):
                 value.encode("utf-8")
         if m.raw is not None:
-            store._dumps(m.raw).encode("utf-8")
+            mentions._dumps(m.raw).encode("utf-8")
     except UnicodeEncodeError:
         return "contains a lone UTF-16 surrogate, which is not a character"
     return None
@@ -223,7 +223,7 @@ class Pipeline:
 
     def ingest(
         self,
-        db: sqlite_utils.Database,
+        db: Store,
         mentions: Iterable[Mention],
         *,
         source: str | None = None,
@@ -244,7 +244,7 @@ class Pipeline:
         )
 
     def ingest_stream(
-        self, db: sqlite_utils.Database, mentions: Iterable[Mention], batch_size: int = BATCH_SIZE
+        self, db: Store, mentions: Iterable[Mention], batch_size: int = BATCH_SIZE
     ) -> Iterator[IngestResult]:
         """Batches of ``batch_size``, one transaction each; yields each batch's result."""
         batch: list[Mention] = []

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from social_watch import registry
 from social_watch.clock import Clock, from_db, iso, utcnow
 from social_watch.config import Config
@@ -23,6 +21,7 @@ from social_watch.connector import Connector, Source
 from social_watch.errors import ConfigError, ConfigProblems, ConnectorError
 from social_watch.pipeline import Pipeline
 from social_watch.runner import PollSummary, poll_source
+from social_watch.store.base import Store
 
 OK, FAILED, RATE_LIMITED, SKIPPED = "ok", "failed", "rate_limited", "skipped"
 CANNOT_POLL = frozenset({"auth", "config", "unreachable"})  # source error kinds
@@ -127,9 +126,9 @@ def _build(config: Config, name: str, env: Mapping[str, str], clock: Clock) -> C
         raise (found[0] if len(found) == 1 else ConfigProblems(found)) from None
 
 
-def waiting_until(db: sqlite_utils.Database, source: Source, now: datetime) -> datetime | None:
+def waiting_until(db: Store, source: Source, now: datetime) -> datetime | None:
     """The reset time of a rate limit the last poll of ``source`` hit, if still in the future."""
-    row = db.conn.execute(
+    row = db.execute(
         "SELECT error, rate_limit_reset FROM polls WHERE source = ? "
         "ORDER BY started_at DESC, id DESC LIMIT 1",
         (source.key,),
@@ -140,9 +139,7 @@ def waiting_until(db: sqlite_utils.Database, source: Source, now: datetime) -> d
     return reset if reset is not None and reset > now else None
 
 
-def poll_connector(
-    db: sqlite_utils.Database, pipeline: Pipeline, connector: Connector
-) -> ConnectorReport:
+def poll_connector(db: Store, pipeline: Pipeline, connector: Connector) -> ConnectorReport:
     """Every source of one connector once; a failing source does not stop the others."""
     missing = connector.missing_secrets()
     if missing:
@@ -173,7 +170,7 @@ def poll_connector(
 
 
 def poll_all(
-    db: sqlite_utils.Database,
+    db: Store,
     config: Config,
     env: Mapping[str, str],
     names: Sequence[str] | None = None,

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from social_watch import db as dbmod
 from social_watch.clock import from_db, iso
 from social_watch.errors import Conflict, NotFound, Refused, UsageError
 from social_watch.models import DISMISS_REASONS, SENTIMENT_LABELS
 from social_watch.sla import BusinessHours, sla_state
 from social_watch.store import add_action, iter_rows
+from social_watch.store.base import Store
 
 MAX_SQL_INT = 2**63 - 1  # a larger id or LIMIT is an OverflowError/datatype mismatch
 
@@ -67,18 +66,18 @@ class SlaSettings:
 # --- reading ----------------------------------------------------------------------------
 
 
-def _known_network(db: sqlite_utils.Database, network: str) -> None:
+def _known_network(db: Store, network: str) -> None:
     """Refuse a network name that no connector has and no stored mention carries."""
     from social_watch.registry import available
 
-    stored = {r[0] for r in db.conn.execute("SELECT DISTINCT network FROM mentions")}
+    stored = {r[0] for r in db.execute("SELECT DISTINCT network FROM mentions")}
     known = sorted((set(available()) - {"replay"}) | stored)
     if network not in known:
         raise UsageError(f"unknown network {network!r}: known networks are {', '.join(known)}")
 
 
 def list_items(
-    db: sqlite_utils.Database, *, now: datetime, sla: SlaSettings, filters: QueueFilter
+    db: Store, *, now: datetime, sla: SlaSettings, filters: QueueFilter
 ) -> list[dict[str, Any]]:
     """Items that need an answer in ``filters.sort`` order (see :data:`SORTS`), documented shape."""
     where = ["m.status IN ('open', 'claimed')", "m.item_id = m.id"]
@@ -157,13 +156,11 @@ def list_items(
     return [_item(h, members.get(h["id"], [h]), now, sla) for h in heads]
 
 
-def _heads(
-    db: sqlite_utils.Database, sql: str, params: list[Any], limit: int | None
-) -> list[dict[str, Any]]:
+def _heads(db: Store, sql: str, params: list[Any], limit: int | None) -> list[dict[str, Any]]:
     return iter_rows(db, sql if limit is None else f"{sql} LIMIT {limit}", params)
 
 
-def _members(db: sqlite_utils.Database, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+def _members(db: Store, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {}
     for start in range(0, len(item_ids), 500):
         chunk = item_ids[start : start + 500]
@@ -243,7 +240,7 @@ def _item(
     }
 
 
-def resolve(db: sqlite_utils.Database, ref: str | int) -> dict[str, Any]:
+def resolve(db: Store, ref: str | int) -> dict[str, Any]:
     """A mention by short id or global id (network:native_id)."""
     text = str(ref).strip()
     if text.isascii() and text.isdigit():  # isdigit() alone accepts '²', which int() refuses
@@ -260,9 +257,7 @@ def resolve(db: sqlite_utils.Database, ref: str | int) -> dict[str, Any]:
     return rows[0]
 
 
-def show(
-    db: sqlite_utils.Database, ref: str | int, *, now: datetime, sla: SlaSettings
-) -> dict[str, Any]:
+def show(db: Store, ref: str | int, *, now: datetime, sla: SlaSettings) -> dict[str, Any]:
     """The whole thread of a mention, its queue item and the history of actions on it."""
     row = resolve(db, ref)
     item_id = row["item_id"] or row["id"]
@@ -363,7 +358,7 @@ def _message(m: dict[str, Any]) -> dict[str, Any]:
 # --- acting -----------------------------------------------------------------------------
 
 
-def _item_for(db: sqlite_utils.Database, ref: str | int) -> dict[str, Any]:
+def _item_for(db: Store, ref: str | int) -> dict[str, Any]:
     row = resolve(db, ref)
     if row["kind"] == "brand":
         raise UsageError(f"mention {row['id']} is the brand's own post; there is nothing to answer")
@@ -371,13 +366,13 @@ def _item_for(db: sqlite_utils.Database, ref: str | int) -> dict[str, Any]:
 
 
 def claim(
-    db: sqlite_utils.Database, ref: str | int, agent: str, *, now: datetime, ttl: timedelta
+    db: Store, ref: str | int, agent: str, *, now: datetime, ttl: timedelta
 ) -> dict[str, Any]:
     """Atomically claim an item: exactly one of two concurrent claimers wins."""
     with dbmod.write(db):
         head = _item_for(db, ref)
         expires = iso(now + ttl)
-        cur = db.conn.execute(
+        cur = db.execute(
             "UPDATE mentions SET status = 'claimed', claimed_by = ?, claimed_at = ?, "
             "claim_expires_at = ? WHERE item_id = ? AND (status = 'open' OR (status = 'claimed' "
             "AND (claimed_by = ? OR claim_expires_at <= ?)))",
@@ -416,7 +411,7 @@ def _held(head: dict[str, Any], holder: str) -> Refused:
 
 
 def release(
-    db: sqlite_utils.Database, ref: str | int, agent: str, *, now: datetime, force: bool = False
+    db: Store, ref: str | int, agent: str, *, now: datetime, force: bool = False
 ) -> dict[str, Any]:
     with dbmod.write(db):
         head = _item_for(db, ref)
@@ -425,7 +420,7 @@ def release(
         holder = _claim_holder(head, now)
         if holder not in (None, agent) and not force:
             raise _held(head, holder)
-        db.conn.execute(
+        db.execute(
             "UPDATE mentions SET status = 'open', claimed_by = NULL, claimed_at = NULL, "
             "claim_expires_at = NULL WHERE item_id = ? AND status = 'claimed'",
             (head["id"],),
@@ -435,7 +430,7 @@ def release(
 
 
 def close(
-    db: sqlite_utils.Database,
+    db: Store,
     ref: str | int,
     agent: str | None,
     *,
@@ -460,7 +455,7 @@ def close(
         holder = _claim_holder(head, now)
         if holder not in (None, agent) and not force:
             raise _held(head, holder)
-        db.conn.execute(
+        db.execute(
             "UPDATE mentions SET status = ?, closed_at = ?, claimed_by = NULL, "
             "claim_expires_at = NULL WHERE item_id = ? AND status IN "
             f"({', '.join('?' for _ in allowed)})",
@@ -478,7 +473,7 @@ def close(
 
 
 def assign(
-    db: sqlite_utils.Database,
+    db: Store,
     ref: str | int,
     agent: str,
     to: str,
@@ -497,7 +492,7 @@ def assign(
         if holder not in (None, agent, to) and not force:
             raise _held(head, holder)
         expires = iso(now + ttl)
-        db.conn.execute(
+        db.execute(
             "UPDATE mentions SET status = 'claimed', claimed_by = ?, claimed_at = ?, "
             "claim_expires_at = ? WHERE item_id = ? AND status IN ('open', 'claimed')",
             (to, iso(now), expires, head["id"]),
@@ -511,9 +506,7 @@ def assign(
 NOTE_LIMIT = 4000
 
 
-def add_note(
-    db: sqlite_utils.Database, ref: str | int, agent: str, text: str, *, now: datetime
-) -> dict[str, Any]:
+def add_note(db: Store, ref: str | int, agent: str, text: str, *, now: datetime) -> dict[str, Any]:
     """An internal note between agents: kept in the audit trail, never posted."""
     body = text.strip()
     if not body:
@@ -541,15 +534,13 @@ def sentiment_label(value: str) -> str:
 
 
 def label(
-    db: sqlite_utils.Database, ref: str | int, value: str, agent: str | None, *, now: datetime
+    db: Store, ref: str | int, value: str, agent: str | None, *, now: datetime
 ) -> dict[str, Any]:
     """An agent's sentiment correction; it wins over the model and is audited."""
     value = sentiment_label(value)
     with dbmod.write(db):
         row = resolve(db, ref)
-        db.conn.execute(
-            "UPDATE mentions SET sentiment_override = ? WHERE id = ?", (value, row["id"])
-        )
+        db.execute("UPDATE mentions SET sentiment_override = ? WHERE id = ?", (value, row["id"]))
         add_action(
             db,
             row["id"],
@@ -600,7 +591,7 @@ def between_batches() -> None:
 
 
 def label_where(
-    db: sqlite_utils.Database, clauses: list[str], value: str, agent: str | None, *, now: datetime
+    db: Store, clauses: list[str], value: str, agent: str | None, *, now: datetime
 ) -> int:
     """Label every mention matching ``clauses``, BULK_BATCH rows per transaction.
 
@@ -618,14 +609,14 @@ def label_where(
         if last:
             between_batches()
         with dbmod.write(db):  # the next BULK_BATCH matching rows after the last one done
-            rows = db.conn.execute(
+            rows = db.execute(
                 # NOT INDEXED: walk the rowid from `last` (an index on the filter would
                 # sort every match again for each batch)
                 "SELECT id, sentiment_label, sentiment_override FROM mentions NOT INDEXED "
                 f"WHERE id > ? AND {where} ORDER BY id LIMIT ?",
                 [last, *params, BULK_BATCH],
             ).fetchall()
-            db.conn.executemany(
+            db.executemany(
                 "UPDATE mentions SET sentiment_override = ? WHERE id = ?",
                 [(value, mention_id) for mention_id, _, _ in rows],
             )
@@ -676,7 +667,7 @@ def parse_tag_changes(changes: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def retag(
-    db: sqlite_utils.Database,
+    db: Store,
     ref: str | int,
     agent: str | None,
     *,
@@ -688,17 +679,15 @@ def retag(
         row = resolve(db, ref)
         tags = [t for t in json.loads(row["tags"]) if t not in remove]
         tags += [t for t in add if t not in tags]
-        db.conn.execute("UPDATE mentions SET tags = ? WHERE id = ?", (json.dumps(tags), row["id"]))
+        db.execute("UPDATE mentions SET tags = ? WHERE id = ?", (json.dumps(tags), row["id"]))
         add_action(db, row["id"], "tagged", agent, now, {"added": add, "removed": remove})
     return {"id": row["id"], "tags": tags}
 
 
-def summary(
-    db: sqlite_utils.Database, *, now: datetime, agent: str | None = None
-) -> dict[str, Any]:
+def summary(db: Store, *, now: datetime, agent: str | None = None) -> dict[str, Any]:
     """Counts for the queue header: waiting items, overdue, claimed, oldest (and, given an
     agent, ``mine``: the items that agent holds)."""
-    total, overdue, claimed, oldest = db.conn.execute(
+    total, overdue, claimed, oldest = db.execute(
         "SELECT COUNT(*), COALESCE(SUM(due_at <= ?), 0), "
         "COALESCE(SUM(status = 'claimed' AND claim_expires_at > ?), 0), MIN(created_at) "
         "FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id",
@@ -708,7 +697,7 @@ def summary(
     if agent is not None:
         # Its own query: claimed_by is not in the covering summary index, and only the
         # claimed rows need their table row read (140 ms against 1 ms at 1 M mentions).
-        (counts["mine"],) = db.conn.execute(
+        (counts["mine"],) = db.execute(
             "SELECT COUNT(*) FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id "
             "AND +status = 'claimed' AND claim_expires_at > ? AND claimed_by = ?",
             (iso(now), agent),
@@ -716,14 +705,14 @@ def summary(
     return counts
 
 
-def networks(db: sqlite_utils.Database) -> list[str]:
+def networks(db: Store) -> list[str]:
     """The networks of the stored mentions (the inbox's network filter).
 
     A skip scan of the (network, in_reply_to) index, one probe per network: DISTINCT
     would read every index entry (6 s cold at 1 M mentions)."""
     return [
         r[0]
-        for r in db.conn.execute(
+        for r in db.execute(
             "WITH RECURSIVE n(network) AS (SELECT MIN(network) FROM mentions UNION ALL "
             "SELECT (SELECT MIN(network) FROM mentions WHERE network > n.network) FROM n "
             "WHERE n.network IS NOT NULL) SELECT network FROM n WHERE network IS NOT NULL"

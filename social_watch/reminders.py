@@ -14,14 +14,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from social_watch import db as dbmod
 from social_watch import notify as notifier
 from social_watch.clock import from_db, iso
 from social_watch.queue import SlaSettings
 from social_watch.sla import sla_state
 from social_watch.store import add_action, iter_rows
+from social_watch.store.base import Store
 from social_watch.watch_state import Sender, deliver, human
 
 log = logging.getLogger("social_watch.watch")
@@ -31,7 +30,7 @@ RETRY_FAILED_REMINDER = timedelta(minutes=1)
 THRESHOLDS = ("at_risk", "urgent", "breached")
 
 
-def _item_details(db: sqlite_utils.Database, item_id: int, now: datetime, sla: SlaSettings) -> Any:
+def _item_details(db: Store, item_id: int, now: datetime, sla: SlaSettings) -> Any:
     from social_watch import queue
 
     return queue.show(db, item_id, now=now, sla=sla)["item"]
@@ -103,7 +102,7 @@ def backlog_note(counts: Mapping[str, int]) -> notifier.Notification:
 
 
 def remind(
-    db: sqlite_utils.Database,
+    db: Store,
     now: datetime,
     sla: SlaSettings,
     send: Sender,
@@ -166,7 +165,7 @@ def remind(
         with dbmod.write(db):
             for threshold, ids in backlog.items():
                 for t in THRESHOLDS[: THRESHOLDS.index(threshold) + 1]:
-                    db.conn.executemany(
+                    db.executemany(
                         "INSERT OR IGNORE INTO reminders (item_id, threshold, at, delivered) "
                         "VALUES (?, ?, ?, '[\"backlog\"]')",
                         [(i, t, iso(now)) for i in ids],
@@ -180,12 +179,12 @@ def remind(
         with dbmod.write(db):
             for item_id in ids:
                 for t in lower:
-                    db.conn.execute(
+                    db.execute(
                         "INSERT OR IGNORE INTO reminders (item_id, threshold, at, delivered) "
                         "VALUES (?, ?, ?, '[\"superseded\"]')",
                         (item_id, t, iso(now)),
                     )
-                db.conn.execute(
+                db.execute(
                     "INSERT INTO reminders (item_id, threshold, at, delivered) VALUES (?, ?, ?, "
                     "'[\"sending\"]') ON CONFLICT(item_id, threshold) DO UPDATE SET at = excluded.at, "
                     "delivered = excluded.delivered",
@@ -201,7 +200,7 @@ def remind(
         for note, covered in notes:
             channels = json.dumps(deliver(send, note))
             with dbmod.write(db):
-                db.conn.executemany(
+                db.executemany(
                     "UPDATE reminders SET delivered = ? WHERE item_id = ? AND threshold = ?",
                     [(channels, i, threshold) for i in covered],
                 )
@@ -212,7 +211,7 @@ def remind(
 # --- expired claims -----------------------------------------------------------------------
 
 
-def expire_claims(db: sqlite_utils.Database, now: datetime, send: Sender) -> list[int]:
+def expire_claims(db: Store, now: datetime, send: Sender) -> list[int]:
     """Claims that ran out with the item unanswered go back to the queue; the team is told."""
     rows = iter_rows(
         db,
@@ -223,7 +222,7 @@ def expire_claims(db: sqlite_utils.Database, now: datetime, send: Sender) -> lis
     expired = []
     for row in rows:
         with dbmod.write(db):
-            cur = db.conn.execute(
+            cur = db.execute(
                 "UPDATE mentions SET status = 'open', claimed_by = NULL, claimed_at = NULL, "
                 "claim_expires_at = NULL WHERE item_id = ? AND status = 'claimed' "
                 "AND claim_expires_at <= ?",

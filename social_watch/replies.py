@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from social_watch import db as dbmod
 from social_watch import outbox, templating
 from social_watch.authors import ANONYMOUS, NAMED_NETWORKS
@@ -44,6 +42,7 @@ from social_watch.lengths import check_length
 from social_watch.models import Author, Mention
 from social_watch.queue import resolve
 from social_watch.store import iter_rows
+from social_watch.store.base import Store
 
 READ_ONLY_NETWORKS = ("hackernews", "rss")
 
@@ -269,14 +268,14 @@ def compose(
 # --- where it goes -----------------------------------------------------------------------
 
 
-def item_head(db: sqlite_utils.Database, ref: str | int) -> dict[str, Any]:
+def item_head(db: Store, ref: str | int) -> dict[str, Any]:
     row = resolve(db, ref)
     if row["kind"] == "brand":
         raise UsageError(f"mention {row['id']} is the brand's own post; there is nothing to answer")
     return resolve(db, row["item_id"] or row["id"])
 
 
-def item_rows(db: sqlite_utils.Database, item_id: int) -> list[dict[str, Any]]:
+def item_rows(db: Store, item_id: int) -> list[dict[str, Any]]:
     return iter_rows(
         db,
         "SELECT * FROM mentions WHERE COALESCE(item_id, id) = ? AND kind = 'mention' "
@@ -285,9 +284,7 @@ def item_rows(db: sqlite_utils.Database, item_id: int) -> list[dict[str, Any]]:
     )
 
 
-def reply_target(
-    db: sqlite_utils.Database, ref: str | int
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def reply_target(db: Store, ref: str | int) -> tuple[dict[str, Any], dict[str, Any]]:
     """(queue item head, the row a reply answers): the item's newest open message."""
     head = item_head(db, ref)
     rows = item_rows(db, head["id"])
@@ -312,7 +309,7 @@ def to_mention(row: Mapping[str, Any]) -> Mention:
     )
 
 
-def is_replay(db: sqlite_utils.Database, row: Mapping[str, Any]) -> bool:
+def is_replay(db: Store, row: Mapping[str, Any]) -> bool:
     """Did this mention come from a replay source (the demo, offline tests)?
 
     True when a query it was found by starts with ``replay:``, or when the database was
@@ -321,12 +318,12 @@ def is_replay(db: sqlite_utils.Database, row: Mapping[str, Any]) -> bool:
     sources = json.loads(row.get("sources") or "[]")
     if any(str(s) == "replay" or str(s).startswith("replay:") for s in sources):
         return True
-    found = db.conn.execute("SELECT 1 FROM cursors WHERE source LIKE 'replay:%' LIMIT 1")
+    found = db.execute("SELECT 1 FROM cursors WHERE source LIKE 'replay:%' LIMIT 1")
     return found.fetchone() is not None
 
 
 def connector_for(
-    db: sqlite_utils.Database,
+    db: Store,
     config: Config,
     row: Mapping[str, Any],
     *,
@@ -429,12 +426,10 @@ def claim_holder(head: Mapping[str, Any], now: datetime) -> str | None:
     return head["claimed_by"] if expires is None or expires > now else None
 
 
-def answered_by_other(
-    db: sqlite_utils.Database, head: Mapping[str, Any], agent: str
-) -> tuple[str, str] | None:
+def answered_by_other(db: Store, head: Mapping[str, Any], agent: str) -> tuple[str, str] | None:
     """(who, when) if someone other than ``agent`` answered since ``agent`` claimed it."""
     since = head["claimed_at"] if head["claimed_by"] == agent else None
-    row = db.conn.execute(
+    row = db.execute(
         "SELECT a.agent, a.at FROM actions a JOIN mentions m ON m.id = a.mention_id "
         "WHERE COALESCE(m.item_id, m.id) = ? AND a.action IN ('replied', 'moved_to_email') "
         "AND COALESCE(a.agent, '') != ? AND (? IS NULL OR a.at >= ?) ORDER BY a.at LIMIT 1",
@@ -449,10 +444,10 @@ def answered_by_other(
 
 
 def last_answer(
-    db: sqlite_utils.Database, item_id: int, rows: list[dict[str, Any]]
+    db: Store, item_id: int, rows: list[dict[str, Any]]
 ) -> tuple[str, datetime, str] | None:
     """(who, when, text) of the brand's last public answer, if no customer wrote since."""
-    row = db.conn.execute(
+    row = db.execute(
         "SELECT a.agent, a.at, a.details FROM actions a JOIN mentions m ON m.id = a.mention_id "
         "WHERE COALESCE(m.item_id, m.id) = ? AND a.action = 'replied' ORDER BY a.at DESC LIMIT 1",
         (item_id,),
@@ -492,7 +487,7 @@ def overrides_for(force: bool, overrides: Collection[str] = ()) -> frozenset[str
 
 
 def check_guards(
-    db: sqlite_utils.Database,
+    db: Store,
     config: Config,
     draft: Draft,
     *,
@@ -561,7 +556,7 @@ def check_guards(
 
 
 def prepare(
-    db: sqlite_utils.Database,
+    db: Store,
     config: Config,
     ref: str | int,
     agent: str,
@@ -622,7 +617,7 @@ def prepare(
 
 
 def settle_earlier(
-    db: sqlite_utils.Database,
+    db: Store,
     item_id: int,
     connector: Connector,
     *,
@@ -672,7 +667,7 @@ def settle_earlier(
 
 
 def _close_or_keep(
-    db: sqlite_utils.Database,
+    db: Store,
     row: dict[str, Any],
     kept: dict[str, Any] | None,
     why: str,
@@ -684,10 +679,10 @@ def _close_or_keep(
     return row
 
 
-def _hold_unknown(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
+def _hold_unknown(db: Store, row: dict[str, Any]) -> None:
     """A dead sender's row whose request may still land: say 'unknown', not 'sending'."""
     with dbmod.write(db):
-        db.conn.execute(
+        db.execute(
             "UPDATE outbox SET status = 'unknown', owner = NULL, error = COALESCE(error, ?) "
             "WHERE id = ? AND status = 'sending' AND attempts = ?",
             ("its sender stopped mid-post", row["id"], row["attempts"]),
@@ -695,7 +690,7 @@ def _hold_unknown(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
 
 
 def send(
-    db: sqlite_utils.Database,
+    db: Store,
     config: Config,
     draft: Draft,
     connector: Connector,
@@ -712,7 +707,7 @@ def send(
 
 
 def enqueue(
-    db: sqlite_utils.Database,
+    db: Store,
     config: Config,
     draft: Draft,
     connector: Connector,
@@ -761,7 +756,7 @@ def enqueue(
 
 
 def retry_all(
-    db: sqlite_utils.Database,
+    db: Store,
     config: Config,
     *,
     env: Mapping[str, str],

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from social_watch import store
 from social_watch.clock import iso
 from social_watch.connector import Connector, Skipped, Source
 from social_watch.errors import AuthError, ConfigError, ConnectorError, RateLimited, Unreachable
 from social_watch.pipeline import Pipeline, unstorable
+from social_watch.store.base import Store
 
 log = logging.getLogger("social_watch.runner")
 MAX_PAGES = 20
@@ -64,7 +63,7 @@ class PollSummary:
 
 
 def poll_source(
-    db: sqlite_utils.Database,
+    db: Store,
     pipeline: Pipeline,
     connector: Connector,
     source: Source,
@@ -131,7 +130,7 @@ def poll_source(
 
 
 def _record_failure(
-    db: sqlite_utils.Database, source: Source, started: datetime, finished: datetime, s: PollSummary
+    db: Store, source: Source, started: datetime, finished: datetime, s: PollSummary
 ) -> None:
     from social_watch import db as dbmod
 
@@ -148,8 +147,6 @@ def _record_failure(
         )
 
 
-def poll_connector(
-    db: sqlite_utils.Database, pipeline: Pipeline, connector: Connector
-) -> list[PollSummary]:
+def poll_connector(db: Store, pipeline: Pipeline, connector: Connector) -> list[PollSummary]:
     """Every source of one connector; a failing source does not stop the others."""
     return [poll_source(db, pipeline, connector, source) for source in connector.sources()]

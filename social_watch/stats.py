@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-import sqlite_utils
-
 from social_watch.clock import iso, parse_iso
 from social_watch.config import parse_duration
 from social_watch.errors import UsageError
 from social_watch.sla import BusinessHours
+from social_watch.store.base import Store
 
 HOURS = ("all", "business", "off")
 GROUPS = ("overall", "by_network", "by_agent", "by_tag")
@@ -570,24 +568,7 @@ class Rollups:
         return out
 
     def _write(self, fn: Any) -> Any:
-        conn = self.conn
-        if conn.in_transaction:
-            return None
-        timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
-        conn.execute("PRAGMA busy_timeout = 250")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn()
-                conn.execute("COMMIT")
-                return result
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError:  # busy, read-only: no cache this time
-            return None
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+        return self.conn.try_write(fn)
 
     def begin(self, days: list[str]) -> None:
         """Clear the marks of ``days`` (and drop their rollups of every scope)."""
@@ -666,7 +647,7 @@ def _fingerprint(hours: BusinessHours | None, select: str, day: datetime) -> str
 
 
 def compute(
-    db: sqlite_utils.Database,
+    db: Store,
     *,
     period: Period,
     now: datetime,
@@ -689,7 +670,7 @@ def compute(
             f"--hours {select} needs business hours: set [queue.business_hours] in the config"
         )
     wanted = [g for g in GROUPS if g in set(groups)]
-    conn = db.conn
+    conn = db
     tz = report_tz(hours)
     now_s = iso(now) or ""
 
@@ -779,7 +760,7 @@ def _rollup(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def warm(
-    db: sqlite_utils.Database,
+    db: Store,
     *,
     now: datetime,
     hours: BusinessHours | None = None,
@@ -790,7 +771,7 @@ def warm(
     report over them finds them cached. Valid rollups are left as they are, so a second
     call costs a few queries. Returns, per scope, how many days were (re)computed.
     """
-    conn = db.conn
+    conn = db
     if days <= 0 or not _has_rollups(conn):
         return {}
     end = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

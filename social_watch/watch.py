@@ -38,7 +38,6 @@ from time import perf_counter
 from typing import Any, TextIO
 
 import schedule
-import sqlite_utils
 
 from social_watch import db as dbmod
 from social_watch.clock import Clock, from_db, iso, utcnow
@@ -49,6 +48,7 @@ from social_watch.logs import LiveLine, restore, route_through
 from social_watch.polling import FAILED, OK, RATE_LIMITED, ConnectorReport
 from social_watch.queue import SlaSettings
 from social_watch.reminders import expire_claims, remind
+from social_watch.store.base import Store
 from social_watch.watch_state import (
     HEARTBEAT_EVERY,
     Sender,
@@ -135,24 +135,22 @@ def parse_hhmm(value: str, key: str = "watch.digest_at") -> time:
         raise ConfigError(f"expected a local time HH:MM, got {value!r}", key=key) from None
 
 
-def _state(db: sqlite_utils.Database, key: str) -> str | None:
-    row = db.conn.execute("SELECT value FROM watch_state WHERE key = ?", (key,)).fetchone()
+def _state(db: Store, key: str) -> str | None:
+    row = db.execute("SELECT value FROM watch_state WHERE key = ?", (key,)).fetchone()
     return row[0] if row else None
 
 
-def _set_state(db: sqlite_utils.Database, key: str, value: str | None) -> None:
+def _set_state(db: Store, key: str, value: str | None) -> None:
     with dbmod.write(db):
         if value is None:
-            db.conn.execute("DELETE FROM watch_state WHERE key = ?", (key,))
+            db.execute("DELETE FROM watch_state WHERE key = ?", (key,))
         else:
-            db.conn.execute(
+            db.execute(
                 "INSERT OR REPLACE INTO watch_state (key, value) VALUES (?, ?)", (key, value)
             )
 
 
-def digest_if_due(
-    db: sqlite_utils.Database, config: Config, env: Mapping[str, str], now: datetime
-) -> bool:
+def digest_if_due(db: Store, config: Config, env: Mapping[str, str], now: datetime) -> bool:
     """Send the daily digest once per local day, at or after ``[watch] digest_at``.
 
     The day is recorded before sending (never twice, even after a restart); a failed send
@@ -186,9 +184,7 @@ def digest_if_due(
     return True
 
 
-def alerts_check(
-    db: sqlite_utils.Database, config: Config, env: Mapping[str, str], now: datetime
-) -> Any:
+def alerts_check(db: Store, config: Config, env: Mapping[str, str], now: datetime) -> Any:
     fn = optional("alerts", "check_and_notify")
     if fn is None:
         return None
@@ -198,9 +194,7 @@ def alerts_check(
     return run
 
 
-def warm_rollups(
-    db: sqlite_utils.Database, config: Config, now: datetime, days: int = WARM_DAYS
-) -> dict[str, int]:
+def warm_rollups(db: Store, config: Config, now: datetime, days: int = WARM_DAYS) -> dict[str, int]:
     """Store the per-day rollups that ``stats`` (every ``--hours`` the config allows) and
     ``digest`` reports over the last ``days`` days read, so the first report of the day is
     as fast as the next; returns, per scope, how many days were (re)computed."""
@@ -226,7 +220,7 @@ class Slot:
     next_poll: datetime
     failures: int = 0
     running: bool = False
-    db: sqlite_utils.Database | None = None
+    db: Store | None = None
     pipeline: Any = None  # built in the worker on first poll, then reused
     last: str = "waiting"
 
@@ -237,7 +231,7 @@ class _Job:
 
     name: str
     running: bool = False
-    db: sqlite_utils.Database | None = None
+    db: Store | None = None
 
 
 class Watch:
@@ -284,7 +278,7 @@ class Watch:
         self.warm_next: datetime | None = None
         self.exit_code = 0
         self.started: datetime | None = None
-        self._db: sqlite_utils.Database | None = None
+        self._db: Store | None = None
         self._threads: list[threading.Thread] = []
         self._alerts_next: datetime | None = None
         watch = config.section("watch") or {}
@@ -298,7 +292,7 @@ class Watch:
         self.sla = SlaSettings(business_hours(config), q["at_risk"], q["urgent"], q["claim_ttl"])
 
     @property
-    def db(self) -> sqlite_utils.Database:
+    def db(self) -> Store:
         if self._db is None:
             self._db = dbmod.connect(self.db_path)
         return self._db
@@ -493,7 +487,7 @@ class Watch:
             reason = f"{report.status}: {reason}"
         return f"{reason}; retry {nxt} (failure {slot.failures})"
 
-    def _spawn_job(self, job: _Job, fn: Callable[[sqlite_utils.Database], Any]) -> None:
+    def _spawn_job(self, job: _Job, fn: Callable[[Store], Any]) -> None:
         """Run ``fn`` in a worker on the job's own connection, unless it is still running."""
         if job.running or self.stop_event.is_set():
             return
@@ -520,7 +514,7 @@ class Watch:
         self.warm_next = now + WARM_EVERY
         self._spawn_job(self.warmer, lambda db: self._guarded("rollups", lambda: self.warm(db)))
 
-    def warm(self, db: sqlite_utils.Database) -> dict[str, int]:
+    def warm(self, db: Store) -> dict[str, int]:
         """Compute the rollups of the last whole days that no valid one covers (seconds for
         a month of a busy brand, a few queries once warm), so reports rarely start cold."""
         start = perf_counter()
@@ -530,7 +524,7 @@ class Watch:
         log.info("report rollups warm in %.1f s (days computed: %s)", took, computed)
         return done
 
-    def housekeeping(self, db: sqlite_utils.Database) -> None:
+    def housekeeping(self, db: Store) -> None:
         """Reminders, expired claims, health, digest and spike check: each guarded alone."""
         now = self.clock()
         if self.reminders:

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from social_watch import db as dbmod
 from social_watch import notify as notifier
 from social_watch.clock import from_db, iso
@@ -26,6 +24,7 @@ from social_watch.errors import SocialWatchError
 from social_watch.polling import OK, ConnectorReport
 from social_watch.process import pid_alive
 from social_watch.store import iter_rows
+from social_watch.store.base import Store
 
 log = logging.getLogger("social_watch.watch")
 
@@ -110,8 +109,8 @@ class LockHolder:
         return True
 
 
-def read_lock(db: sqlite_utils.Database) -> LockHolder | None:
-    row = db.conn.execute(
+def read_lock(db: Store) -> LockHolder | None:
+    row = db.execute(
         "SELECT token, pid, host, since, heartbeat, heartbeat_every FROM watch_lock WHERE id = 1"
     ).fetchone()
     if row is None:
@@ -122,7 +121,7 @@ def read_lock(db: sqlite_utils.Database) -> LockHolder | None:
 
 
 def acquire_lock(
-    db: sqlite_utils.Database,
+    db: Store,
     now: datetime,
     *,
     token: str,
@@ -138,7 +137,7 @@ def acquire_lock(
                 f"another watch loop is running on this database: {holder.describe()} "
                 f"(last heartbeat {age} ago); stop it first, or wait for it to exit"
             )
-        db.conn.execute(
+        db.execute(
             "INSERT OR REPLACE INTO watch_lock (id, token, pid, host, since, heartbeat, "
             "heartbeat_every) VALUES (1, ?, ?, ?, ?, ?, ?)",
             (token, pid, host, iso(now), iso(now), heartbeat_every.total_seconds()),
@@ -146,27 +145,27 @@ def acquire_lock(
     return holder if holder is not None and holder.token != token else None
 
 
-def heartbeat(db: sqlite_utils.Database, token: str, now: datetime) -> bool:
+def heartbeat(db: Store, token: str, now: datetime) -> bool:
     """False when the lock is no longer ours (another loop took it over): stop."""
     with dbmod.write(db):
-        cur = db.conn.execute(
+        cur = db.execute(
             "UPDATE watch_lock SET heartbeat = ? WHERE id = 1 AND token = ?", (iso(now), token)
         )
     return cur.rowcount == 1
 
 
-def release_lock(db: sqlite_utils.Database, token: str) -> None:
+def release_lock(db: Store, token: str) -> None:
     with dbmod.write(db):
-        db.conn.execute("DELETE FROM watch_lock WHERE id = 1 AND token = ?", (token,))
+        db.execute("DELETE FROM watch_lock WHERE id = 1 AND token = ?", (token,))
 
 
 def ensure_connectors(
-    db: sqlite_utils.Database, specs: Mapping[str, tuple[timedelta, timedelta]], now: datetime
+    db: Store, specs: Mapping[str, tuple[timedelta, timedelta]], now: datetime
 ) -> dict[str, dict[str, Any]]:
     """One state row per watched connector (interval, quiet period); returns the rows."""
     with dbmod.write(db):
         for name, (interval, quiet) in specs.items():
-            db.conn.execute(
+            db.execute(
                 "INSERT INTO watch_connectors (connector, interval, quiet_period, watched_since) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT(connector) DO UPDATE SET "
                 "interval = excluded.interval, quiet_period = excluded.quiet_period",
@@ -176,7 +175,7 @@ def ensure_connectors(
 
 
 def record_result(
-    db: sqlite_utils.Database,
+    db: Store,
     name: str,
     report: ConnectorReport,
     now: datetime,
@@ -186,7 +185,7 @@ def record_result(
     ok = report.status == OK
     new = report.total("new")
     with dbmod.write(db):
-        db.conn.execute(
+        db.execute(
             "UPDATE watch_connectors SET last_poll_at = ?, last_status = ?, fetched = ?, new = ?, "
             "duplicates = ?, skipped = ?, error = ?, rate_limit_reset = ?, next_poll_at = ?, "
             "failures = ?, last_success_at = CASE WHEN ? THEN ? ELSE last_success_at END, "
@@ -212,15 +211,15 @@ def record_result(
         )
         key = f"cannot_poll:{name}"
         if report.cannot_poll:
-            db.conn.execute(
+            db.execute(
                 "INSERT OR REPLACE INTO watch_state (key, value) VALUES (?, ?)",
                 (key, report.cannot_poll),
             )
         else:
-            db.conn.execute("DELETE FROM watch_state WHERE key = ?", (key,))
+            db.execute("DELETE FROM watch_state WHERE key = ?", (key,))
 
 
-def connector_rows(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+def connector_rows(db: Store) -> dict[str, dict[str, Any]]:
     """Each watched connector's state, with ``cannot_poll`` (why its last poll could not
     poll at all: 'missing secret', 'auth', 'unreachable'; else None)."""
     rows = iter_rows(
@@ -270,7 +269,7 @@ def cannot_poll(row: Mapping[str, Any], since: datetime) -> str | None:
 
 
 def check_health(
-    db: sqlite_utils.Database,
+    db: Store,
     names: list[str],
     now: datetime,
     send: Sender,
@@ -288,7 +287,7 @@ def check_health(
         if (reason is None) == bool(row["healthy"]):
             continue
         with dbmod.write(db):
-            db.conn.execute(
+            db.execute(
                 "UPDATE watch_connectors SET healthy = ?, health_reason = ?, health_changed_at = ? "
                 "WHERE connector = ?",
                 (reason is None, reason, iso(now), name),
@@ -315,7 +314,7 @@ def check_health(
 # --- status (for `social-watch status`) ---------------------------------------------------
 
 
-def status(db: sqlite_utils.Database, config: Config, now: datetime) -> dict[str, Any]:
+def status(db: Store, config: Config, now: datetime) -> dict[str, Any]:
     """What `status` prints; ``problems`` is empty when all is well (exit 0)."""
     from social_watch import queue as q
     from social_watch import registry

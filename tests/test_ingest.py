@@ -212,6 +212,7 @@ def test_enrichment_is_stored(tmp_path):
 
 def test_a_failing_batch_stores_nothing_and_not_its_cursor(tmp_path, monkeypatch):
     from social_watch import store
+    from social_watch.store import mentions
 
     db = open_db(tmp_path)
     p = pipeline()
@@ -219,7 +220,7 @@ def test_a_failing_batch_stores_nothing_and_not_its_cursor(tmp_path, monkeypatch
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "record_poll", boom)
+    monkeypatch.setattr(mentions, "record_poll", boom)
     with pytest.raises(RuntimeError):
         p.ingest(
             db, [mention("1")], source="x:search:q", cursor={"since_id": "1"}, poll={"source": "x"}

@@ -31,7 +31,7 @@ def record(db: object, source: str, n: int, error: str | None = None) -> None:
 def test_each_source_keeps_only_its_newest_polls(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "POLL_HISTORY", 5)
+    monkeypatch.setattr(store.mentions, "POLL_HISTORY", 5)
     db = open_db(tmp_path)
     for n in range(1, 31):
         record(db, "x:brand", n)
@@ -51,7 +51,7 @@ def test_each_source_keeps_only_its_newest_polls(
 def test_the_prune_is_part_of_the_poll_transaction(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "POLL_HISTORY", 2)
+    monkeypatch.setattr(store.mentions, "POLL_HISTORY", 2)
     db = open_db(tmp_path)
     for n in (1, 2):
         record(db, "x:brand", n)

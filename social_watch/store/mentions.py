@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
-from social_watch import db as dbmod
 from social_watch.authors import ANONYMOUS, NAMED_NETWORKS
 from social_watch.clock import iso
 from social_watch.models import Enrichment, IngestResult, Mention
 from social_watch.redact import redact
+from social_watch.store.base import Store
 
 _MUTABLE = ("text", "url", "author_name", "author_followers", "lang", "rating", "raw")
 
@@ -78,7 +76,7 @@ def _raw_text(m: Mention) -> str | None:
 
 
 def ingest(
-    db: sqlite_utils.Database,
+    db: Store,
     batch: Sequence[Prepared],
     *,
     now: datetime,
@@ -102,8 +100,8 @@ def ingest(
         if gid in unique:
             unchanged += 1
         unique[gid] = p
-    with dbmod.write(db):
-        conn = db.conn
+    with db.write():
+        conn = db
         existing = _existing(conn, list(unique))
         # In posting order, so a reply in the same batch finds the messages it answers.
         ordered = sorted(unique.items(), key=lambda item: item[1].mention.created_at)
@@ -141,7 +139,7 @@ def _counts(r: IngestResult) -> dict[str, int]:
 POLL_HISTORY = 2_000  # polls kept per source: a day and a half at one a minute
 
 
-def record_poll(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
+def record_poll(db: Store, row: dict[str, Any]) -> None:
     """One poll's record; older ones of the source beyond POLL_HISTORY go in the same write.
 
     Call inside the poll's transaction, so the record and the prune land (or not) together.
@@ -167,11 +165,11 @@ def record_poll(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
         for c, v in zip(cols, values, strict=True)
     ]
     values[cols.index("error")] = redact(values[cols.index("error")] or "") or None
-    db.conn.execute(
+    db.execute(
         f"INSERT INTO polls ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
         values,
     )
-    db.conn.execute(
+    db.execute(
         "DELETE FROM polls WHERE source = ? AND (started_at, id) <= ("
         "  SELECT started_at, id FROM polls WHERE source = ? "
         "  ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?)",
@@ -420,10 +418,10 @@ def _insert_row(conn: Any, row: dict[str, Any], *, new_item: bool = False) -> in
         cols += ["id", "item_id"]
         marks += [_NEXT_ID, _NEXT_ID]
     cur = conn.execute(
-        f"INSERT INTO mentions ({', '.join(cols)}) VALUES ({', '.join(marks)})",
+        f"INSERT INTO mentions ({', '.join(cols)}) VALUES ({', '.join(marks)}) RETURNING id",
         [row[c] for c in row],
     )
-    return int(cur.lastrowid)
+    return int(cur.fetchone()[0])
 
 
 def _answer_natively(conn: Any, brand_post: Mention, brand_row_id: int) -> int:
@@ -547,14 +545,14 @@ def _update(
     return bool(changed)
 
 
-def load_cursor(db: sqlite_utils.Database, source: str) -> Any:
-    row = db.conn.execute("SELECT cursor FROM cursors WHERE source = ?", (source,)).fetchone()
+def load_cursor(db: Store, source: str) -> Any:
+    row = db.execute("SELECT cursor FROM cursors WHERE source = ?", (source,)).fetchone()
     return json.loads(row[0]) if row else None
 
 
-def counts(db: sqlite_utils.Database) -> dict[str, Any]:
+def counts(db: Store) -> dict[str, Any]:
     """Numbers for `db status`: totals, by network and status, and model agreement."""
-    conn = db.conn
+    conn = db
     by_status = dict(
         conn.execute(
             "SELECT status, COUNT(*) FROM mentions WHERE kind = 'mention' GROUP BY status"
@@ -591,10 +589,10 @@ LANG_SQL = (
 )
 
 
-def agreement_by_lang(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+def agreement_by_lang(db: Store) -> dict[str, dict[str, Any]]:
     """Per language (``und`` when none is stored): corrections, and the share where the
     model's label already matched the agent's. The check on each language's lexicon."""
-    rows = db.conn.execute(
+    rows = db.execute(
         f"SELECT {LANG_SQL} AS code, COUNT(*), "
         "COALESCE(SUM(sentiment_override = sentiment_label), 0) FROM mentions "
         "WHERE sentiment_override IS NOT NULL GROUP BY code ORDER BY COUNT(*) DESC, code"
@@ -603,23 +601,21 @@ def agreement_by_lang(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
 
 
 def add_action(
-    db: sqlite_utils.Database,
+    db: Store,
     mention_id: int,
     action: str,
     agent: str | None,
     at: datetime,
     details: dict[str, Any] | None = None,
 ) -> None:
-    db.conn.execute(
+    db.execute(
         "INSERT INTO actions (mention_id, action, agent, at, details) VALUES (?, ?, ?, ?, ?)",
         (mention_id, action, agent, iso(at), _dumps(details or {})),
     )
 
 
-def iter_rows(
-    db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()
-) -> list[dict[str, Any]]:
-    return query(db.conn, sql, params)
+def iter_rows(db: Store, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    return db.rows(sql, list(params))
 
 
 def query(conn: Any, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:

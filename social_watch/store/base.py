@@ -1,0 +1,126 @@
+"""What every backend offers the core: statements, transactions and the few SQL fragments
+whose spelling differs between SQLite and PostgreSQL.
+
+Why hand-written SQL per dialect behind one interface rather than SQLAlchemy Core: the
+queries were written (and tuned, with covering indexes and index hints) as SQL; nine in ten
+are already the same text on both backends (``ON CONFLICT``, ``RETURNING``,
+``IS NOT DISTINCT FROM``, row values), and the rest differ in a handful of fragments named
+here. One more dependency and a rewrite of every query would buy little. Statements are
+written with ``?`` placeholders; the PostgreSQL store turns them into ``%s``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class Cursor(Protocol):
+    """The DB-API cursor both drivers return (sqlite3 and psycopg)."""
+
+    @property
+    def rowcount(self) -> int: ...
+    @property
+    def description(self) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Store:
+    """One database. Owns its connection and its statements; the domain modules call it."""
+
+    dialect: ClassVar[str]
+    url: str  # where it is, for messages (never with a password)
+
+    # -- statements ----------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
+        raise NotImplementedError
+
+    def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts keyed by column name."""
+        cur = self.execute(sql, list(params))
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur]
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.execute(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    # -- transactions --------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Store]:
+        """One write transaction, committed whole or not at all (nested: joins the outer)."""
+        raise NotImplementedError
+        yield self  # pragma: no cover
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """A read-only transaction: every statement inside sees the same committed state
+        (a report's totals add up even while the watch loop writes)."""
+        raise NotImplementedError
+        yield self  # pragma: no cover
+
+    def try_write(self, fn: Callable[[], T], *, wait_s: float = 0.25) -> T | None:
+        """``fn()`` in a write transaction if the lock comes within ``wait_s``, else None:
+        for best-effort writes (a cache) that must never hold up a reader. Also None on a
+        read-only database or inside a caller's open transaction."""
+        raise NotImplementedError
+
+    def is_unique_violation(self, exc: BaseException, column: str) -> bool:
+        """``exc`` is this driver's unique-constraint error on ``table.column``."""
+        raise NotImplementedError
+
+    def lock(self, name: str) -> None:
+        """Inside ``write()``: serialize with every other writer taking ``name``.
+
+        SQLite has one writer at a time already; PostgreSQL takes a transaction-scoped
+        advisory lock, released at commit or rollback.
+        """
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- schema --------------------------------------------------------------------------
+    def user_tables(self) -> list[str]:
+        raise NotImplementedError
+
+    def columns(self, table: str) -> list[str]:
+        raise NotImplementedError
+
+    def migrations_applied(self) -> list[str]:
+        raise NotImplementedError
+
+    # -- fragments -----------------------------------------------------------------------
+    def json_values(self, column: str, alias: str) -> str:
+        """A FROM item yielding ``alias.value`` for each element of a JSON list in TEXT."""
+        raise NotImplementedError
+
+    def indexed_by(self, index: str) -> str:
+        """SQLite's index hint (its planner needs it on a few reports); nothing elsewhere."""
+        return ""
+
+    def position(self, needle: str, haystack: str) -> str:
+        """1-based position of ``needle`` in ``haystack``, 0 when absent."""
+        raise NotImplementedError
+
+    def seconds_between(self, later: str, earlier: str) -> str:
+        """Seconds from ``earlier`` to ``later`` (two ISO-8601 TEXT timestamps) as REAL."""
+        raise NotImplementedError
+
+    def fold(self, expr: str) -> str:
+        """``expr`` case-folded and without diacritics ('Žabka' → 'zabka'), for matching."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}>"

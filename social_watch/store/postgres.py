@@ -1,0 +1,249 @@
+"""PostgreSQL, for a team that outgrows one SQLite file: many agents writing at once and
+watch workers on several machines against one database.
+
+The core writes its statements once, with ``?`` placeholders; this store turns them into
+psycopg's ``%s``. The schema comes from the same ordered, named migrations as SQLite's
+(``pg_schema.MIGRATIONS``), recorded in ``_social_watch_migrations``. Statements outside
+``write()`` run in autocommit, as they do on SQLite; ``write()`` is one transaction at READ
+COMMITTED, where the core's guarantees come from conditional UPDATEs, ``FOR UPDATE SKIP
+LOCKED`` and (``lock()``) advisory locks; ``snapshot()`` is REPEATABLE READ for reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg.adapt import Loader
+
+from social_watch.errors import ConfigError, StoreBusy, StoreError
+from social_watch.store.base import Cursor, Store, T
+
+log = logging.getLogger("social_watch.db")
+MIGRATION_SET = "social_watch"
+
+
+class _NumberLoader(Loader):
+    """NUMERIC (what SUM and AVG of integers return) as int when whole, else float, as
+    SQLite gives them; a Decimal would reach JSON output and arithmetic with floats."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data).decode()
+        if text in ("NaN", "Infinity", "-Infinity"):
+            return float(text)
+        if "." not in text and "e" not in text.lower():
+            return int(text)
+        value = float(text)
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+@functools.lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """``?`` placeholders to ``%s`` and a literal ``%`` to ``%%``, outside quoted text."""
+    out: list[str] = []
+    quote: str | None = None
+    for ch in sql:
+        if quote is not None:
+            if ch == quote:
+                quote = None
+            out.append("%%" if ch == "%" else ch)
+        elif ch in ("'", '"'):
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            out.append("%s")
+        elif ch == "%":
+            out.append("%%")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def safe_url(url: str) -> str:
+    """The URL without any password in it: what messages and logs may show."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    return parts._replace(netloc=f"{user}{host}").geturl()
+
+
+class PostgresStore(Store):
+    dialect: ClassVar[str] = "postgresql"
+
+    def __init__(self, url: str, *, password_env: str | None = None, migrate: bool = True) -> None:
+        self.url = safe_url(url)
+        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": 10}
+        if password_env:
+            password = os.environ.get(password_env)
+            if not password:
+                raise ConfigError(
+                    f"{self.url}: the database password is read from ${password_env}, "
+                    "which is not set"
+                )
+            kwargs["password"] = password
+        if urlsplit(url).password is not None:
+            log.warning(
+                "%s: a password in the database URL ends up in shell history and process "
+                "lists; name an environment variable with password_env instead",
+                self.url,
+            )
+        try:
+            self.pg = psycopg.connect(url, **kwargs)
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            if (password := kwargs.get("password")) and password in reason:
+                reason = reason.replace(password, "***")
+            raise StoreError(f"{self.url}: cannot connect to PostgreSQL: {reason}") from None
+        self.pg.adapters.register_loader("numeric", _NumberLoader)
+        self._depth = 0
+        self._lock = threading.RLock()
+        if migrate:
+            self.migrate()
+
+    # -- statements ----------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = ()) -> Cursor:
+        try:
+            if params:
+                return self.pg.execute(translate(sql), params)
+            return self.pg.execute(sql)
+        except psycopg.errors.LockNotAvailable as exc:
+            raise StoreBusy(f"{self.url}: the database is busy: {exc}") from None
+
+    def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> None:
+        with self.pg.cursor() as cur:
+            cur.executemany(translate(sql), list(seq))
+
+    # -- transactions --------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Store]:
+        with self.pg.transaction():
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        if self._depth or self.pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            yield self
+            return
+        with self.pg.transaction():
+            self._depth += 1
+            try:
+                self.pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield self
+            finally:
+                self._depth -= 1
+
+    def try_write(self, fn: Callable[[], T], *, wait_s: float = 0.25) -> T | None:
+        if self._depth or self.pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return None
+        try:
+            with self.write():
+                self.pg.execute(f"SET LOCAL lock_timeout = '{int(wait_s * 1000)}ms'")
+                return fn()
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.ReadOnlySqlTransaction):
+            return None
+
+    def is_unique_violation(self, exc: BaseException, column: str) -> bool:
+        if not isinstance(exc, psycopg.errors.UniqueViolation):
+            return False
+        detail = exc.diag.message_detail or ""
+        return f"({column.rsplit('.', 1)[-1]})" in detail
+
+    def lock(self, name: str) -> None:
+        self.pg.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"social_watch:{name}",))
+
+    def close(self) -> None:
+        self.pg.close()
+
+    # -- schema --------------------------------------------------------------------------
+    def migrate(self) -> None:
+        """Apply the migrations not yet recorded, each in its own transaction; two
+        processes starting at once take turns on an advisory lock."""
+        from social_watch.store.pg_schema import MIGRATIONS
+
+        done = set(self.migrations_applied())
+        if all(name in done for name, _sql in MIGRATIONS):
+            return
+        with self.pg.transaction():
+            self.lock("migrations")
+            self.pg.execute(
+                "CREATE TABLE IF NOT EXISTS _social_watch_migrations ("
+                "migration_set TEXT NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, "
+                "PRIMARY KEY (migration_set, name))"
+            )
+            done = set(self.migrations_applied())
+            for name, sql in MIGRATIONS:
+                if name in done:
+                    continue
+                with self.pg.transaction():
+                    self.pg.execute(sql)
+                    self.pg.execute(
+                        "INSERT INTO _social_watch_migrations (migration_set, name, applied_at) "
+                        "VALUES (%s, %s, to_char(now() AT TIME ZONE 'UTC', "
+                        '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\'))',
+                        (MIGRATION_SET, name),
+                    )
+                log.info("%s: applied migration %s", self.url, name)
+
+    def user_tables(self) -> list[str]:
+        return [
+            r[0]
+            for r in self.pg.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' "
+                "AND table_name NOT LIKE '\\_%' ORDER BY table_name"
+            )
+        ]
+
+    def columns(self, table: str) -> list[str]:
+        return [
+            r[0]
+            for r in self.pg.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                "current_schema() AND table_name = %s ORDER BY ordinal_position",
+                (table,),
+            )
+        ]
+
+    def migrations_applied(self) -> list[str]:
+        exists = self.pg.execute(
+            "SELECT to_regclass('_social_watch_migrations') IS NOT NULL"
+        ).fetchone()
+        if not exists or not exists[0]:
+            return []
+        return [
+            r[0]
+            for r in self.pg.execute(
+                "SELECT name FROM _social_watch_migrations WHERE migration_set = %s ORDER BY name",
+                (MIGRATION_SET,),
+            )
+        ]
+
+    # -- fragments -----------------------------------------------------------------------
+    def json_values(self, column: str, alias: str) -> str:
+        return f"jsonb_array_elements_text(CAST({column} AS jsonb)) AS {alias}(value)"
+
+    def position(self, needle: str, haystack: str) -> str:
+        return f"strpos({haystack}, {needle})"
+
+    def seconds_between(self, later: str, earlier: str) -> str:
+        return (
+            f"EXTRACT(EPOCH FROM (CAST({later} AS timestamptz) - CAST({earlier} AS timestamptz)))"
+        )
+
+    def fold(self, expr: str) -> str:
+        return f"lower({expr})"
