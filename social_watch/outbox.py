@@ -270,7 +270,7 @@ def _take(db: Store, row: dict[str, Any], now: datetime) -> dict[str, Any] | Non
         cur = db.execute(
             "UPDATE outbox SET status = 'sending', owner = ?, owner_started = ?, "
             "lease_until = ?, attempts = attempts + 1, attempted_at = ? WHERE id = ? "
-            "AND status = ? AND owner IS ? AND attempts = ?",
+            "AND status = ? AND owner IS NOT DISTINCT FROM ? AND attempts = ?",
             (
                 owner_id(),
                 owner_started(),

@@ -87,7 +87,7 @@ def list_items(
         # Unary + keeps the planner on the queue index: an index starting with network
         # (conversation, reply-to) would read every mention of that network and sort them,
         # ~1 s for --network x at 1 M mentions against under 1 ms this way.
-        where.append("+m.network = ?")
+        where.append(f"{db.unindexed('m.network')} = ?")
         params.append(filters.network.strip().lower())
     if filters.overdue:
         where.append("m.due_at <= ?")
@@ -113,8 +113,8 @@ def list_items(
         )
         where.append(
             "EXISTS (SELECT 1 FROM mentions c WHERE c.item_id = m.id AND c.status IN "
-            "('open', 'claimed') AND (c.text LIKE ? ESCAPE '\\' OR c.author_handle LIKE ? "
-            "ESCAPE '\\' OR c.author_name LIKE ? ESCAPE '\\'))"
+            f"('open', 'claimed') AND (c.text {db.like} ? ESCAPE '\\' OR c.author_handle "
+            f"{db.like} ? ESCAPE '\\' OR c.author_name {db.like} ? ESCAPE '\\'))"
         )
         params += [like, like, like]
     if filters.sentiment:
@@ -688,8 +688,9 @@ def summary(db: Store, *, now: datetime, agent: str | None = None) -> dict[str, 
     """Counts for the queue header: waiting items, overdue, claimed, oldest (and, given an
     agent, ``mine``: the items that agent holds)."""
     total, overdue, claimed, oldest = db.execute(
-        "SELECT COUNT(*), COALESCE(SUM(due_at <= ?), 0), "
-        "COALESCE(SUM(status = 'claimed' AND claim_expires_at > ?), 0), MIN(created_at) "
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN due_at <= ? THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN status = 'claimed' AND claim_expires_at > ? THEN 1 ELSE 0 END), "
+        "0), MIN(created_at) "
         "FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id",
         (iso(now), iso(now)),
     ).fetchone()

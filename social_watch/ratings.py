@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from social_watch.stats import Period
 
 _SQL = (
-    "SELECT network, COUNT(*), AVG(rating), SUM(rating <= 2) FROM mentions "
+    "SELECT network, COUNT(*), AVG(rating), SUM(CASE WHEN rating <= 2 THEN 1 ELSE 0 END) FROM mentions "
     "INDEXED BY idx_mentions_rating WHERE rating IS NOT NULL AND kind = 'mention' "
     "AND created_at >= ? AND created_at < ? GROUP BY network ORDER BY network"
 )

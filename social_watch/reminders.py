@@ -166,8 +166,8 @@ def remind(
             for threshold, ids in backlog.items():
                 for t in THRESHOLDS[: THRESHOLDS.index(threshold) + 1]:
                     db.executemany(
-                        "INSERT OR IGNORE INTO reminders (item_id, threshold, at, delivered) "
-                        "VALUES (?, ?, ?, '[\"backlog\"]')",
+                        "INSERT INTO reminders (item_id, threshold, at, delivered) "
+                        "VALUES (?, ?, ?, '[\"backlog\"]') ON CONFLICT DO NOTHING",
                         [(i, t, iso(now)) for i in ids],
                     )
         deliver(send, backlog_note({t: len(ids) for t, ids in backlog.items()}))
@@ -180,8 +180,8 @@ def remind(
             for item_id in ids:
                 for t in lower:
                     db.execute(
-                        "INSERT OR IGNORE INTO reminders (item_id, threshold, at, delivered) "
-                        "VALUES (?, ?, ?, '[\"superseded\"]')",
+                        "INSERT INTO reminders (item_id, threshold, at, delivered) "
+                        "VALUES (?, ?, ?, '[\"superseded\"]') ON CONFLICT DO NOTHING",
                         (item_id, t, iso(now)),
                     )
                 db.execute(

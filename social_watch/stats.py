@@ -227,17 +227,17 @@ def _load_windows(conn: Any, hours: BusinessHours, p: Period) -> None:
         values = ", ".join("(?, ?)" for _ in range(len(rows) // 2))
         conn.execute(
             "CREATE TEMP TABLE _sw_windows AS SELECT column1 AS s, column2 AS e "
-            f"FROM (VALUES {values})",
+            f"FROM (VALUES {values}) AS v",
             rows,
         )
     else:
         conn.execute("CREATE TEMP TABLE _sw_windows (s TEXT, e TEXT)")
-    conn.execute("CREATE INDEX temp._sw_windows_s ON _sw_windows (s)")
+    conn.execute("CREATE INDEX _sw_windows_s ON _sw_windows (s)")
 
 
 def _drop_temp(conn: Any) -> None:
     for name in _TEMP:
-        conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        conn.execute(f"DROP TABLE IF EXISTS {conn.temp_schema}.{name}")
 
 
 # --- aggregation ------------------------------------------------------------------------
@@ -535,8 +535,8 @@ class Rollups:
             (low,) = conn.execute("SELECT max_id FROM stats_watermark").fetchone()
             (high,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mentions").fetchone()
             conn.execute(
-                f"INSERT OR IGNORE INTO stats_dirty (day) SELECT day FROM ({_NEW_DAYS}) "
-                "WHERE day IS NOT NULL",
+                f"INSERT INTO stats_dirty (day) SELECT day FROM ({_NEW_DAYS}) AS new_days "
+                "WHERE day IS NOT NULL ON CONFLICT DO NOTHING",
                 {"mark": low},
             )
             conn.execute("UPDATE stats_watermark SET max_id = ?", (high,))
@@ -606,8 +606,11 @@ class Rollups:
                 )
             }
             self.conn.executemany(
-                "INSERT OR REPLACE INTO stats_rollups (day, scope, fingerprint, version, "
-                "computed_now, lo, hi, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO stats_rollups (day, scope, fingerprint, version, "
+                "computed_now, lo, hi, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (day, scope) DO UPDATE SET fingerprint = excluded.fingerprint, "
+                "version = excluded.version, computed_now = excluded.computed_now, "
+                "lo = excluded.lo, hi = excluded.hi, data = excluded.data",
                 [
                     (day, self.scope, fp, ROLLUP_VERSION, computed, lo, hi, _dumps(data))
                     for day, (fp, computed, lo, hi, data) in rollups.items()
@@ -623,13 +626,7 @@ def _dumps(data: Any) -> str:
 
 
 def _has_rollups(conn: Any) -> bool:
-    return (
-        conn.execute(
-            "SELECT COUNT(*) FROM sqlite_master "
-            "WHERE name IN ('stats_rollups', 'stats_dirty', 'stats_watermark')"
-        ).fetchone()[0]
-        == 3
-    )
+    return {"stats_rollups", "stats_dirty", "stats_watermark"} <= set(conn.user_tables())
 
 
 def _fingerprint(hours: BusinessHours | None, select: str, day: datetime) -> str:
@@ -744,7 +741,7 @@ def compute(
     }
     # Brand posts are never open, so the queue's own covering index answers this.
     waiting, overdue = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(due_at <= ?), 0) FROM mentions "
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN due_at <= ? THEN 1 ELSE 0 END), 0) FROM mentions "
         "WHERE status IN ('open', 'claimed') AND item_id = id",
         (now_s,),
     ).fetchone()

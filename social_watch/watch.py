@@ -146,7 +146,9 @@ def _set_state(db: Store, key: str, value: str | None) -> None:
             db.execute("DELETE FROM watch_state WHERE key = ?", (key,))
         else:
             db.execute(
-                "INSERT OR REPLACE INTO watch_state (key, value) VALUES (?, ?)", (key, value)
+                "INSERT INTO watch_state (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
             )
 
 

@@ -138,8 +138,11 @@ def acquire_lock(
                 f"(last heartbeat {age} ago); stop it first, or wait for it to exit"
             )
         db.execute(
-            "INSERT OR REPLACE INTO watch_lock (id, token, pid, host, since, heartbeat, "
-            "heartbeat_every) VALUES (1, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO watch_lock (id, token, pid, host, since, heartbeat, "
+            "heartbeat_every) VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "token = excluded.token, pid = excluded.pid, host = excluded.host, "
+            "since = excluded.since, heartbeat = excluded.heartbeat, "
+            "heartbeat_every = excluded.heartbeat_every",
             (token, pid, host, iso(now), iso(now), heartbeat_every.total_seconds()),
         )
     return holder if holder is not None and holder.token != token else None
@@ -212,7 +215,8 @@ def record_result(
         key = f"cannot_poll:{name}"
         if report.cannot_poll:
             db.execute(
-                "INSERT OR REPLACE INTO watch_state (key, value) VALUES (?, ?)",
+                "INSERT INTO watch_state (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, report.cannot_poll),
             )
         else:

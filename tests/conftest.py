@@ -133,3 +133,123 @@ def smtp() -> Iterator[tuple[SmtpSink, int]]:
         yield sink, port
     finally:
         controller.stop()
+
+
+# --- both backends ----------------------------------------------------------------------
+# A module that sets ``pytestmark = pytest.mark.usefixtures("backend")`` runs every test
+# twice: on SQLite files, and on PostgreSQL, where each database file a test opens (through
+# ``social_watch.db.connect``, so the CLI's --db too) becomes a fresh PostgreSQL database
+# cloned from a migrated template. The server is tests/pg_server.py's throwaway one, or
+# $SOCIAL_WATCH_TEST_PG. No PostgreSQL means these tests fail: they never skip.
+
+_PG_URL_FROM_ENV = __import__("os").environ.get("SOCIAL_WATCH_TEST_PG")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    if _PG_URL_FROM_ENV:
+        yield _PG_URL_FROM_ENV
+        return
+    from pg_server import Server
+
+    server = Server()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def _pg_admin(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
+def _with_dbname(url: str, name: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url)._replace(path=f"/{name}").geturl()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: str) -> str:
+    """A database migrated once; every test's database is a copy of it."""
+    from social_watch.store.postgres import PostgresStore
+
+    name = f"sw_template_{__import__('os').getpid()}"
+    with _pg_admin(pg_server) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    PostgresStore(_with_dbname(pg_server, name)).close()
+    return name
+
+
+_pg_serial = iter(range(1, 10**9))
+
+
+@pytest.fixture
+def pg_database(pg_server: str, pg_template: str) -> Iterator[Callable[[], str]]:
+    """Makes fresh migrated databases (URLs); drops them at the end of the test."""
+    import os
+
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"sw_test_{os.getpid()}_{next(_pg_serial)}"
+        with _pg_admin(pg_server) as admin:
+            admin.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template} STRATEGY FILE_COPY")
+        made.append(name)
+        return _with_dbname(pg_server, name)
+
+    yield make
+    with _pg_admin(pg_server) as admin:
+        for name in made:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``@pytest.mark.sqlite_only(reason)``: a test of a two-backend module that runs real
+    processes against a database file; its PostgreSQL run is not collected (yet)."""
+    items[:] = [
+        item
+        for item in items
+        if not (item.get_closest_marker("sqlite_only") and "[postgresql" in item.nodeid)
+    ]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which backend this run of the test uses; on PostgreSQL, file paths map to databases."""
+    if request.param == "sqlite":
+        return "sqlite"
+    from social_watch import db as dbmod
+    from social_watch import store as storemod
+
+    make = request.getfixturevalue("pg_database")
+    by_path: dict[str, str] = {}
+    real = storemod.open_store
+
+    def open_store(target: Any, *, password_env: str | None = None) -> Any:
+        if storemod.is_postgres(target):
+            return real(target, password_env=password_env)
+        path = Path(target)
+        key = str(path.resolve())
+        if key not in by_path:
+            by_path[key] = make()
+            if path.is_file() and path.stat().st_size > 0:
+                # A test that built its database as a file (a copied template): the same
+                # rows in PostgreSQL, by the product's own `db copy`.
+                from social_watch.store.copy import copy
+                from social_watch.store.sqlite import SQLiteStore
+
+                src, dst = SQLiteStore(path), real(by_path[key])
+                copy(src, dst)
+                src.close()
+                dst.close()
+            elif not path.exists() and path.parent.is_dir():
+                path.touch()  # commands that refuse a missing database find it there
+        return real(by_path[key])
+
+    monkeypatch.setattr(storemod, "open_store", open_store)
+    monkeypatch.setattr(dbmod, "open_store", open_store)
+    return "postgresql"

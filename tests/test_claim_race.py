@@ -6,7 +6,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.conftest import mention_line
+
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
 
 RACE = textwrap.dedent(
     """
@@ -20,6 +24,7 @@ RACE = textwrap.dedent(
 )
 
 
+@pytest.mark.sqlite_only("child processes open the SQLite file by its path")
 def test_exactly_one_of_concurrent_claimers_wins(cli, tmp_path):
     import time
 

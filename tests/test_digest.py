@@ -33,7 +33,7 @@ CONFIG = {
 
 
 def label(db: Any, native_id: str, value: str, compound: float) -> None:
-    with db.conn:
+    with db.write():
         db.conn.execute(
             "UPDATE mentions SET sentiment_override = ?, sentiment_compound = ? "
             "WHERE native_id = ?",
@@ -58,7 +58,7 @@ def store(tmp_path: Any, extra: dict[str, Any] | None = None) -> Any:
         mention("g1", "love the new coats", handle="gus", minutes_ago=10, followers=900),
     ]
     pipeline(config).ingest(db, [*before, *today])
-    with db.conn:
+    with db.write():
         db.conn.execute(
             "UPDATE mentions SET author_name = ?, url = 'javascript:alert(4)' "
             "WHERE native_id = 'h1'",
@@ -339,7 +339,7 @@ def test_facebook_and_review_authors_are_named_not_shown_as_handles(tmp_path):
             ),
         ],
     )
-    with db.conn:
+    with db.write():
         db.conn.execute(
             "UPDATE mentions SET author_name = 'Jana Nováková', url = NULL WHERE native_id = 'f1'"
         )

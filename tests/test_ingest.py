@@ -11,6 +11,8 @@ from social_watch import queue as q
 from social_watch.queue import QueueFilter, SlaSettings
 from tests.helpers import NOW, make_config, mention, open_db, pipeline, rows
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
+
 
 def test_a_mention_is_stored_once_whatever_the_overlap(tmp_path):
     db = open_db(tmp_path)

@@ -198,7 +198,7 @@ def test_agreement_rate_per_language(tmp_path: Path) -> None:
             mention("e1", "where is my order?"),  # no language stored
         ],
     )
-    with db.conn:
+    with db.write():
         for nid, value in (("c1", "negative"), ("c2", "negative"), ("p1", "negative")):
             db.conn.execute(
                 "UPDATE mentions SET sentiment_override = ? WHERE native_id = ?", (value, nid)
@@ -306,7 +306,7 @@ def test_detected_english_is_stored_as_en(tmp_path: Path) -> None:
     )
     langs = {r["native_id"]: r["lang"] for r in rows(db, "SELECT native_id, lang FROM mentions")}
     assert langs == {"e1": "en", "e2": "en", "s1": None, "s2": None, "u1": "en"}
-    with db.conn:
+    with db.write():
         db.conn.execute("UPDATE mentions SET sentiment_override = 'negative'")
     by_lang = store.agreement_by_lang(db)
     assert by_lang["en"] == {"reviewed": 3, "agreement": 1.0}

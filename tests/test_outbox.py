@@ -32,6 +32,8 @@ from social_watch.clock import utcnow
 from social_watch.errors import Conflict
 from social_watch.process import start_token
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
+
 TESTS = Path(__file__).resolve().parent
 STEPS = ["ok", "timeout", "post_timeout", "post_error", "crash", "post_crash", "refused"]
 
@@ -163,7 +165,7 @@ def test_a_row_held_by_a_live_process_is_left_alone(world):
     row = outbox.record(
         world["db"], mention_id=1, kind="reply", agent="jana", network="x", text="hi", now=utcnow()
     )
-    with sqlite3.connect(world["db_path"]) as conn:  # another live process on this host
+    with world["db"].write() as conn:  # as another live process on this host would
         conn.execute(
             "UPDATE outbox SET status = 'sending', owner = ?, owner_started = ? WHERE id = ?",
             (f"{outbox.HOST}:{os.getppid()}", start_token(os.getppid()), row["id"]),
@@ -222,6 +224,7 @@ def _run_killed(w: dict[str, Any], step: str) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
+@pytest.mark.sqlite_only("child processes open the SQLite file by its path")
 @pytest.mark.parametrize("step", ["block", "post_block"])
 def test_a_process_killed_mid_send_is_settled_by_outbox_retry(world, step):
     _run_killed(world, step)
@@ -285,7 +288,7 @@ def test_two_agents_replying_at_once_post_once(world, monkeypatch):
             text="Hi!",
             now=utcnow(),
         )
-        with sqlite3.connect(world["db_path"]) as conn:  # Jana's live process is posting it
+        with world["db"].write() as conn:  # as Jana's live process posting it would
             conn.execute(
                 "UPDATE outbox SET status = 'sending', owner = ?, owner_started = ?, "
                 "attempts = 1 WHERE id = ?",

@@ -12,6 +12,8 @@ from social_watch.errors import Conflict, NotFound, UsageError
 from social_watch.queue import QueueFilter, SlaSettings
 from tests.helpers import NOW, mention, open_db, pipeline, rows
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
+
 TTL = timedelta(minutes=30)
 
 

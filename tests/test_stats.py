@@ -36,7 +36,7 @@ def msg(native_id: str, when: datetime, handle: str, text: str = "hello", **kw: 
 
 def reply(db: Any, item_id: int, agent: str, when: datetime, *, handoff: bool = False) -> None:
     """What a sent reply does to the store (the outbox's contract): clock stops, status, audit."""
-    with db.conn:
+    with db.write():
         db.conn.execute(
             "UPDATE mentions SET first_response_at = ?, first_response_by = ? "
             "WHERE item_id = ? AND first_response_at IS NULL",

@@ -28,7 +28,7 @@ WORDS = ("parcel", "refund", "late", "love", "broken", "othershop", "size", "tha
 
 def reply(db: Any, item_id: int, agent: str, when: datetime) -> None:
     """What a sent reply does to the store (the outbox's contract)."""
-    with db.conn:
+    with db.write():
         db.conn.execute(
             "UPDATE mentions SET first_response_at = ?, first_response_by = ? "
             "WHERE item_id = ? AND first_response_at IS NULL",
@@ -117,7 +117,8 @@ def build(tmp_path: Any, seed: int) -> tuple[Any, Any, random.Random]:
         if roll < 0.6:
             reply(db, item_id, rng.choice(AGENTS), at)
             if rng.random() < 0.1:
-                add_action(db, item_id, "replied", "tom", at + timedelta(minutes=3), {})
+                with db.write():
+                    add_action(db, item_id, "replied", "tom", at + timedelta(minutes=3), {})
         elif roll < 0.75:
             queue.close(db, item_id, rng.choice(AGENTS), now=at, status="dismissed", reason="spam")
         elif roll < 0.85:

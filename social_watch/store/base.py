@@ -98,6 +98,12 @@ class Store:
     def columns(self, table: str) -> list[str]:
         raise NotImplementedError
 
+    def primary_key(self, table: str) -> list[str]:
+        raise NotImplementedError
+
+    def after_bulk_load(self, table: str) -> None:
+        """Rows with explicit ids went in: make the next generated id follow them."""
+
     def migrations_applied(self) -> list[str]:
         raise NotImplementedError
 
@@ -109,6 +115,14 @@ class Store:
     def indexed_by(self, index: str) -> str:
         """SQLite's index hint (its planner needs it on a few reports); nothing elsewhere."""
         return ""
+
+    def unindexed(self, column: str) -> str:
+        """``column`` in a WHERE term the planner must not pick an index for (SQLite's unary
+        ``+``; PostgreSQL's planner has the statistics to choose well by itself)."""
+        return column
+
+    temp_schema: ClassVar[str] = "temp"  # where this connection's TEMP tables live
+    like: ClassVar[str] = "LIKE"  # case-insensitive for ASCII, as SQLite's LIKE is
 
     def position(self, needle: str, haystack: str) -> str:
         """1-based position of ``needle`` in ``haystack``, 0 when absent."""

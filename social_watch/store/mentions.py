@@ -101,6 +101,10 @@ def ingest(
             unchanged += 1
         unique[gid] = p
     with db.write():
+        # One ingest at a time (PostgreSQL: an advisory lock; SQLite has one writer anyway):
+        # ids are assigned MAX(id) + 1 in the INSERT, and two workers storing the same
+        # mention must see each other's rows, not both insert it.
+        db.lock("mentions")
         conn = db
         existing = _existing(conn, list(unique))
         # In posting order, so a reply in the same batch finds the messages it answers.
@@ -412,11 +416,11 @@ def _insert_row(conn: Any, row: dict[str, Any], *, new_item: bool = False) -> in
     Setting id and item_id in the INSERT (we hold the write lock) instead of an UPDATE
     right after it saves rewriting every new row and its index entries: import speed.
     """
-    cols = list(row)
-    marks = ["?"] * len(cols)
+    cols = [*row, "id"]
+    marks = ["?"] * len(row) + [_NEXT_ID]
     if new_item:
-        cols += ["id", "item_id"]
-        marks += [_NEXT_ID, _NEXT_ID]
+        cols.append("item_id")
+        marks.append(_NEXT_ID)
     cur = conn.execute(
         f"INSERT INTO mentions ({', '.join(cols)}) VALUES ({', '.join(marks)}) RETURNING id",
         [row[c] for c in row],
@@ -562,10 +566,10 @@ def counts(db: Store) -> dict[str, Any]:
         conn.execute("SELECT network, COUNT(*) FROM mentions GROUP BY network").fetchall()
     )
     total, brand = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(kind = 'brand'), 0) FROM mentions"
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN kind = 'brand' THEN 1 ELSE 0 END), 0) FROM mentions"
     ).fetchone()
     labelled, agreed = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(sentiment_override = sentiment_label), 0) FROM mentions "
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN sentiment_override = sentiment_label THEN 1 ELSE 0 END), 0) FROM mentions "
         "WHERE sentiment_override IS NOT NULL"
     ).fetchone()
     return {
@@ -584,8 +588,10 @@ def counts(db: Store) -> dict[str, Any]:
 # a mention's language as its base code ("cs" for "cs-CZ"), "und" when none is stored
 _LANG_NORM = "LOWER(REPLACE(COALESCE(lang, ''), '_', '-'))"
 LANG_SQL = (
-    f"COALESCE(NULLIF(CASE WHEN INSTR({_LANG_NORM}, '-') > 0 "
-    f"THEN SUBSTR({_LANG_NORM}, 1, INSTR({_LANG_NORM}, '-') - 1) ELSE {_LANG_NORM} END, ''), 'und')"
+    f"COALESCE(NULLIF(CASE WHEN {_LANG_NORM} LIKE '%-%' "
+    f"THEN SUBSTR({_LANG_NORM}, 1, LENGTH({_LANG_NORM}) - LENGTH(LTRIM({_LANG_NORM}, "
+    "'abcdefghijklmnopqrstuvwxyz0123456789'))) ELSE "
+    f"{_LANG_NORM} END, ''), 'und')"
 )
 
 
@@ -594,7 +600,7 @@ def agreement_by_lang(db: Store) -> dict[str, dict[str, Any]]:
     model's label already matched the agent's. The check on each language's lexicon."""
     rows = db.execute(
         f"SELECT {LANG_SQL} AS code, COUNT(*), "
-        "COALESCE(SUM(sentiment_override = sentiment_label), 0) FROM mentions "
+        "COALESCE(SUM(CASE WHEN sentiment_override = sentiment_label THEN 1 ELSE 0 END), 0) FROM mentions "
         "WHERE sentiment_override IS NOT NULL GROUP BY code ORDER BY COUNT(*) DESC, code"
     ).fetchall()
     return {code: {"reviewed": n, "agreement": agreed / n} for code, n, agreed in rows}

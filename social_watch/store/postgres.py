@@ -15,6 +15,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
@@ -44,12 +45,35 @@ class _NumberLoader(Loader):
         return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
+_INDEX_HINT = re.compile(r"\s+(?:NOT\s+INDEXED\b|INDEXED\s+BY\s+\w+)", re.IGNORECASE)
+
+
 @functools.lru_cache(maxsize=4096)
-def translate(sql: str) -> str:
-    """``?`` placeholders to ``%s`` and a literal ``%`` to ``%%``, outside quoted text."""
+def translate(sql: str, named: bool = False) -> str:
+    """``?`` placeholders to ``%s`` (``:name`` to ``%(name)s`` when ``named``) and a
+    literal ``%`` to ``%%``, outside quoted text. SQLite's ``INDEXED BY`` hints (its planner
+    needs them on a few reports; PostgreSQL's has statistics) are dropped."""
+    sql = _INDEX_HINT.sub("", sql)
     out: list[str] = []
     quote: str | None = None
-    for ch in sql:
+    i = 0
+    while i < len(sql):
+        ch = sql[i]
+        i += 1
+        if (
+            named
+            and quote is None
+            and ch == ":"
+            and i < len(sql)
+            and (sql[i].isalpha() or sql[i] == "_")
+            and (i < 2 or sql[i - 2] != ":")
+        ):
+            j = i
+            while j < len(sql) and (sql[j].isalnum() or sql[j] == "_"):
+                j += 1
+            out.append(f"%({sql[i:j]})s")
+            i = j
+            continue
         if quote is not None:
             if ch == quote:
                 quote = None
@@ -80,10 +104,19 @@ def safe_url(url: str) -> str:
 
 class PostgresStore(Store):
     dialect: ClassVar[str] = "postgresql"
+    like: ClassVar[str] = "ILIKE"
+    temp_schema: ClassVar[str] = "pg_temp"
 
     def __init__(self, url: str, *, password_env: str | None = None, migrate: bool = True) -> None:
         self.url = safe_url(url)
-        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": 10}
+        # Client-side binding: parameters reach the server as typed literals, so the
+        # statements written for SQLite's dynamic typing (``? IS NULL``, ``? || '%'``) need
+        # no casts; psycopg quotes them with libpq's own escaping.
+        kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": 10,
+            "cursor_factory": psycopg.ClientCursor,
+        }
         if password_env:
             password = os.environ.get(password_env)
             if not password:
@@ -111,12 +144,18 @@ class PostgresStore(Store):
         if migrate:
             self.migrate()
 
+    @property
+    def conn(self) -> PostgresStore:
+        """The store itself: scripts and tests written as ``db.conn.execute(sql, params)``
+        against SQLite run unchanged (``?`` placeholders) on PostgreSQL."""
+        return self
+
     # -- statements ----------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = ()) -> Cursor:
         try:
             if params:
-                return self.pg.execute(translate(sql), params)
-            return self.pg.execute(sql)
+                return self.pg.execute(translate(sql, isinstance(params, dict)), params)
+            return self.pg.execute(_INDEX_HINT.sub("", sql))
         except psycopg.errors.LockNotAvailable as exc:
             raise StoreBusy(f"{self.url}: the database is busy: {exc}") from None
 
@@ -218,6 +257,27 @@ class PostgresStore(Store):
                 (table,),
             )
         ]
+
+    def primary_key(self, table: str) -> list[str]:
+        return [
+            r[0]
+            for r in self.pg.execute(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = CAST(%s AS regclass) "
+                "AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)",
+                (table,),
+            )
+        ]
+
+    def after_bulk_load(self, table: str) -> None:
+        if "id" not in self.columns(table):
+            return
+        seq = self.pg.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).fetchone()
+        if seq and seq[0]:
+            self.pg.execute(
+                f"SELECT setval(%s, (SELECT MAX(id) FROM {table}))",  # NULL: an empty table
+                (seq[0],),
+            )
 
     def migrations_applied(self) -> list[str]:
         exists = self.pg.execute(

@@ -196,6 +196,10 @@ class SQLiteStore(Store, sqlite_utils.Database):
     def columns(self, table: str) -> list[str]:
         return [c.name for c in self[table].columns]
 
+    def primary_key(self, table: str) -> list[str]:
+        pks = list(self.table(table).pks)
+        return pks if pks != ["rowid"] else []
+
     def migrations_applied(self) -> list[str]:
         if "_sqlite_migrations" not in self.table_names():
             return []
@@ -213,6 +217,9 @@ class SQLiteStore(Store, sqlite_utils.Database):
 
     def indexed_by(self, index: str) -> str:
         return f"INDEXED BY {index}"
+
+    def unindexed(self, column: str) -> str:
+        return f"+{column}"
 
     def position(self, needle: str, haystack: str) -> str:
         return f"instr({haystack}, {needle})"
