@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from social_watch.alerts import NEGATIVE, AlertRun, ScopeResult, group_sql, prepare
+from social_watch.alerts import NEGATIVE, AlertRun, ScopeResult, group_sql
 from social_watch.clock import iso
 from social_watch.config import Config
 from social_watch.stopwords import stopwords
@@ -63,7 +63,7 @@ def summarize(
     skip: frozenset[str] = frozenset(),
 ) -> Summary:
     """Negative mentions of one scope in the window: top by sentiment, terms, networks."""
-    conn = prepare(db)
+    conn = db
     cond, words = group_sql(keywords) if keywords is not None else ("1", [])
     rows = conn.execute(
         "SELECT id, network, url, author_handle, text, created_at FROM ("

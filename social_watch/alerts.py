@@ -241,15 +241,6 @@ def decide(state: Mapping[str, Any] | None, fired: bool, now: datetime, cooldown
 # --- counting (SQL) ---------------------------------------------------------------------
 
 
-def _fold(text: str | None) -> str:
-    return text.casefold() if text else ""
-
-
-def prepare(db: Any) -> Any:
-    """The store to count on (its connection folds text the same way as ``_fold``)."""
-    return db
-
-
 def group_sql(keywords: Sequence[str]) -> tuple[str, list[str]]:
     """A SQL condition: the folded text contains any keyword (substring, case-insensitive)."""
     words = [k.casefold() for k in keywords if k.strip()]
@@ -262,7 +253,7 @@ def count_windows(
     db: Any, groups: Mapping[str, Sequence[str]], ends: Sequence[datetime], window: timedelta
 ) -> list[dict[str, Counts]]:
     """Counts per scope for each window (start, end]; one indexed range query per window."""
-    conn = prepare(db)
+    conn = db
     columns, params = ["COUNT(*)", "COALESCE(SUM(neg), 0)"], []
     for keywords in groups.values():
         cond, words = group_sql(keywords)

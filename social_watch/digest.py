@@ -182,10 +182,6 @@ class _Counts:
     voice: list[int] | None  # brand, then each competitor group
 
 
-def _fold(text: str | None) -> str:
-    return text.casefold() if text else ""
-
-
 def _count_ranges(
     conn: Any, ranges: Sequence[tuple[datetime, datetime]], voice: tuple[str, list[str]] | None
 ) -> dict[str, dict[str, Any]]:

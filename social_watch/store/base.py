@@ -4,9 +4,12 @@ whose spelling differs between SQLite and PostgreSQL.
 Why hand-written SQL per dialect behind one interface rather than SQLAlchemy Core: the
 queries were written (and tuned, with covering indexes and index hints) as SQL; nine in ten
 are already the same text on both backends (``ON CONFLICT``, ``RETURNING``,
-``IS NOT DISTINCT FROM``, row values), and the rest differ in a handful of fragments named
-here. One more dependency and a rewrite of every query would buy little. Statements are
-written with ``?`` placeholders; the PostgreSQL store turns them into ``%s``.
+``IS NOT DISTINCT FROM``, row values). For the rest, SQLite's functions the queries call
+(``json_each`` over TEXT, ``instr``, ``julianday``, ``sw_fold``) are defined on PostgreSQL
+by its first migration, its index hints are dropped there, and the few spellings left are
+the fragments named here. One more dependency and a rewrite of every query would buy
+little. Statements are written with ``?`` placeholders; the PostgreSQL store turns them
+into ``%s``.
 """
 
 from __future__ import annotations
@@ -108,14 +111,6 @@ class Store:
         raise NotImplementedError
 
     # -- fragments -----------------------------------------------------------------------
-    def json_values(self, column: str, alias: str) -> str:
-        """A FROM item yielding ``alias.value`` for each element of a JSON list in TEXT."""
-        raise NotImplementedError
-
-    def indexed_by(self, index: str) -> str:
-        """SQLite's index hint (its planner needs it on a few reports); nothing elsewhere."""
-        return ""
-
     def unindexed(self, column: str) -> str:
         """``column`` in a WHERE term the planner must not pick an index for (SQLite's unary
         ``+``; PostgreSQL's planner has the statistics to choose well by itself)."""
@@ -123,18 +118,6 @@ class Store:
 
     temp_schema: ClassVar[str] = "temp"  # where this connection's TEMP tables live
     like: ClassVar[str] = "LIKE"  # case-insensitive for ASCII, as SQLite's LIKE is
-
-    def position(self, needle: str, haystack: str) -> str:
-        """1-based position of ``needle`` in ``haystack``, 0 when absent."""
-        raise NotImplementedError
-
-    def seconds_between(self, later: str, earlier: str) -> str:
-        """Seconds from ``earlier`` to ``later`` (two ISO-8601 TEXT timestamps) as REAL."""
-        raise NotImplementedError
-
-    def fold(self, expr: str) -> str:
-        """``expr`` case-folded and without diacritics ('Žabka' → 'zabka'), for matching."""
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"

@@ -292,18 +292,3 @@ class PostgresStore(Store):
                 (MIGRATION_SET,),
             )
         ]
-
-    # -- fragments -----------------------------------------------------------------------
-    def json_values(self, column: str, alias: str) -> str:
-        return f"jsonb_array_elements_text(CAST({column} AS jsonb)) AS {alias}(value)"
-
-    def position(self, needle: str, haystack: str) -> str:
-        return f"strpos({haystack}, {needle})"
-
-    def seconds_between(self, later: str, earlier: str) -> str:
-        return (
-            f"EXTRACT(EPOCH FROM (CAST({later} AS timestamptz) - CAST({earlier} AS timestamptz)))"
-        )
-
-    def fold(self, expr: str) -> str:
-        return f"lower({expr})"

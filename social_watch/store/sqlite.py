@@ -212,20 +212,5 @@ class SQLiteStore(Store, sqlite_utils.Database):
         ]
 
     # -- fragments -----------------------------------------------------------------------
-    def json_values(self, column: str, alias: str) -> str:
-        return f"json_each({column}) AS {alias}"
-
-    def indexed_by(self, index: str) -> str:
-        return f"INDEXED BY {index}"
-
     def unindexed(self, column: str) -> str:
         return f"+{column}"
-
-    def position(self, needle: str, haystack: str) -> str:
-        return f"instr({haystack}, {needle})"
-
-    def seconds_between(self, later: str, earlier: str) -> str:
-        return f"((julianday({later}) - julianday({earlier})) * 86400)"
-
-    def fold(self, expr: str) -> str:
-        return f"sw_fold({expr})"
