@@ -32,7 +32,7 @@ from social_watch.pipeline import Enricher, business_hours
 from social_watch.sensitive import SensitiveDetector
 from social_watch.stats import Period
 from social_watch.stopwords import brand_words, stopwords
-from social_watch.store import LANG_SQL, query
+from social_watch.store import LANG_SQL, iter_rows
 from social_watch.store.base import Store
 from social_watch.untrusted import html_environment
 from social_watch.untrusted import plain as one_plain_line
@@ -135,7 +135,7 @@ def _extremes(conn: Any, p: Period, label: str, top: int, mask: _Masker) -> list
     ]
     if not ids:
         return []
-    rows = query(
+    rows = iter_rows(
         conn,
         "SELECT id, network, author_handle, author_name, author_followers, text, url, "
         f"created_at, sentiment_compound, {_LABEL_SQL} AS label FROM mentions "
@@ -147,7 +147,7 @@ def _extremes(conn: Any, p: Period, label: str, top: int, mask: _Masker) -> list
 
 
 def _authors(conn: Any, p: Period, top: int, mask: _Masker) -> list[dict[str, Any]]:
-    rows = query(
+    rows = iter_rows(
         conn,
         "SELECT network, MAX(author_handle) AS handle, MAX(author_name) AS name, "
         "MAX(COALESCE(author_followers, 0)) AS followers, COUNT(*) AS mentions, "

@@ -542,7 +542,7 @@ class Rollups:
             conn.execute("UPDATE stats_watermark SET max_id = ?", (high,))
             return True
 
-        if not self._write(advance):
+        if not self.conn.try_write(advance):
             self.unmarked = {
                 r[0] for r in conn.execute(_NEW_DAYS, {"mark": mark}) if r[0] is not None
             }
@@ -567,9 +567,6 @@ class Rollups:
                 out[day] = json.loads(data)
         return out
 
-    def _write(self, fn: Any) -> Any:
-        return self.conn.try_write(fn)
-
     def begin(self, days: list[str]) -> None:
         """Clear the marks of ``days`` (and drop their rollups of every scope)."""
         if not self.enabled or not days or self.unmarked:
@@ -589,7 +586,7 @@ class Rollups:
                 self.conn.execute(f"DELETE FROM stats_dirty WHERE day IN ({marks})", dirty)
             return True
 
-        self.writable = bool(self._write(clear))
+        self.writable = bool(self.conn.try_write(clear))
 
     def store(self, rollups: dict[str, tuple[str, str, str | None, str | None, Any]]) -> None:
         """``rollups``: day -> (fingerprint, computed_now, lo, hi, data)."""
@@ -618,7 +615,7 @@ class Rollups:
                 ],
             )
 
-        self._write(put)
+        self.conn.try_write(put)
 
 
 def _dumps(data: Any) -> str:

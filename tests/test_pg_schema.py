@@ -13,7 +13,6 @@ these tests fail, they never skip.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import sqlite3
 import uuid
@@ -28,7 +27,6 @@ import pytest
 from social_watch import db as sw_db
 from social_watch.migrations import migrations as sqlite_migrations
 from social_watch.store.pg_schema import MIGRATIONS
-from tests.pg_server import ENV_URL, Server
 
 TYPES = {"INTEGER": "bigint", "REAL": "double precision", "TEXT": "text", "BLOB": "bytea"}
 
@@ -46,17 +44,7 @@ SQLITE_NULLABLE_PRIMARY_KEYS = {
 
 
 # -- servers and databases -----------------------------------------------------------------
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    url = os.environ.get(ENV_URL)
-    if url:
-        yield url
-        return
-    server = Server()
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+# The server is conftest's session-wide ``pg_server`` (the one the two-backend tests use).
 
 
 @contextlib.contextmanager

@@ -20,7 +20,6 @@ from social_watch.store.mentions import (
     ingest,
     iter_rows,
     load_cursor,
-    query,
     record_poll,
     thread_key,
 )
@@ -57,7 +56,6 @@ __all__ = [
     "iter_rows",
     "load_cursor",
     "open_store",
-    "query",
     "record_poll",
     "thread_key",
 ]

@@ -622,10 +622,3 @@ def add_action(
 
 def iter_rows(db: Store, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
     return db.rows(sql, list(params))
-
-
-def query(conn: Any, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-    """Rows as dicts keyed by column name, from a plain sqlite3 connection."""
-    cur = conn.execute(sql, list(params))
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur]

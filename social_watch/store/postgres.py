@@ -16,7 +16,6 @@ import functools
 import logging
 import os
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -140,7 +139,6 @@ class PostgresStore(Store):
             raise StoreError(f"{self.url}: cannot connect to PostgreSQL: {reason}") from None
         self.pg.adapters.register_loader("numeric", _NumberLoader)
         self._depth = 0
-        self._lock = threading.RLock()
         if migrate:
             self.migrate()
 
@@ -173,9 +171,15 @@ class PostgresStore(Store):
             finally:
                 self._depth -= 1
 
+    def _in_transaction(self) -> bool:
+        """Inside ``write()``/``snapshot()``, or a transaction the caller opened."""
+        return bool(self._depth) or (
+            self.pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        )
+
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Store]:
-        if self._depth or self.pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        if self._in_transaction():
             yield self
             return
         with self.pg.transaction():
@@ -187,7 +191,7 @@ class PostgresStore(Store):
                 self._depth -= 1
 
     def try_write(self, fn: Callable[[], T], *, wait_s: float = 0.25) -> T | None:
-        if self._depth or self.pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        if self._in_transaction():
             return None
         try:
             with self.write():
