@@ -48,11 +48,16 @@ _INDEX_HINT = re.compile(r"\s+(?:NOT\s+INDEXED\b|INDEXED\s+BY\s+\w+)", re.IGNORE
 
 
 @functools.lru_cache(maxsize=4096)
+def _without_hints(sql: str) -> str:
+    return _INDEX_HINT.sub("", sql)
+
+
+@functools.lru_cache(maxsize=4096)
 def translate(sql: str, named: bool = False) -> str:
     """``?`` placeholders to ``%s`` (``:name`` to ``%(name)s`` when ``named``) and a
     literal ``%`` to ``%%``, outside quoted text. SQLite's ``INDEXED BY`` hints (its planner
     needs them on a few reports; PostgreSQL's has statistics) are dropped."""
-    sql = _INDEX_HINT.sub("", sql)
+    sql = _without_hints(sql)
     out: list[str] = []
     quote: str | None = None
     i = 0
@@ -153,7 +158,7 @@ class PostgresStore(Store):
         try:
             if params:
                 return self.pg.execute(translate(sql, isinstance(params, dict)), params)
-            return self.pg.execute(_INDEX_HINT.sub("", sql))
+            return self.pg.execute(_without_hints(sql))
         except psycopg.errors.LockNotAvailable as exc:
             raise StoreBusy(f"{self.url}: the database is busy: {exc}") from None
 
