@@ -474,6 +474,31 @@ def m0012(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0013_watch_workers")
+def m0013(db: sqlite_utils.Database) -> None:
+    """Several watch loops on one database (PostgreSQL): who runs, and who polls what.
+
+    ``watch_workers`` is one row per running loop (its heartbeat says it lives);
+    ``watch_connectors.lease_owner`` is the worker that polls that connector now. A lease is
+    as good as its owner's heartbeat: when the owner dies, another worker takes it over.
+    ``watch_lock`` stays: on PostgreSQL its holder is the one worker that runs the daily jobs
+    (reminders, digest, alerts, rollups); on SQLite it still admits one loop only.
+    """
+    db.executescript(
+        """
+        CREATE TABLE watch_workers (
+            token TEXT PRIMARY KEY NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            since TEXT NOT NULL,
+            heartbeat TEXT NOT NULL,
+            heartbeat_every REAL NOT NULL
+        );
+        ALTER TABLE watch_connectors ADD COLUMN lease_owner TEXT;
+        """
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     applied = {m.name for m in migrations.applied(db)}
     known = {m.name for m in migrations._migrations}

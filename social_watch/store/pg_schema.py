@@ -402,6 +402,18 @@ CREATE TABLE saved_views (
 );
 """
 
+M0013 = """
+CREATE TABLE watch_workers (
+    token TEXT PRIMARY KEY,
+    pid BIGINT NOT NULL,
+    host TEXT NOT NULL,
+    since TEXT NOT NULL,
+    heartbeat TEXT NOT NULL,
+    heartbeat_every DOUBLE PRECISION NOT NULL
+);
+ALTER TABLE watch_connectors ADD COLUMN lease_owner TEXT;
+"""
+
 # There is no 0010 on either side (none was ever released).
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_mentions_actions_cursors", M0001),
@@ -415,4 +427,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0009_outbox_once", M0009),
     ("0011_rating", M0011),
     ("0012_accounts", M0012),
+    ("0013_watch_workers", M0013),
 ]
