@@ -47,27 +47,41 @@ class App:
 
     @property
     def db_path(self) -> str:
+        """The database as given: a SQLite file or a ``postgresql://`` URL."""
         return str(self._db_path or self.config.database)
 
     @property
+    def db_name(self) -> str:
+        """The database as output may show it (a URL without any password)."""
+        from social_watch.store import display
+
+        return display(self.db_path)
+
+    @property
     def db(self) -> Any:
-        """The database, opened (and migrated) on first use.
-
-        Only commands that fill a database (demo, import, poll, watch) may create one; the
-        others refuse a missing file, so a mistyped --db is an error, not an empty inbox.
-        """
+        """The database, opened (and migrated) on first use."""
         if self._db is None:
-            from pathlib import Path
-
-            from social_watch import db
-
-            if not self.may_create and not Path(self.db_path).exists():
-                raise UsageError(
-                    f"no database at {self.db_path}: check --db (or config `database`), "
-                    "or fill one first with `social-watch demo`, `import`, `poll` or `watch`"
-                )
-            self._db = db.connect(self.db_path)
+            self._db = self.open_db(self.db_path, may_create=self.may_create)
         return self._db
+
+    def open_db(self, target: str, *, may_create: bool = False) -> Any:
+        """The store at ``target``, the one way every command opens one.
+
+        Only commands that fill a database (demo, import, poll, watch) may create a SQLite
+        file; the others refuse a missing one, so a mistyped --db is an error, not an empty
+        inbox. A PostgreSQL URL gets its password from config ``password_env``.
+        """
+        from social_watch import db
+        from social_watch.store import is_postgres
+
+        if is_postgres(target):
+            return db.connect(target, password_env=self.config.password_env)
+        if not may_create and not Path(target).exists():
+            raise UsageError(
+                f"no database at {target}: check --db (or config `database`), "
+                "or fill one first with `social-watch demo`, `import`, `poll` or `watch`"
+            )
+        return db.connect(target)
 
     def now(self) -> Any:
         from social_watch.clock import utcnow
@@ -102,8 +116,9 @@ def store_options(func: F) -> F:
     @click.option(
         "--db",
         "db_path",
-        metavar="PATH",
-        help="SQLite database (else config `database`, else ./social-watch.db).",
+        metavar="PATH|URL",
+        help="SQLite file or postgresql://user@host:port/db (else config `database`, "
+        "else ./social-watch.db).",
     )
     @functools.wraps(func)
     def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:
@@ -230,6 +245,18 @@ class Group(click.Group):
             from social_watch.errors import StoreError
 
             error = busy(exc) or StoreError(f"the database failed: {exc}")
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except Exception as exc:
+            # psycopg's errors (a server that went away mid-command): one line, no traceback.
+            # Looked up, not imported: a SQLite-only run never loads psycopg.
+            psycopg = sys.modules.get("psycopg")
+            if psycopg is None or not isinstance(exc, psycopg.Error):
+                raise
+            from social_watch.errors import StoreError
+
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            error = StoreError(f"PostgreSQL failed: {reason}")
             click.echo(f"Error: {error}", err=True)
             ctx.exit(error.exit_code)
         except KeyboardInterrupt:
@@ -655,9 +682,15 @@ def demo(db_path: str | None, config_path: str | None) -> None:
         social-watch demo && social-watch queue
     """
     from social_watch import demo as demo_mod
+    from social_watch.store import is_postgres
 
     app = App(config_path, db_path)
     app.config  # noqa: B018  an invalid config is an error here too, as on every command
+    if is_postgres(app.db_path):
+        raise UsageError(
+            f"the demo builds a SQLite file, not {app.db_name}: run `social-watch demo --db "
+            "demo.db`, then `social-watch db copy demo.db URL` to try it on PostgreSQL"
+        )
     result = demo_mod.run(app.db_path)
     click.echo(demo_mod.describe(result, app.db_path))
     click.echo()
@@ -704,7 +737,7 @@ def db_status(app: App, as_json: bool) -> None:
 
     version, name = migrations.schema_version(app.db)
     data = {
-        "database": str(app.db_path),
+        "database": app.db_name,
         "schema_version": version,
         "migration": name,
         **store.counts(app.db),

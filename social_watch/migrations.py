@@ -7,10 +7,15 @@ builds a database at every earlier version, fills it, and migrates it forward.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from social_watch.errors import StoreError
+
+if TYPE_CHECKING:
+    from social_watch.store.base import Store
 
 migrations = Migrations("social_watch")
 
@@ -513,6 +518,7 @@ def migrate(db: sqlite_utils.Database) -> None:
         migrations.apply(db)
 
 
-def schema_version(db: sqlite_utils.Database) -> tuple[int, str | None]:
-    applied = migrations.applied(db)
-    return len(applied), (applied[-1].name if applied else None)
+def schema_version(db: Store) -> tuple[int, str | None]:
+    """How many migrations the database records, and the last one (either backend)."""
+    applied = db.migrations_applied()
+    return len(applied), (applied[-1] if applied else None)

@@ -94,6 +94,11 @@ class Store:
     def close(self) -> None:
         raise NotImplementedError
 
+    def data_version(self) -> Any:
+        """A value that moves when another connection commits a change (the web inbox's
+        live updates ask it a few times a second)."""
+        raise NotImplementedError
+
     # -- schema --------------------------------------------------------------------------
     def user_tables(self) -> list[str]:
         raise NotImplementedError

@@ -106,6 +106,17 @@ def safe_url(url: str) -> str:
     return parts._replace(netloc=f"{user}{host}").geturl()
 
 
+def _connect_reason(exc: Exception) -> str:
+    """libpq's why, in a few words: 'Connection refused', 'role "x" does not exist' (its
+    message repeats the host and port, which the URL beside it names already)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    reason = lines[0].rsplit(" failed: ", 1)[-1]
+    reason = re.sub(r"^(FATAL|ERROR):\s+", "", reason)
+    return " ".join(reason.split())
+
+
 class PostgresStore(Store):
     dialect: ClassVar[str] = "postgresql"
     like: ClassVar[str] = "ILIKE"
@@ -125,8 +136,8 @@ class PostgresStore(Store):
             password = os.environ.get(password_env)
             if not password:
                 raise ConfigError(
-                    f"{self.url}: the database password is read from ${password_env}, "
-                    "which is not set"
+                    f"password_env: environment variable {password_env} is not set (it holds "
+                    f"the password for {self.url}): export it, or fix password_env"
                 )
             kwargs["password"] = password
         if urlsplit(url).password is not None:
@@ -138,7 +149,7 @@ class PostgresStore(Store):
         try:
             self.pg = psycopg.connect(url, **kwargs)
         except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            reason = _connect_reason(exc)
             if (password := kwargs.get("password")) and password in reason:
                 reason = reason.replace(password, "***")
             raise StoreError(f"{self.url}: cannot connect to PostgreSQL: {reason}") from None
@@ -216,6 +227,11 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         self.pg.close()
+
+    def data_version(self) -> Any:
+        """The server's write-ahead log position: it moves on every commit (and on some
+        housekeeping too, which only costs a page an extra refresh)."""
+        return self.scalar("SELECT CAST(pg_current_wal_lsn() AS text)")
 
     # -- schema --------------------------------------------------------------------------
     def migrate(self) -> None:
