@@ -265,7 +265,7 @@ class Watch:
         password_env: str | None = None,
     ):
         self.db_path: str | Path = db_path if is_postgres(db_path) else Path(db_path)
-        self.password_env = password_env
+        self.password_env = password_env or config.password_env
         self.config = config
         self.env = env
         self.clock = clock

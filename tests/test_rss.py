@@ -87,7 +87,8 @@ class FakeFeed:
         return httpx.Response(status, headers=headers, content=content)
 
     def reply(self, request: Any) -> Reply:
-        return Reply(*self.answer(request.headers))
+        status, headers, content = self.answer(request.headers)
+        return Reply(status, content, headers)
 
 
 class RssHarness(Harness):
