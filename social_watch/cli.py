@@ -247,6 +247,9 @@ class Group(click.Group):
             error = busy(exc) or StoreError(f"the database failed: {exc}")
             click.echo(f"Error: {error}", err=True)
             ctx.exit(error.exit_code)
+        except BrokenPipeError:
+            sys.stderr.close()
+            ctx.exit(0)
         except Exception as exc:
             # psycopg's errors (a server that went away mid-command): one line, no traceback.
             # Looked up, not imported: a SQLite-only run never loads psycopg.
@@ -262,9 +265,6 @@ class Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
-        except BrokenPipeError:
-            sys.stderr.close()
-            ctx.exit(0)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
