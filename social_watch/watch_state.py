@@ -334,6 +334,7 @@ def status(db: Store, config: Config, now: datetime) -> dict[str, Any]:
 
     holder = read_lock(db)
     alive = holder is not None and holder.alive(now)
+    leader = holder.token if holder is not None and alive else None
     team = workers(db)
     if not alive:  # PostgreSQL: the daily jobs move to a live worker at its next beat
         holder = next((w for w in team if w.alive(now)), holder)
@@ -356,7 +357,7 @@ def status(db: Store, config: Config, now: datetime) -> dict[str, Any]:
             "since": iso(w.since),
             "heartbeat_age_seconds": int((now - w.heartbeat).total_seconds()),
             "alive": w.token in live,
-            "runs_daily_jobs": holder is not None and holder.token == w.token,
+            "runs_daily_jobs": w.token == leader,
             "connectors": list(w.sources),
         }
         for w in team
