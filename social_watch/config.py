@@ -261,6 +261,14 @@ def url(value: Any, key: str) -> str:
     return value.rstrip("/")
 
 
+def feed(value: Any, key: str) -> str:
+    """A feed URL, or a path the rss connector resolves against its base_url."""
+    value = nonempty_string(value, key)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value):
+        return url(value, key)
+    return value
+
+
 def _typename(value: Any) -> str:
     return {
         str: "a string",
@@ -277,7 +285,7 @@ _COMMON_CONNECTOR_OPTIONS: dict[str, Callable[[Any, str], Any]] = {
     "queries": lambda v, k: list_of(nonempty_string)(v, k),
     "hashtags": lambda v, k: list_of(nonempty_string)(v, k),
     "subreddits": lambda v, k: list_of(nonempty_string)(v, k),
-    "feeds": lambda v, k: list_of(url)(v, k),
+    "feeds": lambda v, k: list_of(feed)(v, k),
     "mentions": lambda v, k: boolean(v, k),
     "max_pages": lambda v, k: positive_int(v, k),
 }
