@@ -720,7 +720,7 @@ def demo(db_path: str | None, config_path: str | None) -> None:
 
 @cli.group(cls=Group)
 def db() -> None:
-    """Inspect the database."""
+    """Inspect the database, or copy it into another (SQLite and PostgreSQL)."""
 
 
 @db.command(name="status")
@@ -762,6 +762,109 @@ def db_status(app: App, as_json: bool) -> None:
         click.echo(
             f"  {code:<14}{row['reviewed']} reviewed, {row['agreement']:.0%} agreed with the model"
         )
+
+
+@db.command(name="copy")
+@click.argument("src", metavar="SRC")
+@click.argument("dst", metavar="DST")
+@click.option("--force", is_flag=True, help="Copy into a destination that holds data already.")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Rows per transaction.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Config file, for password_env (else $SOCIAL_WATCH_CONFIG, else ./social-watch.toml).",
+)
+def db_copy(src: str, dst: str, force: bool, batch: int, config_path: str | None) -> None:
+    """Copy every table of one database into another, then verify it.
+
+    SRC and DST are each a SQLite file or a postgresql:// URL (the password from config
+    password_env); a missing DST file is created. Rows go in batches, so an interrupted
+    copy is resumed by running the same command again. Each table is checked at the end
+    (row count and checksum). Exit 0 when verified, 1 if a table differs, 2 on a usage
+    error (such as a DST that holds data, without --force).
+
+    \b
+    Example:
+        social-watch db copy social-watch.db postgresql://sw@127.0.0.1:5432/sw
+        social-watch db copy postgresql://sw@db.internal/sw backup.db
+    """
+    from social_watch.store import copy as copier
+    from social_watch.store import display, is_postgres
+
+    app = App(config_path, None)
+    app.config  # noqa: B018  an invalid config stops the command first
+    if _same_database(src, dst):
+        raise UsageError(f"{display(src)} is both the source and the destination")
+    if not is_postgres(src) and not Path(src).is_file():
+        raise UsageError(f"no database at {src}: SRC is a SQLite file or a postgresql:// URL")
+    source = app.open_db(src)
+    target = app.open_db(dst, may_create=True)
+    progress = _CopyProgress() if sys.stderr.isatty() else None
+    try:
+        result = copier.copy(source, target, batch=batch, force=force, progress=progress)
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.finish()
+        click.echo(
+            f"Interrupted: the rows copied so far stay in {target.url}; run the same "
+            "`db copy` again to resume.",
+            err=True,
+        )
+        sys.exit(130)
+    finally:
+        source.close()
+        target.close()
+    if progress is not None:
+        progress.finish()
+    for table in result.tables:
+        if table.rows:
+            there = table.rows - table.copied
+            resumed = f"  ({there:,} there already)" if there > 0 else ""
+            click.echo(f"{table.table:<22} {table.rows:>10,} rows  checksum ok{resumed}")
+    click.echo(f"Copied {display(src)} into {display(dst)}: {result.rows:,} rows, verified.")
+
+
+def _same_database(a: str, b: str) -> bool:
+    from urllib.parse import urlsplit
+
+    from social_watch.store import is_postgres
+
+    if is_postgres(a) and is_postgres(b):
+        pa, pb = urlsplit(a), urlsplit(b)
+        return (pa.hostname, pa.port or 5432, pa.path) == (pb.hostname, pb.port or 5432, pb.path)
+    if is_postgres(a) or is_postgres(b):
+        return False
+    return Path(a).resolve() == Path(b).resolve()
+
+
+class _CopyProgress:
+    """Rows done / total per table, rewritten in place on a terminal (stderr)."""
+
+    def __init__(self) -> None:
+        self.table: str | None = None
+
+    def __call__(self, table: str, done: int, total: int) -> None:
+        if not total:
+            return
+        if table != self.table:
+            self.finish()
+            self.table = table
+        checking = "  checking" if done >= total else ""  # the checksums come next
+        sys.stderr.write(f"\r{table:<22} {done:>10,} / {total:,}{checking}")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.table is not None:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+        self.table = None
 
 
 # Command groups kept in their own modules (each keeps its heavy imports inside commands).

@@ -379,7 +379,9 @@ def claim(
             (agent, iso(now), expires, head["id"], agent, iso(now)),
         )
         if cur.rowcount == 0:
-            _refuse(head, agent, now, "claim")
+            # Read again: on PostgreSQL the UPDATE waited for the winner's commit, which
+            # the first read (before it) did not see; the refusal names the winner.
+            _refuse(_item_for(db, ref), agent, now, "claim")
         add_action(db, head["id"], "claimed", agent, now, {"expires_at": expires})
     return {"id": head["id"], "claimed_by": agent, "claim_expires_at": expires}
 

@@ -138,3 +138,19 @@ def test_live_updates_see_commits_on_postgres(pg_database):
     assert watcher.data_version() != before
     watcher.close()
     writer.close()
+
+
+def test_check_reports_the_postgres_database(cli, pg_database, tmp_path, monkeypatch):
+    url = pg_database()
+    ok = cli("check", "--db", url)
+    assert f"database    ok      {url} (PostgreSQL" in ok.stdout
+    (tmp_path / "social-watch.toml").write_text('password_env = "SW_TEST_DB_PASSWORD"\n')
+    unset = cli("check", "--db", url)
+    assert unset.exit_code == 2
+    assert "database    FAILED" in unset.stderr and "SW_TEST_DB_PASSWORD" in unset.stderr
+    monkeypatch.setenv("SW_TEST_DB_PASSWORD", SECRET)
+    down = f"postgresql://sw@127.0.0.1:{free_port()}/sw"
+    refused = cli("check", "--db", down)
+    assert refused.exit_code == 1 and f"{down}: cannot connect" in refused.stderr
+    assert SECRET not in ok.output + unset.output + refused.output
+    assert "database" not in cli("check").output  # a SQLite file: nothing to check

@@ -109,6 +109,17 @@ class Store:
     def primary_key(self, table: str) -> list[str]:
         raise NotImplementedError
 
+    def bulk_insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Inside ``write()``: insert ``rows``, skipping any whose key is already there
+        (``db copy`` resumes by rewriting a batch that may have half-landed)."""
+        marks = ", ".join("?" for _ in columns)
+        self.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+            rows,
+        )
+
     def after_bulk_load(self, table: str) -> None:
         """Rows with explicit ids went in: make the next generated id follow them."""
 

@@ -294,6 +294,26 @@ class PostgresStore(Store):
             )
         ]
 
+    def bulk_insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """COPY into a scratch table of the same shape, then one INSERT … SELECT … ON
+        CONFLICT DO NOTHING: several times faster than row-by-row INSERTs, and still skips
+        the rows a resumed copy finds there already."""
+        cols = ", ".join(columns)
+        scratch = f"_sw_bulk_{table}"
+        self.pg.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {scratch} (LIKE {table}) ON COMMIT DELETE ROWS"
+        )
+        with self.pg.cursor() as cur:
+            with cur.copy(f"COPY {scratch} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {scratch} ON CONFLICT DO NOTHING"
+            )
+            cur.execute(f"TRUNCATE {scratch}")
+
     def after_bulk_load(self, table: str) -> None:
         if "id" not in self.columns(table):
             return
