@@ -247,10 +247,13 @@ class Group(click.Group):
             error = busy(exc) or StoreError(f"the database failed: {exc}")
             click.echo(f"Error: {error}", err=True)
             ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
         except BrokenPipeError:
             sys.stderr.close()
             ctx.exit(0)
-        except Exception as exc:
+        except Exception as exc:  # last: the specific handlers above come first
             # psycopg's errors (a server that went away mid-command): one line, no traceback.
             # Looked up, not imported: a SQLite-only run never loads psycopg.
             psycopg = sys.modules.get("psycopg")
@@ -262,9 +265,6 @@ class Group(click.Group):
             error = StoreError(f"PostgreSQL failed: {reason}")
             click.echo(f"Error: {error}", err=True)
             ctx.exit(error.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            ctx.exit(130)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -702,7 +702,7 @@ def summary(db: Store, *, now: datetime, agent: str | None = None) -> dict[str, 
         # claimed rows need their table row read (140 ms against 1 ms at 1 M mentions).
         (counts["mine"],) = db.execute(
             "SELECT COUNT(*) FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id "
-            "AND +status = 'claimed' AND claim_expires_at > ? AND claimed_by = ?",
+            f"AND {db.unindexed('status')} = 'claimed' AND claim_expires_at > ? AND claimed_by = ?",
             (iso(now), agent),
         ).fetchone()
     return counts

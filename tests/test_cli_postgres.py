@@ -154,3 +154,17 @@ def test_check_reports_the_postgres_database(cli, pg_database, tmp_path, monkeyp
     assert refused.exit_code == 1 and f"{down}: cannot connect" in refused.stderr
     assert SECRET not in ok.output + unset.output + refused.output
     assert "database" not in cli("check").output  # a SQLite file: nothing to check
+
+
+def test_a_server_lost_mid_command_is_one_line(cli, pg_database, monkeypatch):
+    import psycopg
+
+    from social_watch import queue
+
+    def gone(*args, **kwargs):
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(queue, "list_items", gone)
+    result = cli("queue", "--db", pg_database())
+    assert result.exit_code == 2
+    assert result.stderr == "Error: PostgreSQL failed: server closed the connection unexpectedly\n"

@@ -53,6 +53,7 @@ def test_the_demo_goes_into_postgres_and_back_with_every_row(cli, demo_db, pg_da
     assert there.exit_code == 0, there.output
     assert "mentions" in there.stdout and "checksum ok" in there.stdout
     assert "verified" in there.stdout
+    assert there.stderr == ""  # no progress when stderr is not a terminal
     back = tmp_path / "back.db"
     home = cli("db", "copy", url, str(back))  # a missing destination file is created
     assert home.exit_code == 0, home.output

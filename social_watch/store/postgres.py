@@ -140,6 +140,11 @@ class PostgresStore(Store):
                     f"the password for {self.url}): export it, or fix password_env"
                 )
             kwargs["password"] = password
+        from social_watch import redact
+
+        for secret in (kwargs.get("password"), urlsplit(url).password):
+            if secret:
+                redact.register(secret)  # masked in every error and log line from now on
         if urlsplit(url).password is not None:
             log.warning(
                 "%s: a password in the database URL ends up in shell history and process "
