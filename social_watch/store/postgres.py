@@ -120,6 +120,7 @@ def _connect_reason(exc: Exception) -> str:
 class PostgresStore(Store):
     dialect: ClassVar[str] = "postgresql"
     like: ClassVar[str] = "ILIKE"
+    greatest: ClassVar[str] = "GREATEST"
     temp_schema: ClassVar[str] = "pg_temp"
 
     def __init__(self, url: str, *, password_env: str | None = None, migrate: bool = True) -> None:
@@ -198,15 +199,22 @@ class PostgresStore(Store):
             self.pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
         )
 
+    @property
+    def in_transaction(self) -> bool:
+        """As sqlite3's ``Connection.in_transaction``: a transaction is open."""
+        return self._in_transaction()
+
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Store]:
+        # REPEATABLE READ, not READ ONLY: the reports build TEMP tables inside it, which
+        # PostgreSQL refuses in a read-only transaction. Nothing else here writes.
         if self._in_transaction():
             yield self
             return
         with self.pg.transaction():
             self._depth += 1
             try:
-                self.pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                self.pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 yield self
             finally:
                 self._depth -= 1
