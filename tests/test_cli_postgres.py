@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -168,3 +169,32 @@ def test_a_server_lost_mid_command_is_one_line(cli, pg_database, monkeypatch):
     result = cli("queue", "--db", pg_database())
     assert result.exit_code == 2
     assert result.stderr == "Error: PostgreSQL failed: server closed the connection unexpectedly\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["stats", "--json"],
+        ["stats", "--json", "--since", "30d"],
+        ["digest"],
+        ["alert", "--json"],
+        ["queue", "--json"],
+    ],
+)
+def test_reports_on_a_copy_in_postgres_equal_the_sqlite_ones(cli, tmp_path, pg_database, command):
+    """The same demo inbox, copied by `db copy`: every report reads the same on both."""
+    from social_watch import demo
+
+    demo_db = tmp_path / "demo.db"
+    demo.run(str(demo_db))
+    url = pg_database()
+    copied = cli("db", "copy", str(demo_db), url)
+    assert copied.exit_code == 0, copied.output
+    import time_machine
+
+    # one frozen "now" for both runs: reports print the period and when they were made
+    with time_machine.travel(datetime.now(UTC).replace(microsecond=0), tick=False):
+        on_sqlite = cli(*command, "--db", str(demo_db))
+        on_postgres = cli(*command, "--db", url)
+    assert on_sqlite.exit_code == on_postgres.exit_code, on_postgres.output
+    assert on_postgres.stdout == on_sqlite.stdout

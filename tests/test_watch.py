@@ -25,6 +25,8 @@ from social_watch.errors import AuthError, RateLimited, TransientError, Unreacha
 from social_watch.polling import FAILED, OK, RATE_LIMITED, ConnectorReport
 from social_watch.runner import PollSummary
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 # --- fakes ------------------------------------------------------------------------------
 
 SCRIPT: dict[str, list[Any]] = {}  # connector name -> what each poll does, in order

@@ -194,7 +194,6 @@ def test_csrf_is_required_with_a_session_and_not_with_an_api_token(
     assert bad.status_code == 401
 
 
-@pytest.mark.sqlite_only("the lead page's stats are ported to PostgreSQL by stats.py's owner")
 def test_the_lead_page_is_for_leads(app: Any) -> None:
     assert as_agent(app, "jana").get("/lead").status_code == 403
     page = as_agent(app, "lea").get("/lead")
