@@ -365,6 +365,14 @@ def _item_for(db: Store, ref: str | int) -> dict[str, Any]:
     return resolve(db, row["item_id"] or row["id"])
 
 
+def _locked_item(db: Store, ref: str | int) -> dict[str, Any]:
+    """The item, read after locking its rows, so the checks made on it still hold when it
+    is written (inside ``db.write()``; on PostgreSQL a concurrent change waits for us)."""
+    head = _item_for(db, ref)
+    db.execute(f"SELECT id FROM mentions WHERE item_id = ?{db.for_update}", (head["id"],))
+    return resolve(db, head["id"])
+
+
 def claim(
     db: Store, ref: str | int, agent: str, *, now: datetime, ttl: timedelta
 ) -> dict[str, Any]:
@@ -416,7 +424,7 @@ def release(
     db: Store, ref: str | int, agent: str, *, now: datetime, force: bool = False
 ) -> dict[str, Any]:
     with dbmod.write(db):
-        head = _item_for(db, ref)
+        head = _locked_item(db, ref)
         if head["status"] != "claimed":
             raise Conflict(f"mention {head['id']} is not claimed (it is {head['status']})")
         holder = _claim_holder(head, now)
@@ -451,7 +459,7 @@ def close(
         else ("open", "claimed", "answered", "moved_to_email")
     )
     with dbmod.write(db):
-        head = _item_for(db, ref)
+        head = _locked_item(db, ref)
         if head["status"] not in allowed:
             _refuse(head, agent or "", now, "dismiss" if status == "dismissed" else "close")
         holder = _claim_holder(head, now)
@@ -487,7 +495,7 @@ def assign(
     """Hand an item to a colleague: it becomes their claim. Someone else's live claim is
     refused (``claimed`` guard) unless ``force`` (a team lead reassigning)."""
     with dbmod.write(db):
-        head = _item_for(db, ref)
+        head = _locked_item(db, ref)
         if head["status"] not in ("open", "claimed"):
             _refuse(head, agent, now, "assign")
         holder = _claim_holder(head, now)

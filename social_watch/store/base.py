@@ -133,6 +133,9 @@ class Store:
         return column
 
     temp_schema: ClassVar[str] = "temp"  # where this connection's TEMP tables live
+    # Row locks for a read-then-write: SQLite's write transaction already excludes every
+    # other writer (BEGIN IMMEDIATE); PostgreSQL locks just the rows read.
+    for_update: ClassVar[str] = ""
     like: ClassVar[str] = "LIKE"  # case-insensitive for ASCII, as SQLite's LIKE is
     greatest: ClassVar[str] = "MAX"  # the scalar maximum of its arguments (SQLite's MAX(a, b))
 

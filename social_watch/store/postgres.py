@@ -122,6 +122,7 @@ class PostgresStore(Store):
     like: ClassVar[str] = "ILIKE"
     greatest: ClassVar[str] = "GREATEST"
     temp_schema: ClassVar[str] = "pg_temp"
+    for_update: ClassVar[str] = " FOR UPDATE"
 
     def __init__(self, url: str, *, password_env: str | None = None, migrate: bool = True) -> None:
         self.url = safe_url(url)
