@@ -74,7 +74,15 @@ class Webhook:
 class Loop:
     """`social-watch watch` in a subprocess, stderr to a file."""
 
-    def __init__(self, tmp_path: Path, config: Path, env: dict[str, str], *args: str) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        config: Path,
+        env: dict[str, str],
+        *args: str,
+        db: str | None = None,
+    ) -> None:
+        """``args`` go before `watch` (global options); ``db`` is its --db."""
         self.log = tmp_path / f"watch-{time.monotonic_ns()}.log"
         self.proc = subprocess.Popen(
             [
@@ -87,6 +95,7 @@ class Loop:
                 str(config),
                 "--tick",
                 "0.1",
+                *(["--db", db] if db else []),
             ],
             cwd=tmp_path,
             env=env,

@@ -8,8 +8,6 @@ the other takes its connector over and every mention is stored exactly once.
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,38 +16,7 @@ import psycopg
 from fixture_server import FixtureServer, Reply, serve_fixtures  # noqa: F401
 from test_hackernews import FakeAlgolia, comment_hit
 from test_rss import FakeFeed, alert_entry
-from test_watch_e2e import child_env, wait_for
-
-
-class Worker:
-    def __init__(self, tmp_path: Path, config: Path, url: str, name: str) -> None:
-        self.log = tmp_path / f"{name}.log"
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "social_watch",
-                "watch",
-                "--config",
-                str(config),
-                "--db",
-                url,
-                "--tick",
-                "0.1",
-            ],
-            cwd=tmp_path,
-            env=child_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=self.log.open("wb"),
-        )
-
-    def stderr(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(10)
+from test_watch_e2e import Loop, child_env, wait_for
 
 
 def query(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -93,8 +60,8 @@ interval = "1s"
 """,
         encoding="utf-8",
     )
-    a = Worker(tmp_path, config, url, "a")
-    b = Worker(tmp_path, config, url, "b")
+    a = Loop(tmp_path, config, child_env(), db=url)
+    b = Loop(tmp_path, config, child_env(), db=url)
     try:
         assert reached.wait(20), a.stderr() + b.stderr()
 
