@@ -245,8 +245,7 @@ def _load_windows(conn: Any, hours: BusinessHours, p: Period) -> None:
 
 
 def _drop_temp(conn: Any) -> None:
-    for name in _TEMP:
-        conn.execute(f"DROP TABLE IF EXISTS {conn.temp_schema}.{name}")
+    conn.drop_temp(_TEMP)
 
 
 # --- aggregation ------------------------------------------------------------------------
@@ -706,8 +705,18 @@ def compute(
                 by_hour_utc[f"{day}T{hour:02d}"] = count
 
     computed: dict[str, dict[str, Any]] = {}
-    if ranges:
-        computed = _compute_live(conn, hours, select, period, ranges, now_s)
+    # The live figures and the queue now read one committed state (on PostgreSQL a
+    # REPEATABLE READ transaction; the days' rollups are written after it, by try_write).
+    with conn.snapshot():
+        if ranges:
+            computed = _compute_live(conn, hours, select, period, ranges, now_s)
+        # Brand posts are never open, so the queue's own covering index answers this.
+        waiting, overdue = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN due_at <= ? THEN 1 ELSE 0 END), 0) "
+            "FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id",
+            (now_s,),
+        ).fetchone()
+    if computed:
         for data in computed.values():
             merge(data)
             by_hour_utc.update(data["hours"])
@@ -747,12 +756,6 @@ def compute(
         "by_hour": by_hour,
         "by_weekday": dict(zip(_WEEKDAYS, by_weekday, strict=True)),
     }
-    # Brand posts are never open, so the queue's own covering index answers this.
-    waiting, overdue = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN due_at <= ? THEN 1 ELSE 0 END), 0) FROM mentions "
-        "WHERE status IN ('open', 'claimed') AND item_id = id",
-        (now_s,),
-    ).fetchone()
     result["queue_now"] = {"waiting": waiting, "overdue": overdue}
     return result
 

@@ -91,6 +91,11 @@ class Store:
         advisory lock, released at commit or rollback.
         """
 
+    def drop_temp(self, names: Sequence[str]) -> None:
+        """Drop this connection's TEMP tables ``names`` that exist (a report's scratch)."""
+        for name in names:
+            self.execute(f"DROP TABLE IF EXISTS {self.temp_schema}.{name}")
+
     def close(self) -> None:
         raise NotImplementedError
 
