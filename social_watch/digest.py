@@ -155,7 +155,7 @@ def _authors(conn: Any, p: Period, top: int, mask: _Masker) -> list[dict[str, An
         "SELECT network, MAX(author_handle) AS handle, MAX(author_name) AS name, "
         "MAX(COALESCE(author_followers, 0)) AS followers, COUNT(*) AS mentions, "
         f"MAX(url) AS url FROM mentions WHERE {_PERIOD_SQL} AND NOT {_DISMISSED_JUNK_SQL} "
-        "GROUP BY network, lower(author_handle) "
+        f"GROUP BY network, lower(author_handle{conn.bytewise}) "
         "ORDER BY followers DESC, mentions DESC, network, handle LIMIT ?",
         [*_params(p), top],
     )

@@ -137,7 +137,7 @@ SELECT DISTINCT (
     SELECT p.id FROM mentions p
     WHERE p.network = f.network AND p.conversation_id = f.conversation_id
       AND p.kind = 'mention' AND p.item_id = p.id AND p.created_at < f.created_at
-      AND lower(p.author_handle) = lower(f.author_handle)
+      AND lower(p.author_handle{c}) = lower(f.author_handle{c})
     ORDER BY p.created_at DESC LIMIT 1) AS id
 FROM mentions f INDEXED BY idx_mentions_stats
 WHERE f.created_at > :start AND f.kind = 'mention' AND f.item_id = f.id
@@ -468,7 +468,7 @@ UNION
 SELECT (SELECT substr(p.created_at, 1, 10) FROM mentions p
         WHERE p.network = f.network AND p.conversation_id = f.conversation_id
           AND p.kind = 'mention' AND p.item_id = p.id AND p.created_at < f.created_at
-          AND lower(p.author_handle) = lower(f.author_handle)
+          AND lower(p.author_handle{c}) = lower(f.author_handle{c})
         ORDER BY p.created_at DESC LIMIT 1)
 FROM mentions f
 WHERE f.id > :mark AND f.kind = 'mention' AND f.conversation_id IS NOT NULL AND f.item_id = f.id
@@ -536,6 +536,7 @@ class Rollups:
     def _catch_up(self) -> None:
         """Mark the days of mentions stored since the watermark (inserts have no trigger)."""
         conn = self.conn
+        new_days = _NEW_DAYS.format(c=conn.bytewise)
         (mark,) = conn.execute("SELECT max_id FROM stats_watermark").fetchone()
         (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mentions").fetchone()
         if top <= mark:
@@ -545,7 +546,7 @@ class Rollups:
             (low,) = conn.execute("SELECT max_id FROM stats_watermark").fetchone()
             (high,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mentions").fetchone()
             conn.execute(
-                f"INSERT INTO stats_dirty (day) SELECT day FROM ({_NEW_DAYS}) AS new_days "
+                f"INSERT INTO stats_dirty (day) SELECT day FROM ({new_days}) AS new_days "
                 "WHERE day IS NOT NULL ON CONFLICT DO NOTHING",
                 {"mark": low},
             )
@@ -554,7 +555,7 @@ class Rollups:
 
         if not self.conn.try_write(advance):
             self.unmarked = {
-                r[0] for r in conn.execute(_NEW_DAYS, {"mark": mark}) if r[0] is not None
+                r[0] for r in conn.execute(new_days, {"mark": mark}) if r[0] is not None
             }
 
     def load(self, days: list[datetime], fingerprints: dict[str, str], now: str) -> dict[str, Any]:
@@ -818,7 +819,7 @@ def _compute_live(
             _load_windows(conn, hours, period)
         start = {"start": iso(ranges[0][0])}
         conn.execute(_FOLLOWUPS_SQL, start)
-        conn.execute(_FOLLOWED_SQL, start)
+        conn.execute(_FOLLOWED_SQL.format(c=conn.bytewise), start)
         clause = _hours_clause(select, "h.created_at")
         # One statement (a DML statement would open a transaction): UNION ALL of the ranges.
         params: dict[str, str] = {"now": now}

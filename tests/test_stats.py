@@ -144,6 +144,18 @@ def test_overall_metrics_match_the_hand_computed_answers(tmp_path):
     assert data["queue_now"] == {"waiting": 3, "overdue": 2}
 
 
+def test_authors_are_told_apart_as_sqlite_does_whatever_the_collation(tmp_path):
+    """'Žofie' and 'žofie' are two authors to SQLite's lower() (ASCII only); PostgreSQL's
+    lower() in a UTF-8 locale would make them one and call her first item followed up."""
+    db = open_db(tmp_path)
+    pipeline(make_config(TAGS)).ingest(db, [msg("1", at(2), "Žofie", conversation_id="c1")])
+    reply(db, item(db, "1"), "jana", at(2, 10))
+    later = msg("2", at(3), "žofie", conversation_id="c1", in_reply_to="1")
+    pipeline(make_config(TAGS)).ingest(db, [later])
+    o = stats.compute(db, period=stats.period(now=NOW, since="24h"), now=NOW)["overall"]
+    assert (o["items"], o["answered"], o["one_touch"]) == (2, 1, 1)
+
+
 def test_groups_by_network_agent_and_tag(tmp_path):
     db, _ = timeline(tmp_path)
     data = stats.compute(db, period=stats.period(now=NOW, since="24h"), now=NOW)

@@ -124,6 +124,9 @@ class Store:
     temp_schema: ClassVar[str] = "temp"  # where this connection's TEMP tables live
     like: ClassVar[str] = "LIKE"  # case-insensitive for ASCII, as SQLite's LIKE is
     greatest: ClassVar[str] = "MAX"  # the scalar maximum of its arguments (SQLite's MAX(a, b))
+    # Appended to a TEXT operand of lower() or a comparison: SQLite's meaning, whatever the
+    # database's collation (bytewise order, lower() of ASCII letters only).
+    bytewise: ClassVar[str] = ""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"

@@ -110,6 +110,7 @@ class PostgresStore(Store):
     dialect: ClassVar[str] = "postgresql"
     like: ClassVar[str] = "ILIKE"
     greatest: ClassVar[str] = "GREATEST"
+    bytewise: ClassVar[str] = ' COLLATE "C"'
     temp_schema: ClassVar[str] = "pg_temp"
 
     def __init__(self, url: str, *, password_env: str | None = None, migrate: bool = True) -> None:
