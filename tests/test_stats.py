@@ -248,6 +248,31 @@ def test_empty_period_has_every_key_and_no_open_transaction(tmp_path):
     json.dumps(data)
 
 
+def test_a_report_reads_one_state_while_the_watch_loop_writes(tmp_path, monkeypatch):
+    """A mention stored (by another connection) halfway through a report is in none of its
+    figures: the items, the hourly volume and the queue counts come from one snapshot."""
+    db, config = timeline(tmp_path)
+    p = stats.period(now=NOW, since="24h")
+    before = stats.compute(db, period=p, now=NOW, cache=False)
+    other = open_db(tmp_path)
+    real = stats.hourly
+    stored: list[int] = []
+
+    def hourly(conn: Any, *args: Any, **kw: Any) -> Any:
+        if not stored:  # after the items were read, before the volume is
+            stored.append(pipeline(config).ingest(other, [msg("99", at(9, 50), "zoe")]).new)
+        return real(conn, *args, **kw)
+
+    monkeypatch.setattr(stats, "hourly", hourly)
+    during = stats.compute(db, period=p, now=NOW, cache=False)
+    assert stored == [1] and during == before
+    monkeypatch.setattr(stats, "hourly", real)
+    after = stats.compute(db, period=p, now=NOW, cache=False)
+    assert after["overall"]["items"] == before["overall"]["items"] + 1
+    assert sum(after["volume"]["by_hour"]) == sum(before["volume"]["by_hour"]) + 1
+    other.close()
+
+
 def test_period_parsing():
     assert stats.period(now=NOW, since="7d").start == NOW - timedelta(days=7)
     p = stats.period(now=NOW, start="2026-11-01", end="2026-11-02T12:00:00Z")
