@@ -404,6 +404,10 @@ def check(
     skip = brand_words(config)  # the brand's own name is never a term of its alert
     results: list[ScopeResult] = []
     with dbmod.write(db) if record else contextlib.nullcontext():
+        if record:
+            # Two checks at once (cron and a watch loop, or two workers on PostgreSQL) take
+            # turns, so the second reads the state the first committed and pages nobody twice.
+            db.lock("alerts")
         for scope, words, verdict in verdicts:
             state = _state(db, scope)
             event = decide(state, verdict.fired, now, cooldown)

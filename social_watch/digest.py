@@ -155,7 +155,7 @@ def _authors(conn: Any, p: Period, top: int, mask: _Masker) -> list[dict[str, An
         "SELECT network, MAX(author_handle) AS handle, MAX(author_name) AS name, "
         "MAX(COALESCE(author_followers, 0)) AS followers, COUNT(*) AS mentions, "
         f"MAX(url) AS url FROM mentions WHERE {_PERIOD_SQL} AND NOT {_DISMISSED_JUNK_SQL} "
-        "GROUP BY network, lower(author_handle) "
+        f"GROUP BY network, lower(author_handle{conn.bytewise}) "
         "ORDER BY followers DESC, mentions DESC, network, handle LIMIT ?",
         [*_params(p), top],
     )
@@ -242,9 +242,10 @@ def _counts(
     cached = rollups.load(days, fingerprints, now)
     missing = [k for k in fingerprints if k not in cached]
     rollups.begin(missing)
-    live = _count_ranges(
-        conn, stats.live_ranges(p, [d for d in days if stats.day_key(d) in cached]), voice
-    )
+    with conn.snapshot():  # the live days' counts read one committed state
+        live = _count_ranges(
+            conn, stats.live_ranges(p, [d for d in days if stats.day_key(d) in cached]), voice
+        )
     if rollups.writable:
         empty: dict[str, Any] = {"rows": [], "tags": {}, "voice": None}
         rollups.store({k: (fp, now, None, None, live.get(k, empty)) for k in missing})
@@ -515,8 +516,19 @@ def build(
     tags_now, tags_before = cur.tags, prev.tags
 
     skip = brand_words(config)
-    terms_now, seen_now = _term_counts(conn, period, n_cur, skip, mask)
-    terms_before, seen_before = _term_counts(conn, before, n_prev, skip, mask)
+    # The reads that no rollup covers, in one snapshot: the highlights, authors, terms,
+    # languages and ratings agree with each other even while the watch loop writes.
+    with conn.snapshot():
+        terms_now, seen_now = _term_counts(conn, period, n_cur, skip, mask)
+        terms_before, seen_before = _term_counts(conn, before, n_prev, skip, mask)
+        read = {
+            "languages": _languages(conn, period),
+            "most_negative": _extremes(conn, period, "negative", top, mask),
+            "most_positive": _extremes(conn, period, "positive", top, mask),
+            "left_out_of_highlights": _left_out(conn, period),
+            "top_authors": _authors(conn, period, top, mask),
+            "ratings": ratings.summary(conn, period, before),
+        }
 
     voice = None
     if cur.voice is not None and prev.voice is not None:
@@ -565,12 +577,12 @@ def build(
             else None,
         },
         "networks": networks,
-        "languages": _languages(conn, period),
-        "most_negative": _extremes(conn, period, "negative", top, mask),
-        "most_positive": _extremes(conn, period, "positive", top, mask),
+        "languages": read["languages"],
+        "most_negative": read["most_negative"],
+        "most_positive": read["most_positive"],
         # dismissed as spam or duplicates: counted in volume, not among the highlights
-        "left_out_of_highlights": _left_out(conn, period),
-        "top_authors": _authors(conn, period, top, mask),
+        "left_out_of_highlights": read["left_out_of_highlights"],
+        "top_authors": read["top_authors"],
         "tags": [
             {"tag": t, "count": c, "previous": tags_before.get(t, 0)}
             for t, c in sorted(tags_now.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -588,7 +600,7 @@ def build(
             "queue_now": service["queue_now"],
         },
         "chart": _chart(cur.hours, period, tz),
-        "ratings": ratings.summary(conn, period, before),
+        "ratings": read["ratings"],
     }
 
 

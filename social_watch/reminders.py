@@ -176,6 +176,7 @@ def remind(
         if not ids:
             continue
         lower = THRESHOLDS[: THRESHOLDS.index(threshold)]
+        claimed = []
         with dbmod.write(db):
             for item_id in ids:
                 for t in lower:
@@ -184,12 +185,21 @@ def remind(
                         "VALUES (?, ?, ?, '[\"superseded\"]') ON CONFLICT DO NOTHING",
                         (item_id, t, iso(now)),
                     )
-                db.execute(
+                # A conditional claim, not a blind upsert: another worker that read the same
+                # state (PostgreSQL, several watch loops) and recorded it first wins; a
+                # failed one (delivered '[]') is taken again once it is a minute old.
+                cur = db.execute(
                     "INSERT INTO reminders (item_id, threshold, at, delivered) VALUES (?, ?, ?, "
                     "'[\"sending\"]') ON CONFLICT(item_id, threshold) DO UPDATE SET at = excluded.at, "
-                    "delivered = excluded.delivered",
-                    (item_id, threshold, iso(now)),
+                    "delivered = excluded.delivered "
+                    "WHERE reminders.delivered = '[]' AND reminders.at <= ?",
+                    (item_id, threshold, iso(now), retry_before),
                 )
+                if cur.rowcount:
+                    claimed.append(item_id)
+        ids = claimed
+        if not ids:
+            continue
         items = [_item_details(db, i, now, sla) for i in ids]
         items = [i for i in items if i is not None]
         notes = (

@@ -137,7 +137,7 @@ SELECT DISTINCT (
     SELECT p.id FROM mentions p
     WHERE p.network = f.network AND p.conversation_id = f.conversation_id
       AND p.kind = 'mention' AND p.item_id = p.id AND p.created_at < f.created_at
-      AND lower(p.author_handle) = lower(f.author_handle)
+      AND lower(p.author_handle{c}) = lower(f.author_handle{c})
     ORDER BY p.created_at DESC LIMIT 1) AS id
 FROM mentions f INDEXED BY idx_mentions_stats
 WHERE f.created_at > :start AND f.kind = 'mention' AND f.item_id = f.id
@@ -245,8 +245,7 @@ def _load_windows(conn: Any, hours: BusinessHours, p: Period) -> None:
 
 
 def _drop_temp(conn: Any) -> None:
-    for name in _TEMP:
-        conn.execute(f"DROP TABLE IF EXISTS {conn.temp_schema}.{name}")
+    conn.drop_temp(_TEMP)
 
 
 # --- aggregation ------------------------------------------------------------------------
@@ -469,7 +468,7 @@ UNION
 SELECT (SELECT substr(p.created_at, 1, 10) FROM mentions p
         WHERE p.network = f.network AND p.conversation_id = f.conversation_id
           AND p.kind = 'mention' AND p.item_id = p.id AND p.created_at < f.created_at
-          AND lower(p.author_handle) = lower(f.author_handle)
+          AND lower(p.author_handle{c}) = lower(f.author_handle{c})
         ORDER BY p.created_at DESC LIMIT 1)
 FROM mentions f
 WHERE f.id > :mark AND f.kind = 'mention' AND f.conversation_id IS NOT NULL AND f.item_id = f.id
@@ -537,6 +536,7 @@ class Rollups:
     def _catch_up(self) -> None:
         """Mark the days of mentions stored since the watermark (inserts have no trigger)."""
         conn = self.conn
+        new_days = _NEW_DAYS.format(c=conn.bytewise)
         (mark,) = conn.execute("SELECT max_id FROM stats_watermark").fetchone()
         (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mentions").fetchone()
         if top <= mark:
@@ -546,7 +546,7 @@ class Rollups:
             (low,) = conn.execute("SELECT max_id FROM stats_watermark").fetchone()
             (high,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mentions").fetchone()
             conn.execute(
-                f"INSERT INTO stats_dirty (day) SELECT day FROM ({_NEW_DAYS}) AS new_days "
+                f"INSERT INTO stats_dirty (day) SELECT day FROM ({new_days}) AS new_days "
                 "WHERE day IS NOT NULL ON CONFLICT DO NOTHING",
                 {"mark": low},
             )
@@ -555,7 +555,7 @@ class Rollups:
 
         if not self.conn.try_write(advance):
             self.unmarked = {
-                r[0] for r in conn.execute(_NEW_DAYS, {"mark": mark}) if r[0] is not None
+                r[0] for r in conn.execute(new_days, {"mark": mark}) if r[0] is not None
             }
 
     def load(self, days: list[datetime], fingerprints: dict[str, str], now: str) -> dict[str, Any]:
@@ -706,8 +706,18 @@ def compute(
                 by_hour_utc[f"{day}T{hour:02d}"] = count
 
     computed: dict[str, dict[str, Any]] = {}
-    if ranges:
-        computed = _compute_live(conn, hours, select, period, ranges, now_s)
+    # The live figures and the queue now read one committed state (on PostgreSQL a
+    # REPEATABLE READ transaction; the days' rollups are written after it, by try_write).
+    with conn.snapshot():
+        if ranges:
+            computed = _compute_live(conn, hours, select, period, ranges, now_s)
+        # Brand posts are never open, so the queue's own covering index answers this.
+        waiting, overdue = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN due_at <= ? THEN 1 ELSE 0 END), 0) "
+            "FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id",
+            (now_s,),
+        ).fetchone()
+    if computed:
         for data in computed.values():
             merge(data)
             by_hour_utc.update(data["hours"])
@@ -747,12 +757,6 @@ def compute(
         "by_hour": by_hour,
         "by_weekday": dict(zip(_WEEKDAYS, by_weekday, strict=True)),
     }
-    # Brand posts are never open, so the queue's own covering index answers this.
-    waiting, overdue = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN due_at <= ? THEN 1 ELSE 0 END), 0) FROM mentions "
-        "WHERE status IN ('open', 'claimed') AND item_id = id",
-        (now_s,),
-    ).fetchone()
     result["queue_now"] = {"waiting": waiting, "overdue": overdue}
     return result
 
@@ -815,7 +819,7 @@ def _compute_live(
             _load_windows(conn, hours, period)
         start = {"start": iso(ranges[0][0])}
         conn.execute(_FOLLOWUPS_SQL, start)
-        conn.execute(_FOLLOWED_SQL, start)
+        conn.execute(_FOLLOWED_SQL.format(c=conn.bytewise), start)
         clause = _hours_clause(select, "h.created_at")
         # One statement (a DML statement would open a transaction): UNION ALL of the ranges.
         params: dict[str, str] = {"now": now}

@@ -354,3 +354,17 @@ def test_facebook_and_review_authors_are_named_not_shown_as_handles(tmp_path):
         out = digest.render(data, fmt)
         assert "Jana Nováková" in out and "Tereza Malá" in out, fmt
         assert "2315682678452791" not in out and "@Tereza" not in out, fmt
+
+
+def test_share_of_voice_folds_case_as_casefold_does(tmp_path):
+    """'Straße' names the competitor however it is written: casefold on SQLite, sw_fold
+    (lower() and the folds casefold adds) on PostgreSQL."""
+    config = make_config({"digest": {"competitors": {"strasse": ["Straße"]}}})
+    db = open_db(tmp_path)
+    texts = ["STRASSE is cheaper", "straße delivers", "Strasse again", "@shopexample late"]
+    pipeline(config).ingest(
+        db, [mention(str(i), t, handle=f"u{i}", minutes_ago=10 + i) for i, t in enumerate(texts)]
+    )
+    data = digest.build(db, config, period=stats.period(now=NOW, since="24h"), now=NOW)
+    voice = {v["name"]: v["mentions"] for v in data["share_of_voice"]}
+    assert voice == {"Shop Example": 1, "strasse": 3}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import pytest
 from helpers import NOW, make_config, mention, open_db, pipeline, rows
 
 from social_watch.connector import MENTIONS, Connector, PollResult, Source
@@ -134,6 +135,7 @@ def test_sigterm_during_a_parallel_import_leaves_no_worker_behind(tmp_path):
     assert not left, "the worker outlived the import"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
 def test_share_of_voice_matches_non_ascii_keywords_in_any_case(tmp_path):
     """SQLite's lower() folds ASCII only: 'Žabka' in a mention never matched 'Žabka'."""
     from social_watch import digest, stats

@@ -144,6 +144,18 @@ def test_overall_metrics_match_the_hand_computed_answers(tmp_path):
     assert data["queue_now"] == {"waiting": 3, "overdue": 2}
 
 
+def test_authors_are_told_apart_as_sqlite_does_whatever_the_collation(tmp_path):
+    """'Žofie' and 'žofie' are two authors to SQLite's lower() (ASCII only); PostgreSQL's
+    lower() in a UTF-8 locale would make them one and call her first item followed up."""
+    db = open_db(tmp_path)
+    pipeline(make_config(TAGS)).ingest(db, [msg("1", at(2), "Žofie", conversation_id="c1")])
+    reply(db, item(db, "1"), "jana", at(2, 10))
+    later = msg("2", at(3), "žofie", conversation_id="c1", in_reply_to="1")
+    pipeline(make_config(TAGS)).ingest(db, [later])
+    o = stats.compute(db, period=stats.period(now=NOW, since="24h"), now=NOW)["overall"]
+    assert (o["items"], o["answered"], o["one_touch"]) == (2, 1, 1)
+
+
 def test_groups_by_network_agent_and_tag(tmp_path):
     db, _ = timeline(tmp_path)
     data = stats.compute(db, period=stats.period(now=NOW, since="24h"), now=NOW)
@@ -234,6 +246,31 @@ def test_empty_period_has_every_key_and_no_open_transaction(tmp_path):
     assert data["by_network"] == {} and data["by_tag"] == {}
     assert not db.conn.in_transaction
     json.dumps(data)
+
+
+def test_a_report_reads_one_state_while_the_watch_loop_writes(tmp_path, monkeypatch):
+    """A mention stored (by another connection) halfway through a report is in none of its
+    figures: the items, the hourly volume and the queue counts come from one snapshot."""
+    db, config = timeline(tmp_path)
+    p = stats.period(now=NOW, since="24h")
+    before = stats.compute(db, period=p, now=NOW, cache=False)
+    other = open_db(tmp_path)
+    real = stats.hourly
+    stored: list[int] = []
+
+    def hourly(conn: Any, *args: Any, **kw: Any) -> Any:
+        if not stored:  # after the items were read, before the volume is
+            stored.append(pipeline(config).ingest(other, [msg("99", at(9, 50), "zoe")]).new)
+        return real(conn, *args, **kw)
+
+    monkeypatch.setattr(stats, "hourly", hourly)
+    during = stats.compute(db, period=p, now=NOW, cache=False)
+    assert stored == [1] and during == before
+    monkeypatch.setattr(stats, "hourly", real)
+    after = stats.compute(db, period=p, now=NOW, cache=False)
+    assert after["overall"]["items"] == before["overall"]["items"] + 1
+    assert sum(after["volume"]["by_hour"]) == sum(before["volume"]["by_hour"]) + 1
+    other.close()
 
 
 def test_period_parsing():

@@ -91,6 +91,11 @@ class Store:
         advisory lock, released at commit or rollback.
         """
 
+    def drop_temp(self, names: Sequence[str]) -> None:
+        """Drop this connection's TEMP tables ``names`` that exist (a report's scratch)."""
+        for name in names:
+            self.execute(f"DROP TABLE IF EXISTS {self.temp_schema}.{name}")
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -138,6 +143,9 @@ class Store:
     for_update: ClassVar[str] = ""
     like: ClassVar[str] = "LIKE"  # case-insensitive for ASCII, as SQLite's LIKE is
     greatest: ClassVar[str] = "MAX"  # the scalar maximum of its arguments (SQLite's MAX(a, b))
+    # Appended to a TEXT operand of lower() or a comparison: SQLite's meaning, whatever the
+    # database's collation (bytewise order, lower() of ASCII letters only).
+    bytewise: ClassVar[str] = ""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"

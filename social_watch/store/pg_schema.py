@@ -21,7 +21,9 @@ from __future__ import annotations
 # SQLite's built-in functions the core's queries use, defined on PostgreSQL with the same
 # names and meaning, so one query text serves both backends: a TEXT JSON list read by
 # json_each (PostgreSQL's own json_each takes json, not text, so this is an overload),
-# instr, julianday, sw_fold (the casefold the SQLite store registers in Python),
+# instr, julianday, sw_fold (the casefold the SQLite store registers in Python: lower()
+# in the database's LC_CTYPE plus the two folds casefold adds for the shops' languages,
+# 'ß' to 'ss' and final sigma),
 # json_extract of a '$.key.key' path (as TEXT: the reports read only string fields) and
 # the aggregate json_group_array (a TEXT JSON list of its TEXT arguments, '[]' for none).
 PORTABLE_FUNCTIONS = """
@@ -34,7 +36,8 @@ CREATE OR REPLACE FUNCTION julianday(at TEXT) RETURNS DOUBLE PRECISION
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT EXTRACT(EPOCH FROM CAST(at AS timestamptz)) / 86400.0 + 2440587.5 $$;
 CREATE OR REPLACE FUNCTION sw_fold(t TEXT) RETURNS TEXT
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT lower(COALESCE(t, '')) $$;
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT replace(replace(lower(COALESCE(t, '')), 'ß', 'ss'), 'ς', 'σ') $$;
 CREATE OR REPLACE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT CAST(doc AS jsonb) #>> string_to_array(substr(path, 3), '.') $$;

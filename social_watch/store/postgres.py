@@ -121,6 +121,7 @@ class PostgresStore(Store):
     dialect: ClassVar[str] = "postgresql"
     like: ClassVar[str] = "ILIKE"
     greatest: ClassVar[str] = "GREATEST"
+    bytewise: ClassVar[str] = ' COLLATE "C"'
     temp_schema: ClassVar[str] = "pg_temp"
     for_update: ClassVar[str] = " FOR UPDATE"
 
@@ -212,13 +213,17 @@ class PostgresStore(Store):
         if self._in_transaction():
             yield self
             return
-        with self.pg.transaction():
-            self._depth += 1
-            try:
-                self.pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                yield self
-            finally:
-                self._depth -= 1
+        # Set on the connection (no round trip), so the BEGIN itself names the level.
+        self.pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        try:
+            with self.pg.transaction():
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+        finally:
+            self.pg.isolation_level = None
 
     def try_write(self, fn: Callable[[], T], *, wait_s: float = 0.25) -> T | None:
         if self._in_transaction():
@@ -235,6 +240,14 @@ class PostgresStore(Store):
             return False
         detail = exc.diag.message_detail or ""
         return f"({column.rsplit('.', 1)[-1]})" in detail
+
+    def drop_temp(self, names: Sequence[str]) -> None:
+        # One statement, not one per table: a report drops its scratch on every run. In a
+        # failed transaction nothing can run, and its rollback drops what it created.
+        if names and self.pg.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+            self.pg.execute(
+                "DROP TABLE IF EXISTS " + ", ".join(f"{self.temp_schema}.{n}" for n in names)
+            )
 
     def lock(self, name: str) -> None:
         self.pg.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"social_watch:{name}",))
