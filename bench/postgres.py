@@ -26,8 +26,8 @@ PostgreSQL gets ``VACUUM ANALYZE`` (what autovacuum would do; index-only scans n
 visibility map); SQLite is left as the product leaves it (no ANALYZE). The build time of
 every stage is printed.
 
-Each (backend, size) is measured in a child process (its peak RSS from ``os.wait4``; on
-PostgreSQL also the server backend's peak, VmHWM, which includes the shared buffers it
+Each (backend, size) is measured in a child process (its peak RSS, VmHWM; on PostgreSQL
+also the server backend's, which includes the shared buffers it
 touched): the queue as ``social-watch queue`` and the web inbox list it
 (``queue.list_items``, limit 50; cold = the first call in a fresh process) and a few
 filters, ``queue.summary``; p50 / p95 over ``--runs`` calls, beside two baselines on the same
@@ -63,8 +63,10 @@ import contextlib
 import json
 import multiprocessing
 import os
+import random
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -138,14 +140,22 @@ def postgres(url: str | None) -> Iterator[str]:
         server.stop()
 
 
-def database(server_url: str, name: str) -> str:
-    """A fresh database ``name`` on the server; its URL."""
+def database_url(server_url: str, name: str) -> str:
+    return urlsplit(server_url)._replace(path=f"/{name}").geturl()
+
+
+def database(
+    server_url: str, name: str, *, template: str | None = None, drop_only: bool = False
+) -> str:
+    """A fresh database ``name`` on the server (a copy of ``template``); its URL."""
     import psycopg
 
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlsplit(server_url)._replace(path=f"/{name}").geturl()
+        if not drop_only:
+            copy_of = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(f'CREATE DATABASE "{name}"{copy_of}')
+    return database_url(server_url, name)
 
 
 def machine() -> str:
@@ -412,14 +422,20 @@ def measure(target: str, now: datetime, runs: int, with_stats: bool) -> dict[str
             out["stats items"] = data["overall"]["items"]
         except Exception as exc:  # the PostgreSQL port of stats may not be merged yet
             out["stats error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
+    out["peak MB"] = peak_mb("self")
     if db.dialect == "postgresql":
-        pid = db.scalar("SELECT pg_backend_pid()")
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    out["backend peak MB"] = int(line.split()[1]) / 1024
+        out["backend peak MB"] = peak_mb(db.scalar("SELECT pg_backend_pid()"))
     db.close()
     return out
+
+
+def peak_mb(pid: int | str) -> float:
+    """A process's peak RSS (VmHWM; since its exec, unlike ru_maxrss of a forked child)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def measure_child(target: str, now: datetime, runs: int, with_stats: bool) -> dict[str, Any]:
@@ -437,14 +453,10 @@ def measure_child(target: str, now: datetime, runs: int, with_stats: bool) -> di
     ]
     if not with_stats:
         cmd.append("--no-stats")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT)
-    assert proc.stdout is not None
-    data = proc.stdout.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        return {"error": f"measuring {target} failed (exit {os.waitstatus_to_exitcode(status)})"}
-    out: dict[str, Any] = json.loads(data.decode().strip().splitlines()[-1])
-    out["peak MB"] = usage.ru_maxrss / 1024
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, cwd=ROOT, check=False)
+    if proc.returncode != 0:
+        return {"error": f"measuring {target} failed (exit {proc.returncode})"}
+    out: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
     return out
 
 
@@ -480,45 +492,76 @@ def print_measure(backend: str, size: int, build_s: float, r: dict[str, Any]) ->
 
 
 def part_queue(args: argparse.Namespace, server: str, work: Path) -> list[dict[str, Any]]:
+    """Build (or, with ``--reuse``, find in ``--dir``/on ``--url``) each size, measure it."""
     from social_watch import db as dbmod
     from social_watch.store.copy import copy
 
+    saved = work / "queue-builds.json"
+    builds: dict[str, Any] = json.loads(saved.read_text()) if saved.exists() else {}
+    sqlite_sizes = sorted(int(s) for s in args.sqlite_sizes.split(",") if s)
+    pg_sizes = sorted(int(s) for s in args.sizes.split(",") if s)
+    results: list[dict[str, Any]] = []
+
+    def measured(backend: str, size: int, target: str) -> None:
+        b = builds[f"{backend} {size}"]
+        r = measure_child(
+            target, datetime.fromisoformat(builds["now"]), args.runs, not args.no_stats
+        )
+        r.update(backend=backend, size=size, build_s=b["seconds"], phases=b["phases"])
+        print_measure(backend, size, b["seconds"], r)
+        results.append(r)
+
+    if args.reuse:
+        for size in sqlite_sizes:
+            measured("sqlite", size, str(work / f"sqlite-{size}.db"))
+        for size in pg_sizes:
+            measured("postgresql", size, database_url(server, f"bench_queue_{size}"))
+        queue_table(results)
+        return results
+
     now = datetime.now(UTC).replace(microsecond=0)
+    builds = {"now": now.isoformat()}
     base = work / "base.db"
     t0 = time.perf_counter()
     counts = gen.build_db(base, args.base, days=30, now=now)
     base_s = time.perf_counter() - t0
     print(f"base: {args.base:,} generated lines -> {counts} in {base_s:.0f} s", flush=True)
-    results: list[dict[str, Any]] = []
 
-    sqlite_sizes = sorted(int(s) for s in args.sqlite_sizes.split(",") if s)
+    def keep(backend: str, size: int, seconds: float, phases: dict[str, float]) -> None:
+        builds[f"{backend} {size}"] = {"seconds": seconds, "phases": phases}
+        saved.write_text(json.dumps(builds, indent=1))
+
     if sqlite_sizes:
         path = work / "big.db"
         shutil.copy(base, path)
         db = dbmod.connect(path)
         sqlite_fast(db)
         grower = Grower(db, now, args.step_hours)
+        spent = base_s
         for size in sqlite_sizes:
             t0 = time.perf_counter()
             phases = grower.grow(size)
-            build = base_s + time.perf_counter() - t0
+            db.close()  # a copy of this size to measure (and to measure again later)
+            shutil.copy(path, work / f"sqlite-{size}.db")
+            db = grower.db = dbmod.connect(path)
+            sqlite_fast(db)
+            spent += time.perf_counter() - t0
             print(f"  sqlite grown to {grower.count():,}: {phases}", flush=True)
-            r = measure_child(str(path), now, args.runs, not args.no_stats)
-            r.update(backend="sqlite", size=size, build_s=build, phases=phases)
-            print_measure("SQLite", size, build, r)
-            results.append(r)
+            keep("sqlite", size, spent, phases)
+            measured("sqlite", size, str(work / f"sqlite-{size}.db"))
         db.close()
+        path.unlink()
 
-    pg_sizes = sorted(int(s) for s in args.sizes.split(",") if s)
     if pg_sizes:
         url = database(server, "bench_queue")
         t0 = time.perf_counter()
         src, dst = dbmod.connect(base), dbmod.connect(url)
         copied = copy(src, dst)
         src.close()
-        copy_s = time.perf_counter() - t0
+        spent = base_s + time.perf_counter() - t0
         print(
-            f"\n  base copied into PostgreSQL (store.copy): {copied.rows:,} rows in {copy_s:.0f} s"
+            f"\n  base copied into PostgreSQL (store.copy): {copied.rows:,} rows "
+            f"in {time.perf_counter() - t0:.0f} s"
         )
         grower = Grower(dst, now, args.step_hours)
         for size in pg_sizes:
@@ -527,13 +570,15 @@ def part_queue(args: argparse.Namespace, server: str, work: Path) -> list[dict[s
             if not phases:
                 dst.execute("VACUUM (ANALYZE) mentions")
                 dst.execute("VACUUM (ANALYZE) actions")
-            build = base_s + copy_s + time.perf_counter() - t0
+            dst.close()  # a copy of this size (CREATE DATABASE ... TEMPLATE needs it idle)
+            snapshot = database(server, f"bench_queue_{size}", template="bench_queue")
+            dst = grower.db = dbmod.connect(url)
+            spent += time.perf_counter() - t0
             print(f"  postgresql grown to {grower.count():,}: {phases}", flush=True)
-            r = measure_child(url, now, args.runs, not args.no_stats)
-            r.update(backend="postgresql", size=size, build_s=build, phases=phases)
-            print_measure("PostgreSQL", size, build, r)
-            results.append(r)
+            keep("postgresql", size, spent, phases)
+            measured("postgresql", size, snapshot)
         dst.close()
+        database(server, "bench_queue", drop_only=True)
     queue_table(results)
     return results
 
@@ -699,7 +744,7 @@ def part_ingest(args: argparse.Namespace, server: str, work: Path) -> list[dict[
 
 
 def _claimer(
-    target: str, agent: str, items: list[int], barrier: Any, results: Any, ttl_s: float
+    target: str, agent: str, items: list[int], barrier: Any, results: Any, shuffle: bool
 ) -> None:
     from social_watch import db as dbmod
     from social_watch import queue as q
@@ -707,12 +752,15 @@ def _claimer(
 
     db = dbmod.connect(target)
     won, times, errors = [], [], 0
+    if shuffle:  # an agent of its own: picks the items in its own order
+        items = list(items)
+        random.Random(agent).shuffle(items)
     barrier.wait()
     t_start = time.perf_counter()
     for item in items:
         t0 = time.perf_counter()
         try:
-            q.claim(db, item, agent, now=datetime.now(UTC), ttl=timedelta(seconds=ttl_s))
+            q.claim(db, item, agent, now=datetime.now(UTC), ttl=timedelta(hours=1))
             won.append(item)
         except Conflict:
             pass
@@ -723,13 +771,13 @@ def _claimer(
     db.close()
 
 
-def race(target: str, agents: int, items: list[int]) -> dict[str, Any]:
+def race(target: str, agents: int, items: list[int], shuffle: bool = False) -> dict[str, Any]:
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(agents)
     results = ctx.Queue()
     names = [f"agent{i:02d}" for i in range(agents)]
     procs = [
-        ctx.Process(target=_claimer, args=(target, name, items, barrier, results, 3600.0))
+        ctx.Process(target=_claimer, args=(target, name, items, barrier, results, shuffle))
         for name in names
     ]
     for p in procs:
@@ -807,13 +855,27 @@ def claim_db(target: str, work: Path, n_items: int) -> list[int]:
 
 def part_claims(args: argparse.Namespace, server: str, work: Path) -> list[dict[str, Any]]:
     results = []
-    print(f"{args.agents} agents, {args.items} items, every agent tries every item in order")
+    config = work / "social-watch.toml"
+    config.write_text(gen.CONFIG_TOML, encoding="utf-8")
+    feed = work / "claims-import.jsonl"
+    gen.write_jsonl(feed, args.import_n, seed=5)
     print(
-        f"  {'':<34}{'attempts/s':>11}{'wins/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}  check"
+        f"{args.agents} agents, {args.items} open items; each agent tries every item, all in "
+        f"the same order ('same') or each in its own ('own'); 'import': while one "
+        f"`import` of {args.import_n:,} mentions runs into the same database"
     )
+    print(
+        f"  {'':<40}{'attempts/s':>11}{'wins/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}  check"
+    )
+    scenarios = [
+        (1, False, False),
+        (args.agents, False, False),
+        (args.agents, True, False),
+        (args.agents, True, True),
+    ]
     for backend in ("postgresql", "sqlite"):
-        for agents in (1, args.agents):
-            name = f"bench_claims_{agents}"
+        for i, (agents, shuffle, importing) in enumerate(scenarios):
+            name = f"bench_claims_{i}"
             if backend == "postgresql":
                 target = database(server, name)
             else:
@@ -821,7 +883,15 @@ def part_claims(args: argparse.Namespace, server: str, work: Path) -> list[dict[
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{target}{suffix}").unlink(missing_ok=True)
             items = claim_db(target, work, args.items)
-            r = race(target, agents, items)
+            feeder = None
+            if importing:
+                feeder = start_import(target, config, feed)
+            r = race(target, agents, items, shuffle)
+            note = ""
+            if feeder is not None:
+                running = feeder.poll() is None
+                feeder.communicate()
+                note = "; the import ran throughout" if running else "; import ENDED FIRST"
             check = (
                 f"exactly one winner for each of {r['items']} items"
                 if r["one winner"]
@@ -830,13 +900,36 @@ def part_claims(args: argparse.Namespace, server: str, work: Path) -> list[dict[
             if r["errors"]:
                 check += f"; {r['errors']} attempts failed with an error (busy?)"
             label = f"{backend}, {agents} agent{'s' if agents > 1 else ''}"
+            if agents > 1:
+                label += f", {'own' if shuffle else 'same'} order{', import' if importing else ''}"
             print(
-                f"  {label:<34}{r['attempts'] / r['span']:11,.0f}{r['won'] / r['span']:9,.0f}"
-                f"{r['p50 ms']:9.1f}{r['p95 ms']:9.1f}{r['max ms']:9.0f}  {check}",
+                f"  {label:<40}{r['attempts'] / r['span']:11,.0f}{r['won'] / r['span']:9,.0f}"
+                f"{r['p50 ms']:9.1f}{r['p95 ms']:9.1f}{r['max ms']:9.0f}  {check}{note}",
                 flush=True,
             )
-            results.append(r | {"backend": backend, "agents": agents})
+            results.append(r | {"backend": backend, "agents": agents, "shuffle": shuffle})
     return results
+
+
+def start_import(target: str, config: Path, path: Path) -> subprocess.Popen[bytes]:
+    """``social-watch import`` into ``target`` in the background, once it is under way."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(HERE)!r}); "
+        "import postgres; postgres._ingest_worker(*sys.argv[1:])"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, target, str(config), str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    from social_watch import db as dbmod
+
+    db = dbmod.connect(target)
+    first = db.scalar("SELECT COUNT(*) FROM mentions")
+    while db.scalar("SELECT COUNT(*) FROM mentions") == first and proc.poll() is None:
+        time.sleep(0.05)  # until its first batch is stored
+    db.close()
+    return proc
 
 
 # --- main --------------------------------------------------------------------------------
@@ -844,7 +937,7 @@ def part_claims(args: argparse.Namespace, server: str, work: Path) -> list[dict[
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("part", choices=("queue", "ingest", "claims", "all", "_measure"))
+    ap.add_argument("part", choices=("queue", "ingest", "claims", "all", "server", "_measure"))
     ap.add_argument("--url", help="a PostgreSQL server to use (postgresql://user@host:port/db)")
     ap.add_argument("--sizes", default="1000000,3000000,10000000", help="PostgreSQL sizes")
     ap.add_argument("--sqlite-sizes", default="1000000,3000000")
@@ -854,10 +947,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--step-hours", type=float, default=14.4, help="shift between copies")
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--no-stats", action="store_true", help="queue part: skip stats")
+    ap.add_argument(
+        "--reuse", action="store_true", help="queue part: measure the sizes --dir/--url hold"
+    )
     ap.add_argument("--ingest-n", type=int, default=100_000)
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--agents", type=int, default=50)
     ap.add_argument("--items", type=int, default=100)
+    ap.add_argument("--import-n", type=int, default=100_000, help="claims part: the import")
     ap.add_argument("--dir", help="work in DIR (kept) instead of a temporary folder")
     ap.add_argument("--target", help=argparse.SUPPRESS)
     ap.add_argument("--now", help=argparse.SUPPRESS)
@@ -866,6 +963,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.part == "_measure":
         now = datetime.fromisoformat(args.now)
         print(json.dumps(measure(args.target, now, args.runs, not args.no_stats)))
+        return
+
+    if args.part == "server":  # a tuned throwaway server for --url runs; Ctrl-C stops it
+        with postgres(None) as server:
+            print(server, flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                signal.signal(signal.SIGTERM, signal.default_int_handler)
+                while True:
+                    time.sleep(3600)
         return
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="sw-bench-pg-"))
