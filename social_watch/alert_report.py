@@ -64,11 +64,11 @@ def summarize(
 ) -> Summary:
     """Negative mentions of one scope in the window: top by sentiment, terms, networks."""
     conn = db
-    cond, words = group_sql(keywords) if keywords is not None else ("1", [])
+    cond, words = group_sql(keywords) if keywords is not None else ("1 = 1", [])
     rows = conn.execute(
         "SELECT id, network, url, author_handle, text, created_at FROM ("
         "  SELECT *, sw_fold(text) AS t FROM mentions WHERE kind = 'mention' AND "
-        f"  {NEGATIVE} AND created_at > ? AND created_at <= ?) WHERE {cond} "
+        f"  {NEGATIVE} AND created_at > ? AND created_at <= ?) AS m WHERE {cond} "
         "ORDER BY COALESCE(sentiment_compound, 0), COALESCE(author_followers, 0) DESC, id "
         "LIMIT 1000",
         [iso(start), iso(end), *words],

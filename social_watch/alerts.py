@@ -245,7 +245,7 @@ def group_sql(keywords: Sequence[str]) -> tuple[str, list[str]]:
     """A SQL condition: the folded text contains any keyword (substring, case-insensitive)."""
     words = [k.casefold() for k in keywords if k.strip()]
     if not words:
-        return "0", []
+        return "1 = 0", []
     return "(" + " OR ".join("instr(t, ?) > 0" for _ in words) + ")", words
 
 
@@ -254,22 +254,27 @@ def count_windows(
 ) -> list[dict[str, Counts]]:
     """Counts per scope for each window (start, end]; one indexed range query per window."""
     conn = db
-    columns, params = ["COUNT(*)", "COALESCE(SUM(neg), 0)"], []
+    # The conditions are booleans on PostgreSQL (which sums no booleans): count with CASE.
+    columns, params = ["COUNT(*)", "COUNT(CASE WHEN neg THEN 1 END)"], []
     for keywords in groups.values():
         cond, words = group_sql(keywords)
-        columns += [f"COALESCE(SUM({cond}), 0)", f"COALESCE(SUM(neg AND {cond}), 0)"]
+        columns += [
+            f"COUNT(CASE WHEN {cond} THEN 1 END)",
+            f"COUNT(CASE WHEN neg AND {cond} THEN 1 END)",
+        ]
         params += words + words
     sql = (
         f"SELECT {', '.join(columns)} FROM (SELECT {NEGATIVE} AS neg, sw_fold(text) AS t "
-        "FROM mentions WHERE kind = 'mention' AND created_at > ? AND created_at <= ?)"
+        "FROM mentions WHERE kind = 'mention' AND created_at > ? AND created_at <= ?) AS m"
     )
     out = []
-    for end in ends:
-        row = conn.execute(sql, [*params, iso(end - window), iso(end)]).fetchone()
-        counts = {OVERALL: Counts(negative=row[1], total=row[0])}
-        for i, name in enumerate(groups):
-            counts[name] = Counts(negative=row[3 + 2 * i], total=row[2 + 2 * i])
-        out.append(counts)
+    with conn.snapshot():  # every window counted on the same committed state
+        for end in ends:
+            row = conn.execute(sql, [*params, iso(end - window), iso(end)]).fetchone()
+            counts = {OVERALL: Counts(negative=row[1], total=row[0])}
+            for i, name in enumerate(groups):
+                counts[name] = Counts(negative=row[3 + 2 * i], total=row[2 + 2 * i])
+            out.append(counts)
     return out
 
 

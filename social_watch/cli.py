@@ -47,27 +47,41 @@ class App:
 
     @property
     def db_path(self) -> str:
+        """The database as given: a SQLite file or a ``postgresql://`` URL."""
         return str(self._db_path or self.config.database)
 
     @property
+    def db_name(self) -> str:
+        """The database as output may show it (a URL without any password)."""
+        from social_watch.store import display
+
+        return display(self.db_path)
+
+    @property
     def db(self) -> Any:
-        """The database, opened (and migrated) on first use.
-
-        Only commands that fill a database (demo, import, poll, watch) may create one; the
-        others refuse a missing file, so a mistyped --db is an error, not an empty inbox.
-        """
+        """The database, opened (and migrated) on first use."""
         if self._db is None:
-            from pathlib import Path
-
-            from social_watch import db
-
-            if not self.may_create and not Path(self.db_path).exists():
-                raise UsageError(
-                    f"no database at {self.db_path}: check --db (or config `database`), "
-                    "or fill one first with `social-watch demo`, `import`, `poll` or `watch`"
-                )
-            self._db = db.connect(self.db_path)
+            self._db = self.open_db(self.db_path, may_create=self.may_create)
         return self._db
+
+    def open_db(self, target: str, *, may_create: bool = False) -> Any:
+        """The store at ``target``, the one way every command opens one.
+
+        Only commands that fill a database (demo, import, poll, watch) may create a SQLite
+        file; the others refuse a missing one, so a mistyped --db is an error, not an empty
+        inbox. A PostgreSQL URL gets its password from config ``password_env``.
+        """
+        from social_watch import db
+        from social_watch.store import is_postgres
+
+        if is_postgres(target):
+            return db.connect(target, password_env=self.config.password_env)
+        if not may_create and not Path(target).exists():
+            raise UsageError(
+                f"no database at {target}: check --db (or config `database`), "
+                "or fill one first with `social-watch demo`, `import`, `poll` or `watch`"
+            )
+        return db.connect(target)
 
     def now(self) -> Any:
         from social_watch.clock import utcnow
@@ -102,8 +116,9 @@ def store_options(func: F) -> F:
     @click.option(
         "--db",
         "db_path",
-        metavar="PATH",
-        help="SQLite database (else config `database`, else ./social-watch.db).",
+        metavar="PATH|URL",
+        help="SQLite file or postgresql://user@host:port/db (else config `database`, "
+        "else ./social-watch.db).",
     )
     @functools.wraps(func)
     def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:
@@ -238,6 +253,18 @@ class Group(click.Group):
         except BrokenPipeError:
             sys.stderr.close()
             ctx.exit(0)
+        except Exception as exc:  # last: the specific handlers above come first
+            # psycopg's errors (a server that went away mid-command): one line, no traceback.
+            # Looked up, not imported: a SQLite-only run never loads psycopg.
+            psycopg = sys.modules.get("psycopg")
+            if psycopg is None or not isinstance(exc, psycopg.Error):
+                raise
+            from social_watch.errors import StoreError
+
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            error = StoreError(f"PostgreSQL failed: {reason}")
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -655,9 +682,15 @@ def demo(db_path: str | None, config_path: str | None) -> None:
         social-watch demo && social-watch queue
     """
     from social_watch import demo as demo_mod
+    from social_watch.store import is_postgres
 
     app = App(config_path, db_path)
     app.config  # noqa: B018  an invalid config is an error here too, as on every command
+    if is_postgres(app.db_path):
+        raise UsageError(
+            f"the demo builds a SQLite file, not {app.db_name}: run `social-watch demo --db "
+            "demo.db`, then `social-watch db copy demo.db URL` to try it on PostgreSQL"
+        )
     result = demo_mod.run(app.db_path)
     click.echo(demo_mod.describe(result, app.db_path))
     click.echo()
@@ -687,7 +720,7 @@ def demo(db_path: str | None, config_path: str | None) -> None:
 
 @cli.group(cls=Group)
 def db() -> None:
-    """Inspect the database."""
+    """Inspect the database, or copy it into another (SQLite and PostgreSQL)."""
 
 
 @db.command(name="status")
@@ -704,7 +737,7 @@ def db_status(app: App, as_json: bool) -> None:
 
     version, name = migrations.schema_version(app.db)
     data = {
-        "database": str(app.db_path),
+        "database": app.db_name,
         "schema_version": version,
         "migration": name,
         **store.counts(app.db),
@@ -729,6 +762,109 @@ def db_status(app: App, as_json: bool) -> None:
         click.echo(
             f"  {code:<14}{row['reviewed']} reviewed, {row['agreement']:.0%} agreed with the model"
         )
+
+
+@db.command(name="copy")
+@click.argument("src", metavar="SRC")
+@click.argument("dst", metavar="DST")
+@click.option("--force", is_flag=True, help="Copy into a destination that holds data already.")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Rows per transaction.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Config file, for password_env (else $SOCIAL_WATCH_CONFIG, else ./social-watch.toml).",
+)
+def db_copy(src: str, dst: str, force: bool, batch: int, config_path: str | None) -> None:
+    """Copy every table of one database into another, then verify it.
+
+    SRC and DST are each a SQLite file or a postgresql:// URL (the password from config
+    password_env); a missing DST file is created. Rows go in batches, so an interrupted
+    copy is resumed by running the same command again. Each table is checked at the end
+    (row count and checksum). Exit 0 when verified, 1 if a table differs, 2 on a usage
+    error (such as a DST that holds data, without --force).
+
+    \b
+    Example:
+        social-watch db copy social-watch.db postgresql://sw@127.0.0.1:5432/sw
+        social-watch db copy postgresql://sw@db.internal/sw backup.db
+    """
+    from social_watch.store import copy as copier
+    from social_watch.store import display, is_postgres
+
+    app = App(config_path, None)
+    app.config  # noqa: B018  an invalid config stops the command first
+    if _same_database(src, dst):
+        raise UsageError(f"{display(src)} is both the source and the destination")
+    if not is_postgres(src) and not Path(src).is_file():
+        raise UsageError(f"no database at {src}: SRC is a SQLite file or a postgresql:// URL")
+    source = app.open_db(src)
+    target = app.open_db(dst, may_create=True)
+    progress = _CopyProgress() if sys.stderr.isatty() else None
+    try:
+        result = copier.copy(source, target, batch=batch, force=force, progress=progress)
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.finish()
+        click.echo(
+            f"Interrupted: the rows copied so far stay in {target.url}; run the same "
+            "`db copy` again to resume.",
+            err=True,
+        )
+        sys.exit(130)
+    finally:
+        source.close()
+        target.close()
+    if progress is not None:
+        progress.finish()
+    for table in result.tables:
+        if table.rows:
+            there = table.rows - table.copied
+            resumed = f"  ({there:,} there already)" if there > 0 else ""
+            click.echo(f"{table.table:<22} {table.rows:>10,} rows  checksum ok{resumed}")
+    click.echo(f"Copied {display(src)} into {display(dst)}: {result.rows:,} rows, verified.")
+
+
+def _same_database(a: str, b: str) -> bool:
+    from urllib.parse import urlsplit
+
+    from social_watch.store import is_postgres
+
+    if is_postgres(a) and is_postgres(b):
+        pa, pb = urlsplit(a), urlsplit(b)
+        return (pa.hostname, pa.port or 5432, pa.path) == (pb.hostname, pb.port or 5432, pb.path)
+    if is_postgres(a) or is_postgres(b):
+        return False
+    return Path(a).resolve() == Path(b).resolve()
+
+
+class _CopyProgress:
+    """Rows done / total per table, rewritten in place on a terminal (stderr)."""
+
+    def __init__(self) -> None:
+        self.table: str | None = None
+
+    def __call__(self, table: str, done: int, total: int) -> None:
+        if not total:
+            return
+        if table != self.table:
+            self.finish()
+            self.table = table
+        checking = "  checking" if done >= total else ""  # the checksums come next
+        sys.stderr.write(f"\r{table:<22} {done:>10,} / {total:,}{checking}")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.table is not None:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+        self.table = None
 
 
 # Command groups kept in their own modules (each keeps its heavy imports inside commands).

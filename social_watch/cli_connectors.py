@@ -104,6 +104,7 @@ def check(app: App, as_json: bool, names: tuple[str, ...]) -> None:
         reports += found
         if not names:
             reports += _email_reports(config, os.environ)
+            reports += _database_reports(app._db_path or config.database, config)
     if as_json:
         echo_json([r.as_dict() for r in reports])
     else:
@@ -115,6 +116,28 @@ def check(app: App, as_json: bool, names: tuple[str, ...]) -> None:
         sys.exit(2)
     if any(not r.ok for r in reports):
         sys.exit(1)
+
+
+def _database_reports(target: str, config: Any) -> list[Any]:
+    """A PostgreSQL database as check sees it: its password variable set, the server
+    reachable, the login accepted (opened without migrating it). SQLite files: nothing."""
+    from social_watch.errors import ConfigError, StoreError
+    from social_watch.polling import CheckReport
+    from social_watch.store import is_postgres
+
+    if not is_postgres(target):
+        return []
+    from social_watch.store.postgres import PostgresStore
+
+    try:
+        store = PostgresStore(target, password_env=config.password_env, migrate=False)
+    except ConfigError as exc:
+        return [CheckReport("database", False, str(exc), "config", config.password_env)]
+    except StoreError as exc:
+        return [CheckReport("database", False, str(exc), "transient")]
+    applied = len(store.migrations_applied())
+    store.close()
+    return [CheckReport("database", True, f"{store.url} (PostgreSQL, {applied} migrations)")]
 
 
 def _email_reports(config: Any, env: Mapping[str, str]) -> list[Any]:

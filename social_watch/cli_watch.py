@@ -35,8 +35,10 @@ def watch(app: App, tick: float) -> None:
     when it recovers; expired claims return to the queue. Runs the daily digest at
     [watch] digest_at and the spike check every [watch] alert_every.
 
-    Stops cleanly on Ctrl-C or SIGTERM (exit 0). Only one loop per database: a second one
-    exits 2 naming the running one (pid, host, since).
+    Stops cleanly on Ctrl-C or SIGTERM (exit 0). On an SQLite file only one loop runs: a
+    second one exits 2 naming the running one (pid, host, since). On PostgreSQL, loops on
+    several machines share the work: each connector is polled by one of them at a time, a
+    dead loop's connectors move to the others within 15 s, and one loop runs the daily jobs.
 
     \b
     Example:
@@ -106,6 +108,16 @@ def _describe(data: dict[str, Any]) -> str:
         )
     else:
         lines.append("watch loop    not running")
+    team = data.get("workers") or []
+    if len(team) > 1 or any(not w["alive"] for w in team):
+        for w in team:
+            state = "alive" if w["alive"] else "DEAD"
+            jobs = ", runs the daily jobs" if w["runs_daily_jobs"] else ""
+            polls = ", ".join(w["connectors"]) or "nothing"
+            lines.append(
+                f"worker        {state}: pid {w['pid']} on {w['host']} since {w['since']}, "
+                f"heartbeat {w['heartbeat_age_seconds']} s ago{jobs}; polls {polls}"
+            )
     for c in data["connectors"]:
         name = f"{c['connector']:<13} "
         if c["last_poll_at"] is None:

@@ -204,6 +204,33 @@ def env_name(value: Any, key: str) -> str:
     return value
 
 
+def database(value: Any, key: str) -> str:
+    """A SQLite file path, or a ``postgresql://`` URL without a password in it."""
+    value = nonempty_string(value, key)
+    if "://" not in value:
+        return value
+    from urllib.parse import urlsplit
+
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise _fail(
+            key,
+            f"expected a SQLite file or a postgresql:// URL, got {value.split('://')[0]}:// "
+            "(a URL of another database)",
+        )
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  a port that is not a number raises here
+    except ValueError as exc:
+        raise _fail(key, f"not a valid PostgreSQL URL: {exc}") from None
+    if parts.password is not None:
+        raise _fail(
+            key,
+            "secrets never live in the config file: remove the password from the URL, put it "
+            'in an environment variable and name that with password_env = "ENV_VAR_NAME"',
+        )
+    return value
+
+
 def regex(value: Any, key: str) -> str:
     value = string(value, key)
     try:
@@ -234,6 +261,14 @@ def url(value: Any, key: str) -> str:
     return value.rstrip("/")
 
 
+def feed(value: Any, key: str) -> str:
+    """A feed URL, or a path the rss connector resolves against its base_url."""
+    value = nonempty_string(value, key)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value):
+        return url(value, key)
+    return value
+
+
 def _typename(value: Any) -> str:
     return {
         str: "a string",
@@ -250,7 +285,7 @@ _COMMON_CONNECTOR_OPTIONS: dict[str, Callable[[Any, str], Any]] = {
     "queries": lambda v, k: list_of(nonempty_string)(v, k),
     "hashtags": lambda v, k: list_of(nonempty_string)(v, k),
     "subreddits": lambda v, k: list_of(nonempty_string)(v, k),
-    "feeds": lambda v, k: list_of(url)(v, k),
+    "feeds": lambda v, k: list_of(feed)(v, k),
     "mentions": lambda v, k: boolean(v, k),
     "max_pages": lambda v, k: positive_int(v, k),
 }
@@ -307,7 +342,12 @@ _CONNECTOR = Table(
 
 SCHEMA = Table(
     {
-        "database": Key(nonempty_string, None, "SQLite file; --db overrides"),
+        "database": Key(
+            database, None, "SQLite file or postgresql://user@host:port/db; --db overrides"
+        ),
+        "password_env": Key(
+            env_name, None, "env var holding the PostgreSQL password (never in the URL)"
+        ),
         "brand": Key(
             Table(
                 {
@@ -554,6 +594,11 @@ class Config:
     @property
     def database(self) -> str:
         return self.raw.get("database") or DEFAULT_DATABASE
+
+    @property
+    def password_env(self) -> str | None:
+        """The env var with the PostgreSQL password (for `database` or a --db URL)."""
+        return self.raw.get("password_env")
 
     @property
     def brand_name(self) -> str:

@@ -7,7 +7,6 @@ Kept as the entry point the commands and tests have always used: ``connect`` ope
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +18,6 @@ from social_watch.store.sqlite import (
     busy,
     busy_timeout,
 )
-
-ENV_PASSWORD = "SOCIAL_WATCH_DB_PASSWORD_ENV"
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_S",
@@ -38,9 +35,10 @@ def connect(target: str | Path, *, password_env: str | None = None) -> Store:
     """The store at ``target`` (a SQLite file or a ``postgresql://`` URL), migrated.
 
     ``password_env`` names the environment variable holding a PostgreSQL password (config's
-    ``password_env``); the commands pass it down through ``$SOCIAL_WATCH_DB_PASSWORD_ENV``.
+    ``password_env``); whoever opens the store passes it, so the password never sits in a
+    URL, a log line or the config file.
     """
-    return open_store(target, password_env=password_env or os.environ.get(ENV_PASSWORD) or None)
+    return open_store(target, password_env=password_env)
 
 
 @contextlib.contextmanager
@@ -54,12 +52,13 @@ class PerThread:
     """One connection per thread on one database: the web inbox's request and worker
     threads each keep their own (a connection is not to be shared across threads)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, password_env: str | None = None) -> None:
         self.path = path
+        self.password_env = password_env
         self._local = threading.local()
 
     def __call__(self) -> Store:
         db: Store | None = getattr(self._local, "db", None)
         if db is None:
-            db = self._local.db = connect(self.path)
+            db = self._local.db = connect(self.path, password_env=self.password_env)
         return db

@@ -129,7 +129,10 @@ def _extremes(conn: Any, p: Period, label: str, top: int, mask: _Masker) -> list
         for r in conn.execute(
             f"SELECT id FROM mentions {_COVERING} WHERE {_PERIOD_SQL} AND {_LABEL_SQL} = ? "
             f"AND NOT {_DISMISSED_JUNK_SQL} "
-            f"ORDER BY sentiment_compound {order}, id LIMIT ?",
+            # A score of NULL ranks as the lowest, as SQLite orders it (PostgreSQL would
+            # put NULLs last going up and first going down).
+            f"ORDER BY CASE WHEN sentiment_compound IS NULL THEN 0 ELSE 1 END {order}, "
+            f"sentiment_compound {order}, id LIMIT ?",
             [*_params(p), label, top],
         )
     ]
@@ -152,7 +155,8 @@ def _authors(conn: Any, p: Period, top: int, mask: _Masker) -> list[dict[str, An
         "SELECT network, MAX(author_handle) AS handle, MAX(author_name) AS name, "
         "MAX(COALESCE(author_followers, 0)) AS followers, COUNT(*) AS mentions, "
         f"MAX(url) AS url FROM mentions WHERE {_PERIOD_SQL} AND NOT {_DISMISSED_JUNK_SQL} "
-        "GROUP BY network, lower(author_handle) ORDER BY followers DESC, mentions DESC LIMIT ?",
+        "GROUP BY network, lower(author_handle) "
+        "ORDER BY followers DESC, mentions DESC, network, handle LIMIT ?",
         [*_params(p), top],
     )
     return [
@@ -359,19 +363,20 @@ def _voice_sql(
         # sw_fold, not SQLite's lower(), which folds ASCII only ('Žabka' never matched).
         words = [w.casefold() for w in words if w.strip()]
         if not words:
-            return "0", []
+            return "1 = 0", []
         return "(" + " OR ".join("instr(sw_fold(text), ?) > 0" for _ in words) + ")", words
 
     cols: list[str] = []
     params: list[str] = []
     comp_exprs: list[tuple[str, list[str]]] = [any_of(words) for words in groups.values()]
     brand_expr, brand_params = any_of(brand_words)
-    anyc = " OR ".join(e for e, _ in comp_exprs) or "0"
+    anyc = " OR ".join(e for e, _ in comp_exprs) or "1 = 0"
     anyc_params = [w for _, ps in comp_exprs for w in ps]
-    cols.append(f"SUM({brand_expr} OR NOT ({anyc}))")
+    # Counted with CASE: the conditions are booleans on PostgreSQL, which sums no booleans.
+    cols.append(f"COUNT(CASE WHEN {brand_expr} OR NOT ({anyc}) THEN 1 END)")
     params += brand_params + anyc_params
     for expr, ps in comp_exprs:
-        cols.append(f"SUM({expr})")
+        cols.append(f"COUNT(CASE WHEN {expr} THEN 1 END)")
         params += ps
     return ", ".join(cols), params
 

@@ -7,10 +7,15 @@ builds a database at every earlier version, fills it, and migrates it forward.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from social_watch.errors import StoreError
+
+if TYPE_CHECKING:
+    from social_watch.store.base import Store
 
 migrations = Migrations("social_watch")
 
@@ -474,6 +479,31 @@ def m0012(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0013_watch_workers")
+def m0013(db: sqlite_utils.Database) -> None:
+    """Several watch loops on one database (PostgreSQL): who runs, and who polls what.
+
+    ``watch_workers`` is one row per running loop (its heartbeat says it lives);
+    ``watch_connectors.lease_owner`` is the worker that polls that connector now. A lease is
+    as good as its owner's heartbeat: when the owner dies, another worker takes it over.
+    ``watch_lock`` stays: on PostgreSQL its holder is the one worker that runs the daily jobs
+    (reminders, digest, alerts, rollups); on SQLite it still admits one loop only.
+    """
+    db.executescript(
+        """
+        CREATE TABLE watch_workers (
+            token TEXT PRIMARY KEY NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            since TEXT NOT NULL,
+            heartbeat TEXT NOT NULL,
+            heartbeat_every REAL NOT NULL
+        );
+        ALTER TABLE watch_connectors ADD COLUMN lease_owner TEXT;
+        """
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     applied = {m.name for m in migrations.applied(db)}
     known = {m.name for m in migrations._migrations}
@@ -488,6 +518,7 @@ def migrate(db: sqlite_utils.Database) -> None:
         migrations.apply(db)
 
 
-def schema_version(db: sqlite_utils.Database) -> tuple[int, str | None]:
-    applied = migrations.applied(db)
-    return len(applied), (applied[-1].name if applied else None)
+def schema_version(db: Store) -> tuple[int, str | None]:
+    """How many migrations the database records, and the last one (either backend)."""
+    applied = db.migrations_applied()
+    return len(applied), (applied[-1] if applied else None)

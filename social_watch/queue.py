@@ -365,6 +365,14 @@ def _item_for(db: Store, ref: str | int) -> dict[str, Any]:
     return resolve(db, row["item_id"] or row["id"])
 
 
+def _locked_item(db: Store, ref: str | int) -> dict[str, Any]:
+    """The item, read after locking its rows, so the checks made on it still hold when it
+    is written (inside ``db.write()``; on PostgreSQL a concurrent change waits for us)."""
+    head = _item_for(db, ref)
+    db.execute(f"SELECT id FROM mentions WHERE item_id = ?{db.for_update}", (head["id"],))
+    return resolve(db, head["id"])
+
+
 def claim(
     db: Store, ref: str | int, agent: str, *, now: datetime, ttl: timedelta
 ) -> dict[str, Any]:
@@ -379,7 +387,9 @@ def claim(
             (agent, iso(now), expires, head["id"], agent, iso(now)),
         )
         if cur.rowcount == 0:
-            _refuse(head, agent, now, "claim")
+            # Read again: on PostgreSQL the UPDATE waited for the winner's commit, which
+            # the first read (before it) did not see; the refusal names the winner.
+            _refuse(_item_for(db, ref), agent, now, "claim")
         add_action(db, head["id"], "claimed", agent, now, {"expires_at": expires})
     return {"id": head["id"], "claimed_by": agent, "claim_expires_at": expires}
 
@@ -414,7 +424,7 @@ def release(
     db: Store, ref: str | int, agent: str, *, now: datetime, force: bool = False
 ) -> dict[str, Any]:
     with dbmod.write(db):
-        head = _item_for(db, ref)
+        head = _locked_item(db, ref)
         if head["status"] != "claimed":
             raise Conflict(f"mention {head['id']} is not claimed (it is {head['status']})")
         holder = _claim_holder(head, now)
@@ -449,7 +459,7 @@ def close(
         else ("open", "claimed", "answered", "moved_to_email")
     )
     with dbmod.write(db):
-        head = _item_for(db, ref)
+        head = _locked_item(db, ref)
         if head["status"] not in allowed:
             _refuse(head, agent or "", now, "dismiss" if status == "dismissed" else "close")
         holder = _claim_holder(head, now)
@@ -485,7 +495,7 @@ def assign(
     """Hand an item to a colleague: it becomes their claim. Someone else's live claim is
     refused (``claimed`` guard) unless ``force`` (a team lead reassigning)."""
     with dbmod.write(db):
-        head = _item_for(db, ref)
+        head = _locked_item(db, ref)
         if head["status"] not in ("open", "claimed"):
             _refuse(head, agent, now, "assign")
         holder = _claim_holder(head, now)
@@ -700,7 +710,7 @@ def summary(db: Store, *, now: datetime, agent: str | None = None) -> dict[str, 
         # claimed rows need their table row read (140 ms against 1 ms at 1 M mentions).
         (counts["mine"],) = db.execute(
             "SELECT COUNT(*) FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id "
-            "AND +status = 'claimed' AND claim_expires_at > ? AND claimed_by = ?",
+            f"AND {db.unindexed('status')} = 'claimed' AND claim_expires_at > ? AND claimed_by = ?",
             (iso(now), agent),
         ).fetchone()
     return counts

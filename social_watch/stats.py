@@ -145,41 +145,50 @@ WHERE f.created_at > :start AND f.kind = 'mention' AND f.item_id = f.id
 """
 
 # One row per queue item whose head was written in the period. :now is the report time.
-# '+a.action' keeps SQLite on idx_actions_mention: (action, at) would scan every action of a kind.
+# Every flag is 0 or 1 (CASE ... THEN 1 ELSE 0 END: PostgreSQL's comparisons are booleans,
+# which it neither sums nor mixes with integers). {action} is ``a.action`` behind the
+# store's ``unindexed``: SQLite's '+a.action' keeps it on idx_actions_mention, as (action,
+# at) would scan every action of a kind. {greatest} is the two-argument maximum.
 _ITEMS_SQL = (
     """
 SELECT day, due_at, network, agent, tags, frt, messages, needs,
-       needs AND frt IS NOT NULL AS answered,
+       CASE WHEN needs = 1 AND frt IS NOT NULL THEN 1 ELSE 0 END AS answered,
        within, breach,
-       needs AND frt IS NULL AND status IN ('open', 'claimed') AS unanswered_now,
-       needs AND frt IS NULL AND status IN ('open', 'claimed')
-           AND (due_at IS NULL OR :now < due_at) AS pending,
-       needs AND frt IS NULL AND status NOT IN ('open', 'claimed') AS closed_unanswered,
-       status = 'moved_to_email' AS moved, status = 'done' AS done,
-       status = 'dismissed' AS dismissed, dismiss_reason,
-       CASE WHEN frt IS NOT NULL AND status IN ('answered', 'done') THEN
-           (SELECT COUNT(*) FROM actions a WHERE a.mention_id = i.id AND +a.action = 'replied') <= 1
-           AND id NOT IN (SELECT id FROM _sw_followed WHERE id IS NOT NULL) ELSE 0 END AS one_touch,
-       needs AND frt IS NULL AND due_at IS NOT NULL
-           AND (status IN ('open', 'claimed') OR closed_at IS NULL) AS now_dependent
+       CASE WHEN needs = 1 AND frt IS NULL AND status IN ('open', 'claimed')
+           THEN 1 ELSE 0 END AS unanswered_now,
+       CASE WHEN needs = 1 AND frt IS NULL AND status IN ('open', 'claimed')
+           AND (due_at IS NULL OR :now < due_at) THEN 1 ELSE 0 END AS pending,
+       CASE WHEN needs = 1 AND frt IS NULL AND status NOT IN ('open', 'claimed')
+           THEN 1 ELSE 0 END AS closed_unanswered,
+       CASE WHEN status = 'moved_to_email' THEN 1 ELSE 0 END AS moved,
+       CASE WHEN status = 'done' THEN 1 ELSE 0 END AS done,
+       CASE WHEN status = 'dismissed' THEN 1 ELSE 0 END AS dismissed, dismiss_reason,
+       CASE WHEN frt IS NOT NULL AND status IN ('answered', 'done') THEN CASE WHEN
+           (SELECT COUNT(*) FROM actions a WHERE a.mention_id = i.id AND {action} = 'replied') <= 1
+           AND id NOT IN (SELECT id FROM _sw_followed WHERE id IS NOT NULL) THEN 1 ELSE 0 END
+           ELSE 0 END AS one_touch,
+       CASE WHEN needs = 1 AND frt IS NULL AND due_at IS NOT NULL
+           AND (status IN ('open', 'claimed') OR closed_at IS NULL)
+           THEN 1 ELSE 0 END AS now_dependent
 FROM (
     SELECT h.id, substr(h.created_at, 1, 10) AS day, h.network, h.status, h.due_at,
         h.closed_at,
-        CASE WHEN h.first_response_at IS NOT NULL THEN MAX(0, CAST(round(
+        CASE WHEN h.first_response_at IS NOT NULL THEN {greatest}(0, CAST(round(
             (julianday(h.first_response_at) - julianday(h.created_at)) * 86400) AS INTEGER))
         END AS frt,
-        h.status != 'dismissed' AS needs,
-        h.first_response_at IS NOT NULL AND h.first_response_at <= h.due_at AS within,
-        h.status != 'dismissed' AND h.due_at IS NOT NULL AND (
+        CASE WHEN h.status != 'dismissed' THEN 1 ELSE 0 END AS needs,
+        CASE WHEN h.first_response_at IS NOT NULL AND h.first_response_at <= h.due_at
+            THEN 1 ELSE 0 END AS within,
+        CASE WHEN h.status != 'dismissed' AND h.due_at IS NOT NULL AND (
             CASE
                 WHEN h.first_response_at IS NOT NULL THEN h.first_response_at > h.due_at
                 WHEN h.status IN ('open', 'claimed') THEN :now >= h.due_at
                 ELSE COALESCE(h.closed_at, :now) > h.due_at
-            END) AS breach,
+            END) THEN 1 ELSE 0 END AS breach,
         COALESCE(
             h.first_response_by,
             CASE WHEN h.status IN ('done', 'dismissed') THEN
-                (SELECT a.agent FROM actions a WHERE a.mention_id = h.id AND +a.action = h.status
+                (SELECT a.agent FROM actions a WHERE a.mention_id = h.id AND {action} = h.status
                  ORDER BY a.at DESC, a.id DESC LIMIT 1) END,
             CASE WHEN h.status = 'claimed' THEN h.claimed_by END,
             '"""
@@ -187,14 +196,14 @@ FROM (
     + """') AS agent,
         CASE WHEN h.status = 'dismissed' THEN COALESCE(
             (SELECT json_extract(a.details, '$.reason') FROM actions a
-             WHERE a.mention_id = h.id AND +a.action = 'dismissed'
+             WHERE a.mention_id = h.id AND {action} = 'dismissed'
              ORDER BY a.at DESC, a.id DESC LIMIT 1), 'other') END AS dismiss_reason,
         1 + COALESCE(fu.n, 0) AS messages,
         CASE WHEN fu.id IS NULL THEN h.tags ELSE (
             SELECT json_group_array(value) FROM (
                 SELECT value FROM json_each(h.tags)
                 UNION SELECT t.value FROM json_each(fu.tags) a, json_each(a.value) t
-            )) END AS tags
+            ) AS u) END AS tags
     FROM mentions h INDEXED BY idx_mentions_stats LEFT JOIN _sw_followups fu ON fu.id = h.id
     WHERE h.created_at >= :lo AND h.created_at < :hi AND h.kind = 'mention'
       AND h.item_id = h.id {hours}
@@ -212,7 +221,7 @@ def _hours_clause(select: str, col: str) -> str:
     if select == "all":
         return ""
     inside = _IN_HOURS.format(col=col)
-    return f"AND {inside}" if select == "business" else f"AND NOT COALESCE({inside}, 0)"
+    return f"AND {inside}" if select == "business" else f"AND NOT COALESCE({inside}, FALSE)"
 
 
 def _load_windows(conn: Any, hours: BusinessHours, p: Period) -> None:
@@ -264,7 +273,7 @@ _SUMS = (
 
 _AGG = """
 SELECT day, network, agent, tags, COUNT(*), SUM(messages), SUM(needs), SUM(answered),
-    SUM(CASE WHEN answered THEN frt END), SUM(within), SUM(breach), SUM(pending),
+    SUM(CASE WHEN answered = 1 THEN frt END), SUM(within), SUM(breach), SUM(pending),
     SUM(unanswered_now), SUM(closed_unanswered), SUM(moved), SUM(done), SUM(dismissed),
     SUM(one_touch)
 FROM _sw_items GROUP BY day, network, agent, tags
@@ -281,15 +290,17 @@ _BUCKET = (
     "WHEN frt < 86400 THEN frt / 60 * 60 ELSE frt / 600 * 600 END"
 )
 _HISTOGRAM = (
-    "SELECT day, {key}, " + _BUCKET + ", COUNT(*) FROM _sw_items WHERE answered GROUP BY 1, 2, 3"
+    "SELECT day, {key}, "
+    + _BUCKET
+    + ", COUNT(*) FROM _sw_items WHERE answered = 1 GROUP BY 1, 2, 3"
 )
 _HIST_KEYS = {"overall": "'all'", "by_network": "network", "by_agent": "agent", "by_tag": "tags"}
 # Per day, the due times around :now of items whose figures depend on the report time
 # (still waiting: breached once due). A day's rollup holds for any report time with no such
 # due time between it and the time the rollup was computed for.
 _NOW_BOUNDS = """
-SELECT day, MAX(CASE WHEN now_dependent AND due_at <= :now THEN due_at END),
-    MIN(CASE WHEN now_dependent AND due_at >= :now THEN due_at END)
+SELECT day, MAX(CASE WHEN now_dependent = 1 AND due_at <= :now THEN due_at END),
+    MIN(CASE WHEN now_dependent = 1 AND due_at >= :now THEN due_at END)
 FROM _sw_items GROUP BY day
 """
 
@@ -812,7 +823,9 @@ def _compute_live(
         for i, (lo, hi) in enumerate(ranges):
             params[f"lo{i}"], params[f"hi{i}"] = iso(lo) or "", iso(hi) or ""
             selects.append(
-                _ITEMS_SQL.format(into="", hours=clause)
+                _ITEMS_SQL.format(
+                    hours=clause, action=conn.unindexed("a.action"), greatest=conn.greatest
+                )
                 .replace(":lo", f":lo{i}")
                 .replace(":hi", f":hi{i}")
             )

@@ -40,6 +40,7 @@ from typing import Any, TextIO
 import schedule
 
 from social_watch import db as dbmod
+from social_watch import watch_workers as workers
 from social_watch.clock import Clock, from_db, iso, utcnow
 from social_watch.config import Config
 from social_watch.connector import Connector
@@ -48,12 +49,15 @@ from social_watch.logs import LiveLine, restore, route_through
 from social_watch.polling import FAILED, OK, RATE_LIMITED, ConnectorReport
 from social_watch.queue import SlaSettings
 from social_watch.reminders import expire_claims, remind
+from social_watch.store import is_postgres
 from social_watch.store.base import Store
 from social_watch.watch_state import (
     HEARTBEAT_EVERY,
     Sender,
+    WatchLocked,
     acquire_lock,
     check_health,
+    connector_rows,
     ensure_connectors,
     heartbeat,
     human,
@@ -258,8 +262,10 @@ class Watch:
         housekeeping_every: float = 5.0,
         heartbeat_every: timedelta = HEARTBEAT_EVERY,
         status_stream: TextIO | LiveLine | None = None,
+        password_env: str | None = None,
     ):
-        self.db_path = Path(db_path)
+        self.db_path: str | Path = db_path if is_postgres(db_path) else Path(db_path)
+        self.password_env = password_env or config.password_env
         self.config = config
         self.env = env
         self.clock = clock
@@ -283,6 +289,9 @@ class Watch:
         self._db: Store | None = None
         self._threads: list[threading.Thread] = []
         self._alerts_next: datetime | None = None
+        self.shared = False  # several loops on one database (PostgreSQL)
+        self.leader = False  # this loop runs the daily jobs (on SQLite: the only loop)
+        self.held: set[str] = set()  # connectors this loop polls now
         watch = config.section("watch") or {}
         self.reminders = bool(watch.get("reminders", True))
         self.alert_every: timedelta = watch.get("alert_every") or timedelta(minutes=10)
@@ -293,10 +302,13 @@ class Watch:
 
         self.sla = SlaSettings(business_hours(config), q["at_risk"], q["urgent"], q["claim_ttl"])
 
+    def _connect(self) -> Store:
+        return dbmod.connect(self.db_path, password_env=self.password_env)
+
     @property
     def db(self) -> Store:
         if self._db is None:
-            self._db = dbmod.connect(self.db_path)
+            self._db = self._connect()
         return self._db
 
     # --- life cycle ---
@@ -305,16 +317,13 @@ class Watch:
 
         connectors = polling.build_all(self.config, self.env, clock=self.clock)
         now = self.clock()
+        self.shared = self.db.dialect == "postgresql"
         try:
-            previous = acquire_lock(
-                self.db, now, token=self.token, heartbeat_every=self.heartbeat_every
-            )
+            self.leader = self._take_lead(now)
         except BaseException:
             for c in connectors:
                 c.close()
             raise
-        if previous is not None:
-            log.warning("took over the lock of a dead watch loop (%s)", previous.describe())
         self.started = now
         specs = {}
         for c in connectors:
@@ -324,6 +333,8 @@ class Watch:
                 opts.get("quiet_period") or timedelta(hours=24),
             )
         rows = ensure_connectors(self.db, specs, now)
+        workers.register(self.db, self.token, now, self.heartbeat_every)
+        self.held = workers.balance(self.db, self.token, specs, now)
         for c in connectors:
             row = rows[c.name]
             planned = from_db(row["next_poll_at"])
@@ -352,6 +363,32 @@ class Watch:
             every(self.tick).seconds.do(self._guarded, "status", self.status_line)
         names = ", ".join(f"{s.name} every {human(s.interval)}" for s in self.slots.values())
         log.info("watching %s (pid %d)", names or "no connectors (queue only)", os.getpid())
+        if self.shared:
+            log.info(
+                "worker %s: polls %s; %s",
+                self.token[:8],
+                ", ".join(sorted(self.held)) or "nothing yet (the others hold every connector)",
+                "runs the daily jobs" if self.leader else "another worker runs the daily jobs",
+            )
+
+    def _take_lead(self, now: datetime) -> bool:
+        """Take ``watch_lock``: on SQLite the one-loop lock (a live holder: WatchLocked), on
+        PostgreSQL the right to run the daily jobs, which a live holder keeps."""
+        try:
+            previous = acquire_lock(
+                self.db,
+                now,
+                token=self.token,
+                heartbeat_every=self.heartbeat_every,
+                taking_over=not self.shared,
+            )
+        except WatchLocked:
+            if not self.shared:
+                raise
+            return False
+        if previous is not None:
+            log.warning("took over the lock of a dead watch loop (%s)", previous.describe())
+        return True
 
     def request_stop(self, *_: Any) -> None:
         self.stop_event.set()
@@ -405,7 +442,9 @@ class Watch:
                     self.status_stream.flush()
         if self.started is not None:
             try:
-                release_lock(self.db, self.token)
+                if self.leader:
+                    release_lock(self.db, self.token)
+                workers.leave(self.db, self.token)
             except Exception:
                 log.exception("could not release the watch lock")
         log.info("watch loop stopped")
@@ -437,11 +476,15 @@ class Watch:
         for slot in self.slots.values():
             if slot.running or now < slot.next_poll or self.stop_event.is_set():
                 continue
+            if slot.name not in self.held:
+                continue
             slot.running = True
             self._spawn(f"poll-{slot.name}", functools.partial(self._poll_worker, slot))
 
     def _poll_worker(self, slot: Slot) -> None:
         try:
+            if self.shared and not self._still_held(slot):
+                return
             self.poll(slot)
         except Exception:
             log.exception("%s: poll crashed; will retry", slot.name)
@@ -450,13 +493,23 @@ class Watch:
         finally:
             slot.running = False
 
+    def _still_held(self, slot: Slot) -> bool:
+        """Right before a poll: is the lease ours (it moves only if we were taken for dead)?"""
+        if slot.db is None:
+            slot.db = self._connect()
+        if workers.holds(slot.db, self.token, slot.name):
+            return True
+        self.held.discard(slot.name)
+        log.warning("%s: another worker polls it now; not polling here", slot.name)
+        return False
+
     def poll(self, slot: Slot) -> ConnectorReport:
         """One poll of one connector on the worker's own connection; records the result."""
         from social_watch import polling
         from social_watch.pipeline import Pipeline
 
         if slot.db is None:
-            slot.db = dbmod.connect(self.db_path)
+            slot.db = self._connect()
         try:
             if slot.pipeline is None:
                 slot.pipeline = Pipeline(self.config, self.clock)
@@ -498,7 +551,7 @@ class Watch:
         def work() -> None:
             try:
                 if job.db is None:
-                    job.db = dbmod.connect(self.db_path)
+                    job.db = self._connect()
                 fn(job.db)
             finally:
                 job.running = False
@@ -506,12 +559,15 @@ class Watch:
         self._spawn(job.name, work)
 
     def spawn_housekeeping(self) -> None:
-        self._spawn_job(self.housekeeper, self.housekeeping)
+        if self.leader:
+            self._spawn_job(self.housekeeper, self.housekeeping)
 
     def spawn_warm(self) -> None:
         """Warm the report rollups a minute after the start, then hourly (see ``warm``)."""
         now = self.clock()
         if self.warm_next is None or now < self.warm_next or self.warmer.running:
+            return
+        if not self.leader:
             return
         self.warm_next = now + WARM_EVERY
         self._spawn_job(self.warmer, lambda db: self._guarded("rollups", lambda: self.warm(db)))
@@ -545,15 +601,46 @@ class Watch:
             self._guarded("alerts", lambda: alerts_check(db, self.config, self.env, now))
 
     def beat(self) -> None:
-        if not heartbeat(self.db, self.token, self.clock()):
+        """Renew the lock (or try to take it: PostgreSQL), this worker's row, its leases."""
+        now = self.clock()
+        if self.leader and not heartbeat(self.db, self.token, now):
             holder = read_lock(self.db)
-            log.error(
-                "another watch loop took over this database (%s); stopping",
-                holder.describe() if holder else "lock released",
-            )
-            self.exit_code = 2
-            self.started = None  # not ours to release
-            self.stop_event.set()
+            if not self.shared:
+                log.error(
+                    "another watch loop took over this database (%s); stopping",
+                    holder.describe() if holder else "lock released",
+                )
+                self.exit_code = 2
+                self.started = None  # not ours to release
+                self.stop_event.set()
+                return
+            self.leader = False
+            log.warning("another worker took over the daily jobs; this one goes on polling")
+        elif not self.leader and self.shared:
+            self.leader = self._take_lead(now)
+            if self.leader:
+                log.info("this worker now runs the daily jobs (reminders, digest, alerts)")
+        if not workers.beat(self.db, self.token, now, self.heartbeat_every):
+            log.warning("the other workers took this one for dead (no heartbeat); rejoining")
+        self.rebalance(now)
+
+    def rebalance(self, now: datetime) -> None:
+        """Hold this worker's share of the connectors; a connector taken over starts from
+        the schedule its last owner stored (next poll, backoff), not from ours."""
+        busy = {s.name for s in self.slots.values() if s.running}
+        held = workers.balance(self.db, self.token, self.slots, now, busy=busy)
+        gained, lost = held - self.held, self.held - held
+        if gained:
+            rows = connector_rows(self.db)
+            for name in sorted(gained):
+                slot, row = self.slots[name], rows.get(name)
+                planned = from_db(row["next_poll_at"]) if row else None
+                slot.next_poll = planned if planned and planned > now else now
+                slot.failures = row["failures"] if row else 0
+                log.info("%s: this worker polls it now", name)
+        for name in sorted(lost):
+            log.info("%s: handed over to another worker", name)
+        self.held = held
 
     def status_line(self) -> None:
         """One compact line, rewritten in place on a terminal."""
@@ -565,6 +652,8 @@ class Watch:
         for s in self.slots.values():
             if s.running:
                 state = "polling…"
+            elif s.name not in self.held:
+                state = "polled by another worker"
             elif s.failures:
                 state = f"retry in {human(s.next_poll - now)}"
             else:
@@ -587,6 +676,7 @@ def run(
     *,
     tick: float = 1.0,
     live: bool | None = None,
+    password_env: str | None = None,
 ) -> int:
     """The loop as `social-watch watch` runs it: a status line on a terminal, log lines not."""
     live = sys.stderr.isatty() if live is None else live
@@ -599,6 +689,7 @@ def run(
         tick=tick,
         housekeeping_every=max(tick, min(5.0, tick * 5)),
         status_stream=line,
+        password_env=password_env,
     )
     try:
         return watch.run()

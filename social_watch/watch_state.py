@@ -126,12 +126,20 @@ def acquire_lock(
     *,
     token: str,
     heartbeat_every: timedelta = HEARTBEAT_EVERY,
+    taking_over: bool = True,
 ) -> LockHolder | None:
-    """Take the lock; returns the dead holder it replaced, raises WatchLocked if one lives."""
+    """Take the lock; returns the dead holder it replaced, raises WatchLocked if one lives.
+
+    ``taking_over=False`` (several workers on PostgreSQL): a holder with our own pid is a
+    live worker of this process, not a dead predecessor."""
     pid, host = os.getpid(), socket.gethostname()
     with dbmod.write(db):
         holder = read_lock(db)
-        if holder is not None and holder.token != token and holder.alive(now, taking_over=True):
+        if (
+            holder is not None
+            and holder.token != token
+            and holder.alive(now, taking_over=taking_over)
+        ):
             age = human(now - holder.heartbeat)
             raise WatchLocked(
                 f"another watch loop is running on this database: {holder.describe()} "
@@ -294,7 +302,7 @@ def check_health(
             db.execute(
                 "UPDATE watch_connectors SET healthy = ?, health_reason = ?, health_changed_at = ? "
                 "WHERE connector = ?",
-                (reason is None, reason, iso(now), name),
+                (int(reason is None), reason, iso(now), name),
             )
         if reason is not None:
             note = notifier.Notification(
@@ -322,9 +330,15 @@ def status(db: Store, config: Config, now: datetime) -> dict[str, Any]:
     """What `status` prints; ``problems`` is empty when all is well (exit 0)."""
     from social_watch import queue as q
     from social_watch import registry
+    from social_watch.watch_workers import workers
 
     holder = read_lock(db)
     alive = holder is not None and holder.alive(now)
+    leader = holder.token if holder is not None and alive else None
+    team = workers(db)
+    if not alive:  # PostgreSQL: the daily jobs move to a live worker at its next beat
+        holder = next((w for w in team if w.alive(now)), holder)
+        alive = holder is not None and holder.alive(now)
     loop: dict[str, Any] = {"alive": alive}
     if holder is not None:
         loop.update(
@@ -334,6 +348,20 @@ def status(db: Store, config: Config, now: datetime) -> dict[str, Any]:
             heartbeat=iso(holder.heartbeat),
             heartbeat_age_seconds=int((now - holder.heartbeat).total_seconds()),
         )
+    live = {w.token for w in team if w.alive(now)}
+    polled = {c for w in team if w.token in live for c in w.sources}
+    workers_out = [
+        {
+            "pid": w.pid,
+            "host": w.host,
+            "since": iso(w.since),
+            "heartbeat_age_seconds": int((now - w.heartbeat).total_seconds()),
+            "alive": w.token in live,
+            "runs_daily_jobs": w.token == leader,
+            "connectors": list(w.sources),
+        }
+        for w in team
+    ]
     names = registry.configured(config)
     rows = connector_rows(db)
     problems: list[str] = []
@@ -353,6 +381,8 @@ def status(db: Store, config: Config, now: datetime) -> dict[str, Any]:
         reason = assess(row, now, holder.since if alive and holder else None) if alive else None
         if not alive and not row["healthy"]:
             reason = row["health_reason"]
+        if reason is None and alive and team and name not in polled:
+            reason = "no live worker polls it (a worker's config lacks it, or one just died)"
         if reason:
             problems.append(f"{name}: {reason}")
         entry: dict[str, Any] = {
@@ -377,6 +407,7 @@ def status(db: Store, config: Config, now: datetime) -> dict[str, Any]:
         "ok": not problems,
         "problems": problems,
         "loop": loop,
+        "workers": workers_out,
         "connectors": connectors,
         "queue": {
             "waiting": summary["waiting"],

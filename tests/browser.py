@@ -211,12 +211,10 @@ class Inbox:
         return int(item_id)
 
     def holder(self, item_id: int) -> str | None:
-        import sqlite3
+        from social_watch import db as dbmod
 
-        with contextlib.closing(sqlite3.connect(self.db_path)) as conn:
-            row = conn.execute(
-                "SELECT claimed_by FROM mentions WHERE id = ?", (item_id,)
-            ).fetchone()
+        with contextlib.closing(dbmod.connect(self.db_path)) as db:  # either backend
+            row = db.one("SELECT claimed_by FROM mentions WHERE id = ?", (item_id,))
         return None if row is None else row[0]
 
 

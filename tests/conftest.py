@@ -208,13 +208,16 @@ def pg_database(pg_server: str, pg_template: str) -> Iterator[Callable[[], str]]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """``@pytest.mark.sqlite_only(reason)``: a test of a two-backend module that runs real
-    processes against a database file; its PostgreSQL run is not collected (yet)."""
+    """``@pytest.mark.sqlite_only(reason)``: a test of a two-backend module whose
+    PostgreSQL run is not collected (yet)."""
     items[:] = [
         item
         for item in items
         if not (item.get_closest_marker("sqlite_only") and "[postgresql" in item.nodeid)
     ]
+
+
+_URL_FOR = pytest.StashKey[Callable[[Any], str]]()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -229,9 +232,10 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     by_path: dict[str, str] = {}
     real = storemod.open_store
 
-    def open_store(target: Any, *, password_env: str | None = None) -> Any:
+    def url_for(target: Any) -> str:
+        """The PostgreSQL database a file path stands for in this test (made on first use)."""
         if storemod.is_postgres(target):
-            return real(target, password_env=password_env)
+            return str(target)
         path = Path(target)
         key = str(path.resolve())
         if key not in by_path:
@@ -248,8 +252,22 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
                 dst.close()
             elif not path.exists() and path.parent.is_dir():
                 path.touch()  # commands that refuse a missing database find it there
-        return real(by_path[key])
+        return by_path[key]
+
+    def open_store(target: Any, *, password_env: str | None = None) -> Any:
+        return real(url_for(target), password_env=password_env)
 
     monkeypatch.setattr(storemod, "open_store", open_store)
     monkeypatch.setattr(dbmod, "open_store", open_store)
+    request.node.stash[_URL_FOR] = url_for
     return "postgresql"
+
+
+@pytest.fixture
+def db_arg(backend: str, request: pytest.FixtureRequest) -> Callable[[Any], str]:
+    """What a child process passes as ``--db`` for a database file: the path itself on
+    SQLite; on PostgreSQL the URL of the database that path maps to in this process (a
+    child does not inherit the mapping)."""
+    if backend == "sqlite":
+        return str
+    return request.node.stash[_URL_FOR]

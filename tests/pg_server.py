@@ -100,12 +100,16 @@ class Server:
 
 
 if __name__ == "__main__":  # `python tests/pg_server.py`: a server to try by hand
-    import time
+    import signal
+    import sys
 
     server = Server()
-    print(server.start(), flush=True)
+    print(server.start(), flush=True)  # the URL, alone on stdout (for scripts)
+    print("PostgreSQL is running; Ctrl-C stops it and removes its data.", file=sys.stderr)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill PID` cleans up too
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
+        signal.pause()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
         server.stop()

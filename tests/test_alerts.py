@@ -23,6 +23,8 @@ from helpers import make_config, open_db, rows
 from social_watch import alert_report, alerts
 from social_watch.alerts import Counts, Rule, decide, detect
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
+
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday morning
 HOOK = "https://hooks.example.test/services/T000/B000/s3cretWebhookToken"
 HOOK_ENV = "SOCIAL_WATCH_WEBHOOK_URL"
@@ -59,13 +61,13 @@ class Timeline:
         )
 
     def insert(self, batch: Sequence[tuple[Any, ...]]) -> None:
-        self.db.conn.executemany(
-            "INSERT INTO mentions (global_id, network, native_id, url, author_handle, "
-            "author_followers, text, created_at, fetched_at, sentiment_label, sentiment_compound) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            batch,
-        )
-        self.db.conn.commit()
+        with self.db.write():
+            self.db.executemany(
+                "INSERT INTO mentions (global_id, network, native_id, url, author_handle, "
+                "author_followers, text, created_at, fetched_at, sentiment_label, "
+                "sentiment_compound) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                batch,
+            )
 
     def add(
         self,

@@ -19,6 +19,8 @@ from helpers import NOW, make_config, mention, open_db, pipeline
 from social_watch import digest, stats
 from social_watch.errors import ConfigError
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
+
 HOSTILE_TEXT = (
     '@shopexample <script>alert(1)</script> "><img src=x onerror=alert(2)> \x1b[31mred '
     "mail jo@example.com\r\nBcc: victim@evil.example"

@@ -8,7 +8,6 @@ text with CR/LF and ``Bcc:`` never adds a header or a recipient, and that a fail
 from __future__ import annotations
 
 import json
-import sqlite3
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,10 @@ from typing import Any
 import pytest
 from conftest import mention_line
 from respond_fakes import posts, write_config
+
+from social_watch import db as dbmod
+
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
 
 HOSTILE = "Eve\r\nBcc: victim@evil.example\r\nX-Injected: yes"
 
@@ -48,13 +51,11 @@ def run(s: dict[str, Any], *args: str) -> Any:
 
 
 def status(s: dict[str, Any], mention_id: int) -> str:
-    conn = sqlite3.connect(s["db"])
+    db = dbmod.connect(s["db"])  # the backend's database behind that path
     try:
-        return str(
-            conn.execute("SELECT status FROM mentions WHERE id = ?", (mention_id,)).fetchone()[0]
-        )
+        return str(db.scalar("SELECT status FROM mentions WHERE id = ?", (mention_id,)))
     finally:
-        conn.close()
+        db.close()
 
 
 def test_to_email_sends_a_safe_mime_message_then_posts_the_note(tmp_path, cli, write_jsonl, smtp):

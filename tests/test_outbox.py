@@ -186,7 +186,7 @@ def test_a_row_held_by_a_live_process_is_left_alone(world):
         replies.send(world["db"], world["config"], draft, connector, clock=utcnow)
 
 
-def _run_killed(w: dict[str, Any], step: str) -> None:
+def _run_killed(w: dict[str, Any], step: str, db: str | None = None) -> None:
     """Start `social-watch reply` in a subprocess, SIGKILL it where the fake network blocks."""
     script(w["remote"], [step])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
@@ -203,7 +203,7 @@ def _run_killed(w: dict[str, Any], step: str) -> None:
             "--config",
             str(w["config_path"]),
             "--db",
-            str(w["db_path"]),
+            db or str(w["db_path"]),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -224,10 +224,9 @@ def _run_killed(w: dict[str, Any], step: str) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-@pytest.mark.sqlite_only("child processes open the SQLite file by its path")
 @pytest.mark.parametrize("step", ["block", "post_block"])
-def test_a_process_killed_mid_send_is_settled_by_outbox_retry(world, step):
-    _run_killed(world, step)
+def test_a_process_killed_mid_send_is_settled_by_outbox_retry(world, step, db_arg):
+    _run_killed(world, step, db_arg(world["db_path"]))
     (row,) = outbox.list_rows(world["db"])
     assert row["status"] == "sending" and row["attempts"] == 1
     assert len(posts(world["remote"])) == (1 if step == "post_block" else 0)

@@ -13,6 +13,8 @@ from social_watch import db as dbmod
 from social_watch import store
 from social_watch.clock import iso
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
+
 
 def record(db: object, source: str, n: int, error: str | None = None) -> None:
     with dbmod.write(db):  # type: ignore[arg-type]

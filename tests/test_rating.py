@@ -11,17 +11,25 @@ from helpers import NOW, make_config, mention, open_db, pipeline
 from social_watch import digest, importer, stats
 from social_watch.ratings import stars
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
 
-def test_migration_0011_adds_the_column_and_its_partial_index(tmp_path):
+
+def test_migration_0011_adds_the_column_and_its_partial_index(tmp_path, backend):
     db = open_db(tmp_path)
-    columns = {c.name: c.type for c in db["mentions"].columns}
-    assert columns["rating"] == "REAL"
-    index = db.conn.execute(
-        "SELECT sql FROM sqlite_master WHERE name = 'idx_mentions_rating'"
-    ).fetchone()[0]
-    assert "WHERE rating IS NOT NULL" in index
-    applied = [r[0] for r in db.conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert "0011_rating" in applied
+    if backend == "sqlite":
+        columns = {c.name: c.type for c in db["mentions"].columns}
+        assert columns["rating"] == "REAL"
+        index = db.scalar("SELECT sql FROM sqlite_master WHERE name = 'idx_mentions_rating'")
+        assert "WHERE rating IS NOT NULL" in index
+    else:
+        kind = db.scalar(
+            "SELECT data_type FROM information_schema.columns "
+            "WHERE table_name = 'mentions' AND column_name = 'rating'"
+        )
+        assert kind == "double precision"
+        index = db.scalar("SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_mentions_rating'")
+        assert "WHERE (rating IS NOT NULL)" in index
+    assert "0011_rating" in db.migrations_applied()
 
 
 def test_import_line_carries_a_rating_and_refuses_a_bad_one():

@@ -87,7 +87,8 @@ class FakeFeed:
         return httpx.Response(status, headers=headers, content=content)
 
     def reply(self, request: Any) -> Reply:
-        return Reply(*self.answer(request.headers))
+        status, headers, content = self.answer(request.headers)
+        return Reply(status, content, headers)
 
 
 class RssHarness(Harness):
@@ -331,3 +332,26 @@ def test_poll_reports_failures_and_missing_secrets_with_exit_1(
     checked = cli("check", "--config", str(config), "--json")
     assert checked.exit_code == 1
     assert json.loads(checked.output)[0]["kind"] == "transient"
+
+
+def test_a_relative_feed_path_is_read_against_base_url_and_refused_without_one(
+    tmp_path: Path,
+) -> None:
+    from social_watch import config as cfgmod
+    from social_watch import registry
+
+    toml = tmp_path / "social-watch.toml"
+    toml.write_text(
+        '[connectors.rss]\nbase_url = "https://alerts.example"\nfeeds = ["/feeds/1"]\n',
+        encoding="utf-8",
+    )
+    connector = registry.build(cfgmod.load(str(toml)), "rss", env={})
+    fake = FakeFeed()
+    fake.entries = [alert_entry(1)]
+    with respx.mock(assert_all_called=True) as router:
+        router.get("https://alerts.example/feeds/1").mock(side_effect=fake.respond)
+        (source,) = connector.sources()
+        assert len(connector.poll(source, None).mentions) == 1
+    toml.write_text('[connectors.rss]\nfeeds = ["/feeds/1"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"connectors\.rss\.feeds\[0\].*base_url"):
+        registry.build(cfgmod.load(str(toml)), "rss", env={})

@@ -21,6 +21,8 @@ from social_watch.models import Author, Mention
 from social_watch.pipeline import business_hours
 from social_watch.store import add_action
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
+
 TAGS = {"tags": {"rules": {"late": ["parcel"]}, "extend_defaults": False}}
 
 

@@ -21,6 +21,8 @@ from social_watch.models import Author, Mention
 from social_watch.pipeline import business_hours
 from social_watch.store import add_action
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
+
 HOURS = {"queue": {"business_hours": {"timezone": "Europe/Prague", "days": "mon-fri"}}}
 AGENTS = ("jana", "tom", "eva")
 WORDS = ("parcel", "refund", "late", "love", "broken", "othershop", "size", "thanks")
@@ -226,9 +228,9 @@ def test_cached_equals_live_through_every_change(tmp_path, seed):
     check(db, config, NOW + timedelta(days=2))
     check(db, config, NOW - timedelta(hours=5))
     # a mention deleted outright
-    db.conn.execute("DELETE FROM actions WHERE mention_id = ?", (some,))
-    db.conn.execute("DELETE FROM mentions WHERE id = ? AND item_id != id", (some,))
-    db.conn.commit()
+    with db.write():
+        db.execute("DELETE FROM actions WHERE mention_id = ?", (some,))
+        db.execute("DELETE FROM mentions WHERE id = ? AND item_id != id", (some,))
     check(db, config)
 
 

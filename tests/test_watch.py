@@ -25,6 +25,8 @@ from social_watch.errors import AuthError, RateLimited, TransientError, Unreacha
 from social_watch.polling import FAILED, OK, RATE_LIMITED, ConnectorReport
 from social_watch.runner import PollSummary
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 # --- fakes ------------------------------------------------------------------------------
 
 SCRIPT: dict[str, list[Any]] = {}  # connector name -> what each poll does, in order
@@ -666,12 +668,12 @@ def test_a_second_loop_is_refused_naming_the_first_and_a_dead_one_is_taken_over(
     watch_state.acquire_lock(db, NOW, token="first")
     with pytest.raises(watch_state.WatchLocked, match=rf"pid {os.getppid()} on .*since {iso(NOW)}"):
         # our own pid counts as dead only when taking over, so fake a live other process
-        db.conn.execute("UPDATE watch_lock SET pid = ?", (os.getppid(),))
-        db.conn.commit()
+        with db.write():
+            db.execute("UPDATE watch_lock SET pid = ?", (os.getppid(),))
         watch_state.acquire_lock(db, NOW + timedelta(seconds=5), token="second")
     # a stale heartbeat (3 heartbeats) is a dead loop, whatever host it ran on
-    db.conn.execute("UPDATE watch_lock SET host = 'elsewhere'")
-    db.conn.commit()
+    with db.write():
+        db.execute("UPDATE watch_lock SET host = 'elsewhere'")
     with pytest.raises(watch_state.WatchLocked):
         watch_state.acquire_lock(db, NOW + timedelta(seconds=15), token="second")
     previous = watch_state.acquire_lock(db, NOW + timedelta(seconds=16), token="second")
@@ -679,10 +681,10 @@ def test_a_second_loop_is_refused_naming_the_first_and_a_dead_one_is_taken_over(
     assert not watch_state.heartbeat(db, "first", NOW + timedelta(seconds=20))
     assert watch_state.heartbeat(db, "second", NOW + timedelta(seconds=20))
     # same host, process gone: taken over at once
-    db.conn.execute(
-        "UPDATE watch_lock SET pid = 999999999, host = ?", (watch_state.socket.gethostname(),)
-    )
-    db.conn.commit()
+    with db.write():
+        db.execute(
+            "UPDATE watch_lock SET pid = 999999999, host = ?", (watch_state.socket.gethostname(),)
+        )
     assert watch_state.acquire_lock(db, NOW + timedelta(seconds=21), token="third") is not None
 
 

@@ -19,6 +19,8 @@ from social_watch import accounts
 from social_watch import db as dbmod
 from social_watch.web.app import CSP, create_app
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (serve on a URL)
+
 
 class Clock:
     def __init__(self) -> None:

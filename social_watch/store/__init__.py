@@ -31,6 +31,15 @@ def is_postgres(target: str | Path) -> bool:
     return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
 
 
+def display(target: str | Path) -> str:
+    """``target`` as messages and logs may show it: a URL without its password."""
+    if is_postgres(target):
+        from social_watch.store.postgres import safe_url
+
+        return safe_url(str(target))
+    return str(target)
+
+
 def open_store(target: str | Path, *, password_env: str | None = None) -> Store:
     """The store at ``target``, migrated to the current schema."""
     if is_postgres(target):
@@ -51,6 +60,7 @@ __all__ = [
     "add_action",
     "agreement_by_lang",
     "counts",
+    "display",
     "ingest",
     "is_postgres",
     "iter_rows",

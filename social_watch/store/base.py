@@ -94,6 +94,11 @@ class Store:
     def close(self) -> None:
         raise NotImplementedError
 
+    def data_version(self) -> Any:
+        """A value that moves when another connection commits a change (the web inbox's
+        live updates ask it a few times a second)."""
+        raise NotImplementedError
+
     # -- schema --------------------------------------------------------------------------
     def user_tables(self) -> list[str]:
         raise NotImplementedError
@@ -103,6 +108,17 @@ class Store:
 
     def primary_key(self, table: str) -> list[str]:
         raise NotImplementedError
+
+    def bulk_insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Inside ``write()``: insert ``rows``, skipping any whose key is already there
+        (``db copy`` resumes by rewriting a batch that may have half-landed)."""
+        marks = ", ".join("?" for _ in columns)
+        self.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+            rows,
+        )
 
     def after_bulk_load(self, table: str) -> None:
         """Rows with explicit ids went in: make the next generated id follow them."""
@@ -117,7 +133,11 @@ class Store:
         return column
 
     temp_schema: ClassVar[str] = "temp"  # where this connection's TEMP tables live
+    # Row locks for a read-then-write: SQLite's write transaction already excludes every
+    # other writer (BEGIN IMMEDIATE); PostgreSQL locks just the rows read.
+    for_update: ClassVar[str] = ""
     like: ClassVar[str] = "LIKE"  # case-insensitive for ASCII, as SQLite's LIKE is
+    greatest: ClassVar[str] = "MAX"  # the scalar maximum of its arguments (SQLite's MAX(a, b))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"

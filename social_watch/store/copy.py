@@ -10,7 +10,6 @@ end equal. At the end each table is checked: same row count, same checksum of it
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from social_watch.errors import UsageError
 from social_watch.store.base import Store
 
-BATCH = 5_000
+BATCH = 10_000
 # Filled by triggers as mentions are written: copied whole, after everything else.
 DERIVED = ("stats_dirty", "stats_watermark", "stats_rollups")
 # Rows in any of these: the destination holds a team's data already.
@@ -45,7 +44,9 @@ class CopyResult:
 
 
 class CopyMismatch(UsageError):
-    """The destination differs from the source after the copy."""
+    """The destination differs from the source after the copy (exit 1: look at it)."""
+
+    exit_code = 1
 
 
 def _order(src: Store, dst: Store) -> list[str]:
@@ -65,8 +66,14 @@ def _order(src: Store, dst: Store) -> list[str]:
     return plain + [t for t in DERIVED if t in common]
 
 
+_PLAIN = frozenset({str, int, type(None)})  # read the same from both drivers
+
+
 def _normal(value: Any) -> Any:
-    """One spelling for a value whichever driver read it (REAL 1.0 vs BIGINT 1, bytes)."""
+    """One spelling for a value whichever driver read it (REAL 1.0 vs BIGINT 1, a boolean
+    vs 0/1, bytes vs memoryview)."""
+    if isinstance(value, bool):
+        return int(value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     if isinstance(value, memoryview | bytes | bytearray):
@@ -79,11 +86,12 @@ def checksum(store: Store, table: str, columns: list[str]) -> tuple[int, str]:
     row's SHA-256 (rows are unique by their key), so the two sides' text collations, which
     may sort keys differently, cannot make equal tables differ."""
     total = n = 0
+    sha256 = hashlib.sha256
     for row in store.execute(f"SELECT {', '.join(columns)} FROM {table}"):
-        line = json.dumps([_normal(v) for v in row], default=str).encode()
-        total = (total + int.from_bytes(hashlib.sha256(line).digest(), "big")) % 2**256
+        line = repr(tuple(v if type(v) in _PLAIN else _normal(v) for v in row)).encode()
+        total += int.from_bytes(sha256(line).digest(), "big")
         n += 1
-    return n, f"{total:064x}"
+    return n, f"{total % 2**256:064x}"
 
 
 def is_empty(store: Store) -> bool:
@@ -153,10 +161,6 @@ def _copy_table(
 ) -> int:
     cols = ", ".join(columns)
     keys = ", ".join(key)
-    insert = (
-        f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' for _ in columns)}) "
-        "ON CONFLICT DO NOTHING"
-    )
     if table in DERIVED:
         with dst.write():
             dst.execute(f"DELETE FROM {table}")
@@ -182,7 +186,7 @@ def _copy_table(
         if not rows:
             break
         with dst.write():
-            dst.executemany(insert, rows)
+            dst.bulk_insert(table, columns, rows)
         written += len(rows)
         done += len(rows)
         last = tuple(rows[-1][i] for i in key_at)

@@ -21,7 +21,9 @@ from __future__ import annotations
 # SQLite's built-in functions the core's queries use, defined on PostgreSQL with the same
 # names and meaning, so one query text serves both backends: a TEXT JSON list read by
 # json_each (PostgreSQL's own json_each takes json, not text, so this is an overload),
-# instr, julianday, and sw_fold (the casefold the SQLite store registers in Python).
+# instr, julianday, sw_fold (the casefold the SQLite store registers in Python),
+# json_extract of a '$.key.key' path (as TEXT: the reports read only string fields) and
+# the aggregate json_group_array (a TEXT JSON list of its TEXT arguments, '[]' for none).
 PORTABLE_FUNCTIONS = """
 CREATE OR REPLACE FUNCTION json_each(list TEXT) RETURNS TABLE (value TEXT)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -33,6 +35,14 @@ CREATE OR REPLACE FUNCTION julianday(at TEXT) RETURNS DOUBLE PRECISION
     AS $$ SELECT EXTRACT(EPOCH FROM CAST(at AS timestamptz)) / 86400.0 + 2440587.5 $$;
 CREATE OR REPLACE FUNCTION sw_fold(t TEXT) RETURNS TEXT
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT lower(COALESCE(t, '')) $$;
+CREATE OR REPLACE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CAST(doc AS jsonb) #>> string_to_array(substr(path, 3), '.') $$;
+CREATE OR REPLACE FUNCTION _sw_json_list(items TEXT[]) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT CAST(array_to_json(items) AS TEXT) $$;
+CREATE OR REPLACE AGGREGATE json_group_array(TEXT) (
+    SFUNC = array_append, STYPE = TEXT[], FINALFUNC = _sw_json_list, INITCOND = '{}'
+);
 """
 
 M0001 = (
@@ -402,6 +412,18 @@ CREATE TABLE saved_views (
 );
 """
 
+M0013 = """
+CREATE TABLE watch_workers (
+    token TEXT PRIMARY KEY,
+    pid BIGINT NOT NULL,
+    host TEXT NOT NULL,
+    since TEXT NOT NULL,
+    heartbeat TEXT NOT NULL,
+    heartbeat_every DOUBLE PRECISION NOT NULL
+);
+ALTER TABLE watch_connectors ADD COLUMN lease_owner TEXT;
+"""
+
 # There is no 0010 on either side (none was ever released).
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_mentions_actions_cursors", M0001),
@@ -415,4 +437,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0009_outbox_once", M0009),
     ("0011_rating", M0011),
     ("0012_accounts", M0012),
+    ("0013_watch_workers", M0013),
 ]

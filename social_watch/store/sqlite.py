@@ -185,6 +185,9 @@ class SQLiteStore(Store, sqlite_utils.Database):
     def close(self) -> None:
         self.conn.close()
 
+    def data_version(self) -> Any:
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
     # -- schema --------------------------------------------------------------------------
     def user_tables(self) -> list[str]:
         return [

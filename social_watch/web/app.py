@@ -76,7 +76,7 @@ def create_app(
     """The inbox over the database at ``db_path`` (created and migrated if needed)."""
     environ = os.environ if env is None else env
     config = cfg.load(config_path)
-    dbmod.connect(db_path).close()  # migrate once, before any request
+    dbmod.connect(db_path, password_env=config.password_env).close()  # migrate, before requests
     key, _ = session_key(environ)
     web = Web(
         db_path,

@@ -37,7 +37,7 @@ class Visitor:
 
 
 class Web:
-    """The app's shared state. Each request thread has its own SQLite connection."""
+    """The app's shared state. Each request thread has its own database connection."""
 
     def __init__(
         self,
@@ -56,15 +56,15 @@ class Web:
         self.signer = signer
         self.secure_cookies = secure_cookies
         self.throttle = Throttle(clock)
-        self.hub = Hub(db_path, clock)
-        self.sender = Sender(db_path, env, clock)
+        self.hub = Hub(db_path, clock, password_env=config.password_env)
+        self.sender = Sender(db_path, env, clock, password_env=config.password_env)
         self.sla: SlaSettings = policy.sla_settings(config)
         self.templates = html_environment(
             loader=jinja2.FileSystemLoader(str(HERE / "templates")),
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._db = dbmod.PerThread(db_path)
+        self._db = dbmod.PerThread(db_path, password_env=config.password_env)
         # Client request keys of replies already recorded: a resent request gets the
         # same answer instead of a second outbox row (bounded; a reload starts a new key).
         self.reply_keys: dict[tuple[str, str], int] = {}

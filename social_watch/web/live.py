@@ -1,8 +1,8 @@
 """Live updates: every open page hears when the store changes and who is on which item.
 
-One watcher thread asks SQLite's ``PRAGMA data_version`` on its own connection a few
-times a second; the number moves whenever any other connection (a request, `watch`,
-`import`, another `serve`) commits. Each change becomes a ``queue`` event to every open
+One watcher thread asks the store's ``data_version`` (SQLite's ``PRAGMA data_version``,
+PostgreSQL's WAL position) on its own connection a few times a second; it moves whenever
+any other connection (a request, `watch`, `import`, another `serve`) commits. Each change becomes a ``queue`` event to every open
 page, which then fetches what it shows. Presence ("Petr is replying…") is not stored: it
 lives here, in memory, and expires when a page stops saying it is there.
 """
@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sqlite3
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+log = logging.getLogger("social_watch.web")
 POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 15.0
 PRESENCE_TTL = timedelta(seconds=40)  # a page repeats its presence every 15 s
@@ -37,8 +38,11 @@ class Presence:
 class Hub:
     """Fan-out of events to the open pages (asyncio queues fed from any thread)."""
 
-    def __init__(self, db_path: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, db_path: str, clock: Callable[[], datetime], *, password_env: str | None = None
+    ) -> None:
         self._db_path = db_path
+        self._password_env = password_env
         self._clock = clock
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str | None]]] = set()
         self._lock = threading.Lock()
@@ -66,19 +70,22 @@ class Hub:
             self._thread.join(5)
 
     def _watch(self) -> None:
-        conn = sqlite3.connect(self._db_path, check_same_thread=False)
+        from social_watch import db as dbmod
+
+        store = dbmod.connect(self._db_path, password_env=self._password_env)
         try:
-            last = conn.execute("PRAGMA data_version").fetchone()[0]
+            last = store.data_version()
             while not self._stop.wait(POLL_SECONDS):
                 try:
-                    version = conn.execute("PRAGMA data_version").fetchone()[0]
-                except sqlite3.Error:
-                    continue  # busy or being replaced: ask again on the next tick
+                    version = store.data_version()
+                except Exception as exc:  # busy, being replaced, a server restart: next tick
+                    log.debug("live updates: %s", exc)
+                    continue
                 if version != last:
                     last = version
                     self.publish("queue", {})
         finally:
-            conn.close()
+            store.close()
 
     # --- subscribers ----------------------------------------------------------------------
 

@@ -30,13 +30,19 @@ QUEUED = -1  # the _IN_FLIGHT holder of a row recorded by a request, not yet tak
 
 class Sender:
     def __init__(
-        self, db_path: str, env: Mapping[str, str], clock: Callable[[], datetime], workers: int = 2
+        self,
+        db_path: str,
+        env: Mapping[str, str],
+        clock: Callable[[], datetime],
+        workers: int = 2,
+        *,
+        password_env: str | None = None,
     ) -> None:
         self._db_path = db_path
         self._env = env
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sw-outbox")
-        self._db = dbmod.PerThread(db_path)
+        self._db = dbmod.PerThread(db_path, password_env=password_env)
         self._futures: set[Future[Any]] = set()
         self._lock = threading.Lock()
 
