@@ -2,13 +2,15 @@
 ingest with 1, 2 and 4 workers, and the claim race at 50 agents, each beside a baseline
 measured in the same run.
 
-Usage: .venv/bin/python bench/postgres.py [queue|ingest|claims|all] [--url URL] [options]
+Usage: .venv/bin/python bench/postgres.py [queue|ingest|claims|all|server] [--url URL] [options]
 
 Without ``--url`` it starts a throwaway PostgreSQL 15 (``tests/pg_server.Server``: initdb in
 a temporary folder, 127.0.0.1, a free port), restarted with the settings a server of its
 own would have (``PG_SETTINGS``: shared_buffers 1 GB, fsync on, synchronous_commit off, the
 PostgreSQL twin of SQLite's WAL + synchronous=NORMAL), and stops it at the end. Each part
 makes its own database on it (``bench_*``); with ``--url`` those go on your server.
+``server`` starts that tuned server alone and prints its URL (Ctrl-C or SIGTERM stops it),
+for runs with ``--url`` and ``--dir`` that keep the built sizes for ``queue --reuse``.
 
 ``queue`` (``--sizes 1000000,3000000,10000000 --sqlite-sizes 1000000,3000000 --base
 204100 --runs 30``): a realistic base month of ~200,000 mentions (``--base`` generated
