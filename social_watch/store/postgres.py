@@ -182,7 +182,11 @@ class PostgresStore(Store):
             raise StoreBusy(f"{self.url}: the database is busy: {exc}") from None
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> None:
-        with self.pg.cursor() as cur:
+        # Server-side binding here: one statement prepared once, then only values sent
+        # (psycopg pipelines them). The client-side cursor the rest uses sent every row
+        # as new SQL text to parse and plan: bench/postgres.py measured ingest 1.7-2.4k
+        # mentions/s that way, 3.3k this way, identical rows.
+        with psycopg.Cursor(self.pg) as cur:
             cur.executemany(translate(sql), list(seq))
 
     # -- transactions --------------------------------------------------------------------
