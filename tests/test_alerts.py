@@ -384,42 +384,6 @@ def test_a_repeat_run_during_the_same_spike_alerts_once(db: Any, tl: Timeline) -
     assert "rule fired: volume" in body["text"]
 
 
-def test_two_checks_at_once_record_one_alert(
-    db: Any, tl: Timeline, tmp_path: Path, backend: str
-) -> None:
-    """Cron and a watch loop (or two workers) check at once on PostgreSQL, at READ
-    COMMITTED: the second waits for the first's lock, then reads the state it committed."""
-    import threading
-    import time
-
-    if backend == "sqlite":
-        pytest.skip("on SQLite, BEGIN IMMEDIATE makes the second wait: nothing to interleave")
-    calm_week(tl)
-    spike(tl)
-    cfg = config()
-    other, watcher = open_db(tmp_path), open_db(tmp_path)  # two more connections
-    later: dict[str, alerts.AlertRun] = {}
-    second = threading.Thread(
-        target=lambda: later.setdefault("run", alerts.check(other, cfg, NOW + timedelta(minutes=1)))
-    )
-    with db.write():  # the first check's transaction, held open while the second starts
-        first = alerts.check(db, cfg, NOW)
-        second.start()
-        deadline = time.monotonic() + 30
-        while second.is_alive() and not watcher.scalar(
-            "SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND pid IN "
-            "(SELECT pid FROM pg_stat_activity WHERE datname = current_database())"
-        ):
-            assert time.monotonic() < deadline, "the second check neither waited nor finished"
-    second.join()
-    assert by_scope(first)["*"].event == "fired"
-    assert by_scope(later["run"])["*"].event == "ongoing"
-    events = rows(db, "SELECT scope, event FROM alert_events ORDER BY scope")
-    assert events == [{"scope": "*", "event": "fired"}, {"scope": "checkout", "event": "fired"}]
-    other.close()
-    watcher.close()
-
-
 def test_recovery_notice_when_the_spike_is_over(db: Any, tl: Timeline) -> None:
     calm_week(tl)
     spike(tl)
