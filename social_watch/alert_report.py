@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from social_watch.alerts import NEGATIVE, AlertRun, ScopeResult, group_sql
-from social_watch.clock import iso
+from social_watch.alerts import AlertRun, ScopeResult
 from social_watch.config import Config
 from social_watch.stopwords import stopwords
+from social_watch.store import alerts as alert_store
+from social_watch.store.base import Store
 from social_watch.untrusted import plain
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
@@ -55,7 +56,7 @@ def terms(
 
 
 def summarize(
-    db: Any,
+    db: Store,
     keywords: Sequence[str] | None,
     start: datetime,
     end: datetime,
@@ -63,16 +64,7 @@ def summarize(
     skip: frozenset[str] = frozenset(),
 ) -> Summary:
     """Negative mentions of one scope in the window: top by sentiment, terms, networks."""
-    conn = db
-    cond, words = group_sql(keywords) if keywords is not None else ("1 = 1", [])
-    rows = conn.execute(
-        "SELECT id, network, url, author_handle, text, created_at FROM ("
-        "  SELECT *, sw_fold(text) AS t FROM mentions WHERE kind = 'mention' AND "
-        f"  {NEGATIVE} AND created_at > ? AND created_at <= ?) AS m WHERE {cond} "
-        "ORDER BY COALESCE(sentiment_compound, 0), COALESCE(author_followers, 0) DESC, id "
-        "LIMIT 1000",
-        [iso(start), iso(end), *words],
-    ).fetchall()
+    rows = alert_store.negative_mentions(db, keywords, start, end)
     networks = Counter(r[1] for r in rows)
     # One entry per distinct text: a copied complaint or a repost wave shows once, with a count.
     seen: dict[str, dict[str, Any]] = {}

@@ -1,8 +1,9 @@
 """Negative-spike alerts: wake someone when complaints pile up, stay quiet otherwise.
 
 Cron (`social-watch alert`) and the watch loop call the same ``check_and_notify``. The rule
-is ``detect``, a pure function over counts, so it is tested without a database; SQL here
-only counts and picks examples. The rule, as the README ("Spike alerts") documents it:
+is ``detect``, a pure function over counts, so it is tested without a database; the SQL
+(counting, examples, state) is in ``store.alerts``. The rule, as the README ("Spike
+alerts") documents it:
 
 - **Samples.** The window (default 60 min, ending now) is compared with the same clock
   window on each of the previous days of the baseline (default 7 days: 7 samples), so
@@ -40,7 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 from social_watch.clock import from_db, iso
 from social_watch.config import Config
-from social_watch.store import iter_rows
+from social_watch.store import alerts as alert_store
+from social_watch.store.base import Store
 
 if TYPE_CHECKING:
     from social_watch.alert_report import Summary
@@ -50,7 +52,6 @@ MIN_SAMPLES = 3
 MAD_K = 0.6745  # makes MAD comparable with a standard deviation (normal data)
 DAY = timedelta(days=1)
 EVENTS_THAT_PAGE = ("fired", "reminder")
-NEGATIVE = "COALESCE(sentiment_override, sentiment_label) = 'negative'"
 
 
 # --- the rule (pure) --------------------------------------------------------------------
@@ -238,39 +239,18 @@ def decide(state: Mapping[str, Any] | None, fired: bool, now: datetime, cooldown
     return "recovered" if cooled else "settling"
 
 
-# --- counting (SQL) ---------------------------------------------------------------------
-
-
-def group_sql(keywords: Sequence[str]) -> tuple[str, list[str]]:
-    """A SQL condition: the folded text contains any keyword (substring, case-insensitive)."""
-    words = [k.casefold() for k in keywords if k.strip()]
-    if not words:
-        return "1 = 0", []
-    return "(" + " OR ".join("instr(t, ?) > 0" for _ in words) + ")", words
+# --- counting (the SQL is in store.alerts) ---------------------------------------------
 
 
 def count_windows(
-    db: Any, groups: Mapping[str, Sequence[str]], ends: Sequence[datetime], window: timedelta
+    db: Store, groups: Mapping[str, Sequence[str]], ends: Sequence[datetime], window: timedelta
 ) -> list[dict[str, Counts]]:
     """Counts per scope for each window (start, end]; one indexed range query per window."""
-    conn = db
-    # The conditions are booleans on PostgreSQL (which sums no booleans): count with CASE.
-    columns, params = ["COUNT(*)", "COUNT(CASE WHEN neg THEN 1 END)"], []
-    for keywords in groups.values():
-        cond, words = group_sql(keywords)
-        columns += [
-            f"COUNT(CASE WHEN {cond} THEN 1 END)",
-            f"COUNT(CASE WHEN neg AND {cond} THEN 1 END)",
-        ]
-        params += words + words
-    sql = (
-        f"SELECT {', '.join(columns)} FROM (SELECT {NEGATIVE} AS neg, sw_fold(text) AS t "
-        "FROM mentions WHERE kind = 'mention' AND created_at > ? AND created_at <= ?) AS m"
-    )
+    sql, params = alert_store.window_counts_sql(groups)
     out = []
-    with conn.snapshot():  # every window counted on the same committed state
+    with db.snapshot():  # every window counted on the same committed state
         for end in ends:
-            row = conn.execute(sql, [*params, iso(end - window), iso(end)]).fetchone()
+            row = alert_store.window_counts(db, sql, params, end - window, end)
             counts = {OVERALL: Counts(negative=row[1], total=row[0])}
             for i, name in enumerate(groups):
                 counts[name] = Counts(negative=row[3 + 2 * i], total=row[2 + 2 * i])
@@ -278,9 +258,8 @@ def count_windows(
     return out
 
 
-def first_mention_at(db: Any) -> datetime | None:
-    row = db.execute("SELECT MIN(created_at) FROM mentions WHERE kind = 'mention'").fetchone()
-    return from_db(row[0]) if row and row[0] else None
+def first_mention_at(db: Store) -> datetime | None:
+    return from_db(alert_store.first_mention_at(db))
 
 
 # --- one run ----------------------------------------------------------------------------
@@ -427,49 +406,27 @@ def check(
     return AlertRun(now, window, baseline, results, recorded=record)
 
 
-def _state(db: Any, scope: str) -> dict[str, Any] | None:
-    rows = iter_rows(db, "SELECT * FROM alert_state WHERE scope = ?", [scope])
-    return rows[0] if rows else None
+def _state(db: Store, scope: str) -> dict[str, Any] | None:
+    return alert_store.state(db, scope)
 
 
-def _record(db: Any, state: Mapping[str, Any] | None, result: ScopeResult, now: datetime) -> None:
-    event, at = result.event, iso(now)
+def _record(db: Store, state: Mapping[str, Any] | None, result: ScopeResult, now: datetime) -> None:
+    event = result.event
     details = json.dumps(result.as_dict(), ensure_ascii=False, default=str)
-    conn = db
     if event == "calm":
         return  # nothing changed; calm runs leave no rows behind
     if event == "fired":
-        conn.execute(
-            "INSERT INTO alert_state (scope, status, started_at, alerted_at, last_firing_at, "
-            "recovered_at, details) VALUES (?, 'active', ?, ?, ?, NULL, ?) "
-            "ON CONFLICT (scope) DO UPDATE SET status = 'active', "
-            "started_at = COALESCE(CASE WHEN alert_state.status = 'active' "
-            "THEN alert_state.started_at END, excluded.started_at), alerted_at = excluded.alerted_at, "
-            "last_firing_at = excluded.last_firing_at, recovered_at = NULL, details = excluded.details",
-            [result.scope, at, at, at, details],
-        )
+        alert_store.start_alert(db, result.scope, now, details)
     elif event == "reminder":
-        conn.execute(
-            "UPDATE alert_state SET alerted_at = ?, last_firing_at = ?, details = ? WHERE scope = ?",
-            [at, at, details, result.scope],
-        )
+        alert_store.remind(db, result.scope, now, details)
     elif event == "ongoing":
-        conn.execute(
-            "UPDATE alert_state SET last_firing_at = ?, details = ? WHERE scope = ?",
-            [at, details, result.scope],
-        )
+        alert_store.still_firing(db, result.scope, now, details)
     elif event == "settling":
-        conn.execute("UPDATE alert_state SET details = ? WHERE scope = ?", [details, result.scope])
+        alert_store.set_details(db, result.scope, details)
     elif event == "recovered":
-        conn.execute(
-            "UPDATE alert_state SET status = 'calm', recovered_at = ?, details = ? WHERE scope = ?",
-            [at, details, result.scope],
-        )
+        alert_store.recover(db, result.scope, now, details)
     if event in ("fired", "reminder", "recovered"):
-        conn.execute(
-            "INSERT INTO alert_events (scope, event, at, details) VALUES (?, ?, ?, ?)",
-            [result.scope, event, at, details],
-        )
+        alert_store.add_event(db, result.scope, event, now, details)
 
 
 def check_and_notify(
@@ -522,10 +479,6 @@ def _record_delivery(
 
     with dbmod.write(db):
         for s in scopes:
-            db.execute(
-                "UPDATE alert_events SET delivered = ?, failed = ? WHERE scope = ? AND at = ? "
-                "AND event = ?",
-                [json.dumps(delivered), json.dumps(dict(failed)), s.scope, iso(now), s.event],
-            )
+            alert_store.record_delivery(db, s.scope, s.event, now, delivered, failed)
             if not delivered and s.event in EVENTS_THAT_PAGE:
-                db.execute("UPDATE alert_state SET alerted_at = NULL WHERE scope = ?", [s.scope])
+                alert_store.clear_alerted(db, s.scope)

@@ -32,7 +32,7 @@ from social_watch.pipeline import Enricher, business_hours
 from social_watch.sensitive import SensitiveDetector
 from social_watch.stats import Period
 from social_watch.stopwords import brand_words, stopwords
-from social_watch.store import LANG_SQL, iter_rows
+from social_watch.store import reports as report_store
 from social_watch.store.base import Store
 from social_watch.untrusted import html_environment
 from social_watch.untrusted import plain as one_plain_line
@@ -41,17 +41,9 @@ FORMATS = ("text", "markdown", "html", "json")
 LABELS = ("negative", "neutral", "positive", "unknown")
 TOP = 5
 TERM_SAMPLE = 20_000
-_LABEL_SQL = "COALESCE(sentiment_override, sentiment_label, 'unknown')"
-_PERIOD_SQL = "kind = 'mention' AND created_at >= ? AND created_at < ?"
-# Counts read only the reports' covering index (migration 0007), never the wide rows.
-_COVERING = "INDEXED BY idx_mentions_stats"
 
 
 # --- gathering --------------------------------------------------------------------------
-
-
-def _params(p: Period) -> tuple[str | None, str | None]:
-    return iso(p.start), iso(p.end)
 
 
 def _change(now: float, before: float) -> float | None:
@@ -102,63 +94,18 @@ def _mention(row: Mapping[str, Any], mask: _Masker) -> dict[str, Any]:
     }
 
 
-#: Dismissed as spam or a duplicate: still counted in volume, left out of the highlights
-#: (most negative, most positive, most reached authors).
-_DISMISSED_JUNK_SQL = (
-    "(status = 'dismissed' AND EXISTS (SELECT 1 FROM actions a WHERE "
-    "a.mention_id = COALESCE(mentions.item_id, mentions.id) AND a.action = 'dismissed' "
-    "AND json_extract(a.details, '$.reason') IN ('spam', 'duplicate')))"
-)
-
-
-def _left_out(conn: Any, p: Period) -> int:
+def _left_out(conn: Store, p: Period) -> int:
     """Mentions of the period dismissed as spam or duplicates (not in the highlights)."""
-    row = conn.execute(
-        f"SELECT COUNT(*) FROM mentions {_COVERING} WHERE {_PERIOD_SQL} AND {_DISMISSED_JUNK_SQL}",
-        [*_params(p)],
-    ).fetchone()
-    return int(row[0])
+    return report_store.dismissed_junk(conn, p.start, p.end)
 
 
-def _extremes(conn: Any, p: Period, label: str, top: int, mask: _Masker) -> list[dict[str, Any]]:
-    """The ``top`` most negative (or positive) mentions: ranked on the index, then fetched.
-    What the team dismissed as spam or a duplicate is no highlight."""
-    order = "ASC" if label == "negative" else "DESC"
-    ids = [
-        r[0]
-        for r in conn.execute(
-            f"SELECT id FROM mentions {_COVERING} WHERE {_PERIOD_SQL} AND {_LABEL_SQL} = ? "
-            f"AND NOT {_DISMISSED_JUNK_SQL} "
-            # A score of NULL ranks as the lowest, as SQLite orders it (PostgreSQL would
-            # put NULLs last going up and first going down).
-            f"ORDER BY CASE WHEN sentiment_compound IS NULL THEN 0 ELSE 1 END {order}, "
-            f"sentiment_compound {order}, id LIMIT ?",
-            [*_params(p), label, top],
-        )
-    ]
-    if not ids:
-        return []
-    rows = iter_rows(
-        conn,
-        "SELECT id, network, author_handle, author_name, author_followers, text, url, "
-        f"created_at, sentiment_compound, {_LABEL_SQL} AS label FROM mentions "
-        f"WHERE id IN ({', '.join('?' for _ in ids)})",
-        ids,
-    )
-    rows.sort(key=lambda r: ids.index(r["id"]))
-    return [_mention(r, mask) for r in rows]
+def _extremes(conn: Store, p: Period, label: str, top: int, mask: _Masker) -> list[dict[str, Any]]:
+    """The ``top`` most negative (or positive) mentions, spam and duplicates left out."""
+    return [_mention(r, mask) for r in report_store.extremes(conn, p.start, p.end, label, top)]
 
 
-def _authors(conn: Any, p: Period, top: int, mask: _Masker) -> list[dict[str, Any]]:
-    rows = iter_rows(
-        conn,
-        "SELECT network, MAX(author_handle) AS handle, MAX(author_name) AS name, "
-        "MAX(COALESCE(author_followers, 0)) AS followers, COUNT(*) AS mentions, "
-        f"MAX(url) AS url FROM mentions WHERE {_PERIOD_SQL} AND NOT {_DISMISSED_JUNK_SQL} "
-        f"GROUP BY network, lower(author_handle{conn.bytewise}) "
-        "ORDER BY followers DESC, mentions DESC, network, handle LIMIT ?",
-        [*_params(p), top],
-    )
+def _authors(conn: Store, p: Period, top: int, mask: _Masker) -> list[dict[str, Any]]:
+    rows = report_store.top_authors(conn, p.start, p.end, top)
     return [
         {
             "network": r["network"],
@@ -187,7 +134,7 @@ class _Counts:
 
 
 def _count_ranges(
-    conn: Any, ranges: Sequence[tuple[datetime, datetime]], voice: tuple[str, list[str]] | None
+    conn: Store, ranges: Sequence[tuple[datetime, datetime]], voice: tuple[str, list[str]] | None
 ) -> dict[str, dict[str, Any]]:
     """Per UTC day: [[hour, network, label, n]], {tag: n} and the voice sums."""
     out: dict[str, dict[str, Any]] = {}
@@ -199,30 +146,13 @@ def _count_ranges(
         return found
 
     for lo, hi in ranges:
-        params = _params(Period(lo, hi))
-        rows = conn.execute(
-            f"SELECT substr(created_at, 1, 13), network, {_LABEL_SQL}, COUNT(*) "
-            f"FROM mentions {_COVERING} WHERE {_PERIOD_SQL} GROUP BY 1, 2, 3",
-            params,
-        )
-        for hour, network, label, count in rows:
+        for hour, network, label, count in report_store.hour_counts(conn, lo, hi):
             day(hour[:10])["rows"].append([int(hour[11:13]), network, label, count])
-        rows = conn.execute(
-            f"SELECT substr(created_at, 1, 10), t.value, COUNT(*) FROM mentions {_COVERING}, "
-            f"json_each(mentions.tags) t WHERE {_PERIOD_SQL} GROUP BY 1, 2",
-            params,
-        )
-        for key, tag, count in rows:
+        for key, tag, count in report_store.tag_counts(conn, lo, hi):
             day(key)["tags"][tag] = count
         if voice is not None:
-            cols, words = voice
-            rows = conn.execute(
-                f"SELECT substr(created_at, 1, 10), {cols} FROM mentions "
-                f"WHERE {_PERIOD_SQL} GROUP BY 1",
-                [*words, *params],
-            )
-            for key, *sums in rows:
-                day(key)["voice"] = [int(v or 0) for v in sums]
+            for key, sums in report_store.voice_counts(conn, lo, hi, voice):
+                day(key)["voice"] = sums
     return out
 
 
@@ -288,16 +218,13 @@ def _terms(text: str, skip: frozenset[str]) -> set[str]:
 
 
 def _term_counts(
-    conn: Any, p: Period, total: int, skip: frozenset[str], mask: _Masker
+    conn: Store, p: Period, total: int, skip: frozenset[str], mask: _Masker
 ) -> tuple[Counter[str], int]:
     """Document frequency of terms in (an even sample of) the period's mentions."""
     stride = max(1, math.ceil(total / TERM_SAMPLE))
     counts: Counter[str] = Counter()
     seen = 0
-    rows = conn.execute(
-        f"SELECT text, sensitive FROM mentions WHERE {_PERIOD_SQL} AND id % ? = 0",
-        [*_params(p), stride],
-    )
+    rows = report_store.sample_texts(conn, p.start, p.end, stride)
     for text, sensitive in rows:
         seen += 1
         counts.update(_terms((mask.text(text) if sensitive else text) or "", skip))
@@ -349,39 +276,6 @@ def rising_terms(
 # --- share of voice ---------------------------------------------------------------------
 
 
-def _voice_sql(
-    brand_words: Sequence[str], groups: Mapping[str, Sequence[str]]
-) -> tuple[str, list[str]]:
-    """Share-of-voice columns: mentions naming each competitor (case-insensitive substring),
-    and the rest, the brand's.
-
-    A stored mention was found by one of the brand's queries unless it names a competitor
-    and not the brand, so a mention counts for the brand when it names the brand or no
-    competitor, and for each competitor it names.
-    """
-
-    def any_of(words: Sequence[str]) -> tuple[str, list[str]]:
-        # sw_fold, not SQLite's lower(), which folds ASCII only ('Žabka' never matched).
-        words = [w.casefold() for w in words if w.strip()]
-        if not words:
-            return "1 = 0", []
-        return "(" + " OR ".join("instr(sw_fold(text), ?) > 0" for _ in words) + ")", words
-
-    cols: list[str] = []
-    params: list[str] = []
-    comp_exprs: list[tuple[str, list[str]]] = [any_of(words) for words in groups.values()]
-    brand_expr, brand_params = any_of(brand_words)
-    anyc = " OR ".join(e for e, _ in comp_exprs) or "1 = 0"
-    anyc_params = [w for _, ps in comp_exprs for w in ps]
-    # Counted with CASE: the conditions are booleans on PostgreSQL, which sums no booleans.
-    cols.append(f"COUNT(CASE WHEN {brand_expr} OR NOT ({anyc}) THEN 1 END)")
-    params += brand_params + anyc_params
-    for expr, ps in comp_exprs:
-        cols.append(f"COUNT(CASE WHEN {expr} THEN 1 END)")
-        params += ps
-    return ", ".join(cols), params
-
-
 def _shares(counts: Mapping[str, int]) -> dict[str, float | None]:
     total = sum(counts.values())
     return {k: (round(v / total, 4) if total else None) for k, v in counts.items()}
@@ -418,14 +312,10 @@ def _chart(by_hour: Mapping[str, Mapping[str, int]], p: Period, tz: tzinfo) -> d
 # --- the digest -------------------------------------------------------------------------
 
 
-def _languages(conn: Any, p: Period) -> list[dict[str, Any]]:
+def _languages(conn: Store, p: Period) -> list[dict[str, Any]]:
     """Sentiment per language of the period (``und`` when none is stored), most first."""
     split: dict[str, dict[str, int]] = {}
-    for code, label, n in conn.execute(
-        f"SELECT {LANG_SQL}, {_LABEL_SQL}, COUNT(*) "
-        f"FROM mentions WHERE {_PERIOD_SQL} GROUP BY 1, 2",
-        _params(p),
-    ):
+    for code, label, n in report_store.language_sentiment(conn, p.start, p.end):
         split.setdefault(code, dict.fromkeys(LABELS, 0))[label] = n
     rows = [
         {"lang": code, "mentions": sum(s.values()), "sentiment": s, "net": net_sentiment(s)}
@@ -446,7 +336,7 @@ def _voice(config: Config) -> tuple[str, list[str]] | None:
         return None
     brand_words = [config.brand_name, *config.raw["brand"]["keywords"]]
     brand_words += [str(h) for h in config.brand_handles.values()]
-    return _voice_sql(brand_words, competitors)
+    return report_store.voice_sql(brand_words, competitors)
 
 
 def warm(db: Store, config: Config, now: datetime, days: int = 30) -> dict[str, int]:

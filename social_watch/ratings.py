@@ -6,16 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from social_watch.clock import iso
+from social_watch.store import reports as report_store
+from social_watch.store.base import Store
 
 if TYPE_CHECKING:
     from social_watch.stats import Period
-
-_SQL = (
-    "SELECT network, COUNT(*), AVG(rating), SUM(CASE WHEN rating <= 2 THEN 1 ELSE 0 END) FROM mentions "
-    "INDEXED BY idx_mentions_rating WHERE rating IS NOT NULL AND kind = 'mention' "
-    "AND created_at >= ? AND created_at < ? GROUP BY network ORDER BY network"
-)
 
 
 def stars(rating: float | None) -> str:
@@ -26,9 +21,8 @@ def stars(rating: float | None) -> str:
     return "★" * full + "☆" * (5 - full)
 
 
-def _read(conn: Any, p: Period) -> dict[str, tuple[int, float, int]]:
-    rows = conn.execute(_SQL, (iso(p.start), iso(p.end))).fetchall()
-    return {r[0]: (int(r[1]), float(r[2]), int(r[3] or 0)) for r in rows}
+def _read(db: Store, p: Period) -> dict[str, tuple[int, float, int]]:
+    return report_store.ratings_by_network(db, p.start, p.end)
 
 
 def _average(rows: dict[str, tuple[int, float, int]]) -> tuple[int, float | None, int]:
@@ -39,7 +33,7 @@ def _average(rows: dict[str, tuple[int, float, int]]) -> tuple[int, float | None
     return count, round(total / count, 2), sum(low for _, _, low in rows.values())
 
 
-def summary(conn: Any, period: Period, before: Period) -> dict[str, Any] | None:
+def summary(conn: Store, period: Period, before: Period) -> dict[str, Any] | None:
     """``None`` when neither period had a rated review (the digest then says nothing)."""
     now, was = _read(conn, period), _read(conn, before)
     if not now and not was:
