@@ -26,11 +26,11 @@ from typing import Any
 
 from social_watch import db as dbmod
 from social_watch import mailer, outbox, replies
-from social_watch.clock import iso
 from social_watch.config import Config
 from social_watch.errors import ConfigError, Conflict
 from social_watch.queue import effective_sentiment
-from social_watch.store import add_action, iter_rows
+from social_watch.store import add_action
+from social_watch.store import handoffs as h_sql
 from social_watch.store.base import Store
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out loud without doubt
@@ -74,19 +74,14 @@ def new_reference() -> str:
 
 
 def existing(db: Store, item_id: int) -> dict[str, Any] | None:
-    rows = iter_rows(db, "SELECT * FROM handoffs WHERE mention_id = ?", [item_id])
-    return rows[0] if rows else None
+    return h_sql.handoff_of(db, item_id)
 
 
 def _reserve(db: Store, item_id: int, reference: str, agent: str, now: datetime) -> bool:
     """Store the reference for the item; False if the code is taken (draw another)."""
     try:
         with dbmod.write(db):
-            db.execute(
-                "INSERT INTO handoffs (mention_id, reference, agent, created_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(mention_id) DO NOTHING",
-                (item_id, reference, agent, iso(now)),
-            )
+            h_sql.insert_handoff(db, item_id, reference, agent, now)
     except sqlite3.IntegrityError:
         return False
     row = existing(db, item_id)
@@ -94,7 +89,7 @@ def _reserve(db: Store, item_id: int, reference: str, agent: str, now: datetime)
 
 
 def _free(db: Store, reference: str) -> bool:
-    return db.execute("SELECT 1 FROM handoffs WHERE reference = ?", (reference,)).fetchone() is None
+    return h_sql.reference_free(db, reference)
 
 
 # --- the e-mail ------------------------------------------------------------------------
@@ -283,12 +278,7 @@ def move_to_email(
         to, sender = list(smtp.to), smtp.sender
 
     if not force:
-        sent = db.execute(
-            "SELECT o.id, o.sent_at, o.reference FROM outbox o JOIN mentions m "
-            "ON m.id = o.mention_id WHERE COALESCE(m.item_id, m.id) = ? AND o.kind = 'handoff' "
-            "AND o.status = 'sent'",
-            (item_id,),
-        ).fetchone()
+        sent = h_sql.sent_handoff_note(db, item_id)
         if sent is not None:
             raise Conflict(
                 f"mention {item_id} was already moved to e-mail with reference {sent[2]} "
@@ -415,17 +405,7 @@ def _mark_emailed(
     posted: bool,
 ) -> None:
     with dbmod.write(db):
-        db.execute(
-            "UPDATE handoffs SET emailed_to = ?, message_id = ?, emailed_at = ?, agent = ? "
-            "WHERE mention_id = ?",
-            (json.dumps(to), str(msg["Message-ID"]), iso(now), agent, item_id),
-        )
-        db.execute(
-            "UPDATE mentions SET status = 'moved_to_email', closed_at = ?, "
-            "claim_expires_at = NULL WHERE COALESCE(item_id, id) = ? AND status IN "
-            "('open', 'claimed', 'answered')",
-            (iso(now), item_id),
-        )
+        h_sql.mark_emailed(db, item_id, agent, to, str(msg["Message-ID"]), now)
         add_action(
             db,
             item_id,

@@ -21,18 +21,10 @@ from social_watch.clock import from_db, iso
 from social_watch.errors import Conflict, NotFound, Refused, UsageError
 from social_watch.models import DISMISS_REASONS, SENTIMENT_LABELS
 from social_watch.sla import BusinessHours, sla_state
-from social_watch.store import add_action, iter_rows
+from social_watch.store import add_action
+from social_watch.store import queue as q_sql
 from social_watch.store.base import Store
-
-MAX_SQL_INT = 2**63 - 1  # a larger id or LIMIT is an OverflowError/datatype mismatch
-
-_COLUMNS = (
-    "id, global_id, network, native_id, url, author_handle, author_name, author_followers, text, "
-    "lang, created_at, due_at, status, kind, item_id, conversation_id, in_reply_to, sources, "
-    "sentiment_label, sentiment_compound, sentiment_override, tags, sensitive, sensitive_reasons, "
-    "claimed_by, claimed_at, claim_expires_at, first_response_at, first_response_by, closed_at, "
-    "rating"
-)
+from social_watch.store.queue import MAX_SQL_INT
 
 
 @dataclass(frozen=True)
@@ -70,7 +62,7 @@ def _known_network(db: Store, network: str) -> None:
     """Refuse a network name that no connector has and no stored mention carries."""
     from social_watch.registry import available
 
-    stored = {r[0] for r in db.execute("SELECT DISTINCT network FROM mentions")}
+    stored = q_sql.stored_networks(db)
     known = sorted((set(available()) - {"replay"}) | stored)
     if network not in known:
         raise UsageError(f"unknown network {network!r}: known networks are {', '.join(known)}")
@@ -80,99 +72,28 @@ def list_items(
     db: Store, *, now: datetime, sla: SlaSettings, filters: QueueFilter
 ) -> list[dict[str, Any]]:
     """Items that need an answer in ``filters.sort`` order (see :data:`SORTS`), documented shape."""
-    where = ["m.status IN ('open', 'claimed')", "m.item_id = m.id"]
-    params: list[Any] = []
-    now_s = iso(now)
-    if filters.network:
-        # Unary + keeps the planner on the queue index: an index starting with network
-        # (conversation, reply-to) would read every mention of that network and sort them,
-        # ~1 s for --network x at 1 M mentions against under 1 ms this way.
-        where.append(f"{db.unindexed('m.network')} = ?")
-        params.append(filters.network.strip().lower())
-    if filters.overdue:
-        where.append("m.due_at <= ?")
-        params.append(now_s)
-    if filters.mine:
-        where.append("m.status = 'claimed' AND m.claimed_by = ? AND m.claim_expires_at > ?")
-        params += [filters.mine, now_s]
-    if filters.unclaimed:
-        where.append("(m.status = 'open' OR m.claim_expires_at <= ?)")
-        params.append(now_s)
-    if filters.tag:
-        where.append(
-            "EXISTS (SELECT 1 FROM mentions c, json_each(c.tags) t WHERE c.item_id = m.id "
-            "AND c.status IN ('open', 'claimed') AND t.value = ?)"
-        )
-        params.append(filters.tag)
-    if filters.text and filters.text.strip():
-        # LIKE with escaped wildcards: what was typed is looked for, literally.
-        like = (
-            "%"
-            + filters.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            + "%"
-        )
-        where.append(
-            "EXISTS (SELECT 1 FROM mentions c WHERE c.item_id = m.id AND c.status IN "
-            f"('open', 'claimed') AND (c.text {db.like} ? ESCAPE '\\' OR c.author_handle "
-            f"{db.like} ? ESCAPE '\\' OR c.author_name {db.like} ? ESCAPE '\\'))"
-        )
-        params += [like, like, like]
-    if filters.sentiment:
-        if filters.sentiment not in SENTIMENT_LABELS:
-            raise UsageError(f"--sentiment must be one of {', '.join(SENTIMENT_LABELS)}")
-        where.append(
-            "EXISTS (SELECT 1 FROM mentions c WHERE c.item_id = m.id AND "
-            "c.status IN ('open', 'claimed') AND COALESCE(c.sentiment_override, c.sentiment_label) = ?)"
-        )
-        params.append(filters.sentiment)
+    if filters.sentiment and filters.sentiment not in SENTIMENT_LABELS:
+        raise UsageError(f"--sentiment must be one of {', '.join(SENTIMENT_LABELS)}")
     if filters.sort not in SORTS:
         raise UsageError(f"--sort must be one of {', '.join(SORTS)}")
-    select = (
-        f"SELECT {', '.join('m.' + c.strip() for c in _COLUMNS.split(','))} FROM mentions m "
-        f"WHERE {' AND '.join(where)}"
+    network = filters.network.strip().lower() if filters.network else None
+    heads = q_sql.item_heads(
+        db,
+        now=now,
+        sort=filters.sort,
+        limit=min(int(filters.limit), MAX_SQL_INT) if filters.limit else None,
+        network=network,
+        overdue=filters.overdue,
+        mine=filters.mine,
+        unclaimed=filters.unclaimed,
+        tag=filters.tag,
+        text=(filters.text or "").strip() or None,
+        sentiment=filters.sentiment,
     )
-    limit = min(int(filters.limit), MAX_SQL_INT) if filters.limit else None
-    if filters.sort == "next-breach":
-        # Two range scans of the due_at index (each stops at its LIMIT), rather than one
-        # ORDER BY over a CASE expression, which would sort every waiting item.
-        heads = _heads(
-            db, f"{select} AND m.due_at > ? ORDER BY m.due_at, m.id", [*params, now_s], limit
-        )
-        if limit is None or len(heads) < limit:
-            rest = None if limit is None else limit - len(heads)
-            heads += _heads(
-                db, f"{select} AND m.due_at <= ? ORDER BY m.due_at, m.id", [*params, now_s], rest
-            )
-    else:
-        order = {
-            "due": "m.due_at, m.id",
-            "oldest": "m.created_at, m.id",
-            "newest": "m.created_at DESC, m.id DESC",
-        }[filters.sort]
-        heads = _heads(db, f"{select} ORDER BY {order}", params, limit)
-    if not heads and filters.network:
-        _known_network(db, filters.network.strip().lower())
-    members = _members(db, [h["id"] for h in heads])
+    if not heads and network is not None:
+        _known_network(db, network)
+    members = q_sql.open_members(db, [h["id"] for h in heads])
     return [_item(h, members.get(h["id"], [h]), now, sla) for h in heads]
-
-
-def _heads(db: Store, sql: str, params: list[Any], limit: int | None) -> list[dict[str, Any]]:
-    return iter_rows(db, sql if limit is None else f"{sql} LIMIT {limit}", params)
-
-
-def _members(db: Store, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {}
-    for start in range(0, len(item_ids), 500):
-        chunk = item_ids[start : start + 500]
-        rows = iter_rows(
-            db,
-            f"SELECT {_COLUMNS} FROM mentions WHERE item_id IN ({', '.join('?' for _ in chunk)}) "
-            "AND status IN ('open', 'claimed') ORDER BY created_at, id",
-            chunk,
-        )
-        for row in rows:
-            out.setdefault(row["item_id"], []).append(row)
-    return out
 
 
 def effective_sentiment(row: dict[str, Any]) -> dict[str, Any]:
@@ -244,17 +165,12 @@ def resolve(db: Store, ref: str | int) -> dict[str, Any]:
     """A mention by short id or global id (network:native_id)."""
     text = str(ref).strip()
     if text.isascii() and text.isdigit():  # isdigit() alone accepts '²', which int() refuses
-        number = int(text)
-        rows = (
-            iter_rows(db, f"SELECT {_COLUMNS} FROM mentions WHERE id = ?", [number])
-            if number <= MAX_SQL_INT
-            else []
-        )
+        row = q_sql.mention_by_id(db, int(text))
     else:
-        rows = iter_rows(db, f"SELECT {_COLUMNS} FROM mentions WHERE global_id = ?", [text])
-    if not rows:
+        row = q_sql.mention_by_global_id(db, text)
+    if row is None:
         raise NotFound(f"no mention with id {text!r}")
-    return rows[0]
+    return row
 
 
 def show(db: Store, ref: str | int, *, now: datetime, sla: SlaSettings) -> dict[str, Any]:
@@ -262,32 +178,12 @@ def show(db: Store, ref: str | int, *, now: datetime, sla: SlaSettings) -> dict[
     row = resolve(db, ref)
     item_id = row["item_id"] or row["id"]
     if row["conversation_id"]:
-        thread = iter_rows(
-            db,
-            f"SELECT {_COLUMNS} FROM mentions WHERE network = ? AND conversation_id = ? "
-            "ORDER BY created_at, id",
-            [row["network"], row["conversation_id"]],
-        )
+        thread = q_sql.conversation(db, row["network"], row["conversation_id"])
     else:
-        thread = iter_rows(
-            db,
-            f"SELECT {_COLUMNS} FROM mentions WHERE item_id = ? OR id = ? ORDER BY created_at, id",
-            [item_id, row["id"]],
-        )
+        thread = q_sql.item_messages(db, item_id, row["id"])
     ids = sorted({m["id"] for m in thread} | {item_id, row["id"]})
-    actions = iter_rows(
-        db,
-        f"SELECT a.id, a.mention_id, a.action, a.agent, a.at, a.details FROM actions a "
-        f"WHERE a.mention_id IN ({', '.join('?' for _ in ids)}) ORDER BY a.at, a.id",
-        ids,
-    )
-    replies = iter_rows(
-        db,
-        "SELECT id, mention_id, kind, agent, network, text, status, reference, remote_id, "
-        "remote_url, error, created_at, sent_at FROM outbox "
-        f"WHERE mention_id IN ({', '.join('?' for _ in ids)}) ORDER BY created_at, id",
-        ids,
-    )
+    actions = q_sql.actions_on(db, ids)
+    replies = q_sql.replies_to(db, ids)
     # A reply a later poll brought back as the brand's own post is shown once, as the reply.
     posted = {(r["network"], r["remote_id"]) for r in replies if r["remote_id"]}
     thread = [
@@ -369,7 +265,7 @@ def _locked_item(db: Store, ref: str | int) -> dict[str, Any]:
     """The item, read after locking its rows, so the checks made on it still hold when it
     is written (inside ``db.write()``; on PostgreSQL a concurrent change waits for us)."""
     head = _item_for(db, ref)
-    db.execute(f"SELECT id FROM mentions WHERE item_id = ?{db.for_update}", (head["id"],))
+    q_sql.lock_item(db, head["id"])
     return resolve(db, head["id"])
 
 
@@ -380,13 +276,7 @@ def claim(
     with dbmod.write(db):
         head = _item_for(db, ref)
         expires = iso(now + ttl)
-        cur = db.execute(
-            "UPDATE mentions SET status = 'claimed', claimed_by = ?, claimed_at = ?, "
-            "claim_expires_at = ? WHERE item_id = ? AND (status = 'open' OR (status = 'claimed' "
-            "AND (claimed_by = ? OR claim_expires_at <= ?)))",
-            (agent, iso(now), expires, head["id"], agent, iso(now)),
-        )
-        if cur.rowcount == 0:
+        if not q_sql.claim_item(db, head["id"], agent, now, now + ttl):
             # Read again: on PostgreSQL the UPDATE waited for the winner's commit, which
             # the first read (before it) did not see; the refusal names the winner.
             _refuse(_item_for(db, ref), agent, now, "claim")
@@ -430,11 +320,7 @@ def release(
         holder = _claim_holder(head, now)
         if holder not in (None, agent) and not force:
             raise _held(head, holder)
-        db.execute(
-            "UPDATE mentions SET status = 'open', claimed_by = NULL, claimed_at = NULL, "
-            "claim_expires_at = NULL WHERE item_id = ? AND status = 'claimed'",
-            (head["id"],),
-        )
+        q_sql.release_item(db, head["id"])
         add_action(db, head["id"], "released", agent, now, {"was": head["claimed_by"]})
     return {"id": head["id"], "status": "open"}
 
@@ -465,12 +351,7 @@ def close(
         holder = _claim_holder(head, now)
         if holder not in (None, agent) and not force:
             raise _held(head, holder)
-        db.execute(
-            "UPDATE mentions SET status = ?, closed_at = ?, claimed_by = NULL, "
-            "claim_expires_at = NULL WHERE item_id = ? AND status IN "
-            f"({', '.join('?' for _ in allowed)})",
-            (status, iso(now), head["id"], *allowed),
-        )
+        q_sql.close_item(db, head["id"], status, now, allowed)
         details: dict[str, Any] = {"from": head["status"]}
         if reason:
             details["reason"] = reason
@@ -502,11 +383,7 @@ def assign(
         if holder not in (None, agent, to) and not force:
             raise _held(head, holder)
         expires = iso(now + ttl)
-        db.execute(
-            "UPDATE mentions SET status = 'claimed', claimed_by = ?, claimed_at = ?, "
-            "claim_expires_at = ? WHERE item_id = ? AND status IN ('open', 'claimed')",
-            (to, iso(now), expires, head["id"]),
-        )
+        q_sql.assign_item(db, head["id"], to, now, now + ttl)
         add_action(
             db, head["id"], "assigned", agent, now, {"to": to, "was": holder, "expires_at": expires}
         )
@@ -550,7 +427,7 @@ def label(
     value = sentiment_label(value)
     with dbmod.write(db):
         row = resolve(db, ref)
-        db.execute("UPDATE mentions SET sentiment_override = ? WHERE id = ?", (value, row["id"]))
+        q_sql.set_sentiment(db, [row["id"]], value)
         add_action(
             db,
             row["id"],
@@ -562,33 +439,18 @@ def label(
     return {"id": row["id"], "sentiment": value, "model": row["sentiment_label"]}
 
 
-_WHERE_KEYS = {
-    "network": "network = ?",
-    "status": "status = ?",
-    "author": "lower(author_handle) = lower(?)",
-    "sentiment": "COALESCE(sentiment_override, sentiment_label) = ?",
-    "model": "sentiment_label = ?",
-    "tag": "EXISTS (SELECT 1 FROM json_each(tags) t WHERE t.value = ?)",
-    "lang": "lang = ?",
-    "query": "EXISTS (SELECT 1 FROM json_each(sources) s WHERE s.value = ?)",
-    "text": "text LIKE '%' || ? || '%'",
-}
-
-
 def parse_where(clauses: list[str]) -> tuple[str, list[Any]]:
     """`key=value` filters for bulk commands (no raw SQL: the store stays swappable)."""
-    parts: list[str] = ["kind = 'mention'"]
-    params: list[Any] = []
+    filters: list[tuple[str, str]] = []
     for clause in clauses:
         key, sep, value = clause.partition("=")
         key = key.strip()
-        if not sep or key not in _WHERE_KEYS:
+        if not sep or key not in q_sql.WHERE_KEYS:
             raise UsageError(
-                f"--where {clause!r}: expected KEY=VALUE with KEY one of {', '.join(_WHERE_KEYS)}"
+                f"--where {clause!r}: expected KEY=VALUE with KEY one of {', '.join(q_sql.WHERE_KEYS)}"
             )
-        parts.append(_WHERE_KEYS[key])
-        params.append(value.strip())
-    return " AND ".join(parts), params
+        filters.append((key, value.strip()))
+    return q_sql.where_sql(filters)
 
 
 BULK_BATCH = 1_000  # rows per transaction of a bulk write: each holds the lock briefly
@@ -619,17 +481,8 @@ def label_where(
         if last:
             between_batches()
         with dbmod.write(db):  # the next BULK_BATCH matching rows after the last one done
-            rows = db.execute(
-                # NOT INDEXED: walk the rowid from `last` (an index on the filter would
-                # sort every match again for each batch)
-                "SELECT id, sentiment_label, sentiment_override FROM mentions NOT INDEXED "
-                f"WHERE id > ? AND {where} ORDER BY id LIMIT ?",
-                [last, *params, BULK_BATCH],
-            ).fetchall()
-            db.executemany(
-                "UPDATE mentions SET sentiment_override = ? WHERE id = ?",
-                [(value, mention_id) for mention_id, _, _ in rows],
-            )
+            rows = q_sql.sentiment_batch(db, where, params, last, BULK_BATCH)
+            q_sql.set_sentiment(db, [mention_id for mention_id, _, _ in rows], value)
             for mention_id, model, was in rows:
                 add_action(
                     db,
@@ -689,7 +542,7 @@ def retag(
         row = resolve(db, ref)
         tags = [t for t in json.loads(row["tags"]) if t not in remove]
         tags += [t for t in add if t not in tags]
-        db.execute("UPDATE mentions SET tags = ? WHERE id = ?", (json.dumps(tags), row["id"]))
+        q_sql.set_tags(db, row["id"], json.dumps(tags))
         add_action(db, row["id"], "tagged", agent, now, {"added": add, "removed": remove})
     return {"id": row["id"], "tags": tags}
 
@@ -697,35 +550,13 @@ def retag(
 def summary(db: Store, *, now: datetime, agent: str | None = None) -> dict[str, Any]:
     """Counts for the queue header: waiting items, overdue, claimed, oldest (and, given an
     agent, ``mine``: the items that agent holds)."""
-    total, overdue, claimed, oldest = db.execute(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN due_at <= ? THEN 1 ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN status = 'claimed' AND claim_expires_at > ? THEN 1 ELSE 0 END), "
-        "0), MIN(created_at) "
-        "FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id",
-        (iso(now), iso(now)),
-    ).fetchone()
+    total, overdue, claimed, oldest = q_sql.summary_counts(db, now)
     counts = {"waiting": total, "overdue": overdue, "claimed": claimed, "oldest_created_at": oldest}
     if agent is not None:
-        # Its own query: claimed_by is not in the covering summary index, and only the
-        # claimed rows need their table row read (140 ms against 1 ms at 1 M mentions).
-        (counts["mine"],) = db.execute(
-            "SELECT COUNT(*) FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id "
-            f"AND {db.unindexed('status')} = 'claimed' AND claim_expires_at > ? AND claimed_by = ?",
-            (iso(now), agent),
-        ).fetchone()
+        counts["mine"] = q_sql.claimed_count(db, now, agent)
     return counts
 
 
 def networks(db: Store) -> list[str]:
-    """The networks of the stored mentions (the inbox's network filter).
-
-    A skip scan of the (network, in_reply_to) index, one probe per network: DISTINCT
-    would read every index entry (6 s cold at 1 M mentions)."""
-    return [
-        r[0]
-        for r in db.execute(
-            "WITH RECURSIVE n(network) AS (SELECT MIN(network) FROM mentions UNION ALL "
-            "SELECT (SELECT MIN(network) FROM mentions WHERE network > n.network) FROM n "
-            "WHERE n.network IS NOT NULL) SELECT network FROM n WHERE network IS NOT NULL"
-        )
-    ]
+    """The networks of the stored mentions (the inbox's network filter)."""
+    return q_sql.networks(db)
