@@ -57,7 +57,8 @@ from social_watch.errors import (
 from social_watch.models import Mention
 from social_watch.process import pid_alive, start_token
 from social_watch.redact import redact
-from social_watch.store import add_action, iter_rows
+from social_watch.store import add_action
+from social_watch.store import outbox as store
 from social_watch.store.base import Store
 
 STATUSES = ("pending", "sending", "sent", "unknown", "failed")
@@ -168,43 +169,31 @@ def record(
     """
     key = new_key(mention_id, kind)
     with dbmod.write(db):
-        item = db.execute(
-            "SELECT COALESCE(item_id, id) FROM mentions WHERE id = ?", (mention_id,)
-        ).fetchone()
-        item_id = item[0] if item else mention_id
+        item = store.item_of(db, mention_id)
+        item_id = item if item is not None else mention_id
         try:
             with db.write():  # a savepoint: PostgreSQL keeps the transaction after a conflict
-                cur = db.execute(
-                    "INSERT INTO outbox (key, mention_id, item_id, kind, agent, network, text, "
-                    "status, reference, created_at, owner, owner_started, lease_until, "
-                    "idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) "
-                    "RETURNING id",
-                    (
-                        key,
-                        mention_id,
-                        item_id,
-                        kind,
-                        agent,
-                        network,
-                        text,
-                        reference,
-                        iso(now),
-                        owner_id(),
-                        owner_started(),
-                        iso(now + LEASE),
-                        idempotency_key,
-                    ),
+                new_id = store.insert_pending(
+                    db,
+                    key=key,
+                    mention_id=mention_id,
+                    item_id=item_id,
+                    kind=kind,
+                    agent=agent,
+                    network=network,
+                    text=text,
+                    reference=reference,
+                    created_at=iso(now),
+                    owner=owner_id(),
+                    owner_started=owner_started(),
+                    lease_until=iso(now + LEASE),
+                    idempotency_key=idempotency_key,
                 )
-                new_id = cur.fetchone()[0]
             _IN_FLIGHT[key] = threading.get_ident()  # about to be sent by this thread
         except Exception as exc:
             if not db.is_unique_violation(exc, "outbox.item_id"):
                 raise
-            other = db.execute(
-                "SELECT id, agent, status, owner FROM outbox WHERE item_id = ? "
-                "AND status IN ('pending', 'sending', 'unknown')",
-                (item_id,),
-            ).fetchone()
+            other = store.unresolved_of_item(db, item_id)
             raise in_flight(item_id, other) from None
     return get(db, new_id)
 
@@ -227,10 +216,10 @@ def in_flight(item_id: int, other: Any) -> InFlight:
 
 
 def get(db: Store, outbox_id: int) -> dict[str, Any]:
-    rows = iter_rows(db, "SELECT * FROM outbox WHERE id = ?", [outbox_id])
-    if not rows:
+    row = store.get(db, outbox_id)
+    if row is None:
         raise UsageError(f"no outbox row {outbox_id}")
-    return rows[0]
+    return row
 
 
 def owner_alive(row: dict[str, Any], now: datetime) -> bool:
@@ -267,22 +256,18 @@ def _take(db: Store, row: dict[str, Any], now: datetime) -> dict[str, Any] | Non
             return None
         if fresh["status"] in ("pending", "sending") and owner_alive(fresh, now):
             return None
-        cur = db.execute(
-            "UPDATE outbox SET status = 'sending', owner = ?, owner_started = ?, "
-            "lease_until = ?, attempts = attempts + 1, attempted_at = ? WHERE id = ? "
-            "AND status = ? AND owner IS NOT DISTINCT FROM ? AND attempts = ?",
-            (
-                owner_id(),
-                owner_started(),
-                iso(now + LEASE),
-                iso(now),
-                fresh["id"],
-                fresh["status"],
-                fresh["owner"],
-                fresh["attempts"],
-            ),
+        taken = store.take(
+            db,
+            fresh["id"],
+            owner=owner_id(),
+            owner_started=owner_started(),
+            lease_until=iso(now + LEASE),
+            attempted_at=iso(now),
+            was_status=fresh["status"],
+            was_owner=fresh["owner"],
+            was_attempts=fresh["attempts"],
         )
-        if cur.rowcount != 1:
+        if not taken:
             return None
         _IN_FLIGHT[fresh["key"]] = threading.get_ident()
     return fresh  # as it was before we took it: attempts > 0 means it may be out there
@@ -358,10 +343,12 @@ def _keep_unknown(db: Store, row: dict[str, Any], error: str) -> SendResult:
     """Nothing was posted by this take: back to 'unknown' with the last real attempt's
     time and count, so the grace period runs from when something may have gone out."""
     with dbmod.write(db):
-        db.execute(
-            "UPDATE outbox SET status = 'unknown', error = ?, owner = NULL, attempts = ?, "
-            "attempted_at = ? WHERE id = ? AND status = 'sending'",
-            (redact(error), row["attempts"], row["attempted_at"], row["id"]),
+        store.back_to_unknown(
+            db,
+            row["id"],
+            error=redact(error),
+            attempts=row["attempts"],
+            attempted_at=row["attempted_at"],
         )
     return _result(get(db, row["id"]))
 
@@ -373,21 +360,13 @@ def _describe(exc: BaseException) -> str:
 
 def _mark_unknown(db: Store, row: dict[str, Any], error: str) -> SendResult:
     with dbmod.write(db):
-        db.execute(
-            "UPDATE outbox SET status = 'unknown', error = ?, owner = NULL WHERE id = ? "
-            "AND status = 'sending'",
-            (redact(error), row["id"]),
-        )
+        store.mark_unknown(db, row["id"], redact(error))
     return _result(get(db, row["id"]))
 
 
 def _mark_failed(db: Store, row: dict[str, Any], error: str) -> SendResult:
     with dbmod.write(db):
-        db.execute(
-            "UPDATE outbox SET status = 'failed', error = ?, owner = NULL WHERE id = ? "
-            "AND status IN ('pending', 'sending', 'unknown')",
-            (redact(error), row["id"]),
-        )
+        store.mark_failed(db, row["id"], redact(error))
     return _result(get(db, row["id"]))
 
 
@@ -415,18 +394,15 @@ def replace(
     is still landing, the network answers the new one with that post instead of a second.
     """
     with dbmod.write(db):
-        cur = db.execute(
-            "UPDATE outbox SET status = 'failed', owner = NULL, error = ? WHERE id = ? "
-            "AND status = ? AND attempts = ?",
-            (
-                "replaced by a newer reply"
-                + (" that reuses its idempotency key" if reuse_key else ""),
-                row["id"],
-                row["status"],
-                row["attempts"],
-            ),
+        closed = store.fail_if_unchanged(
+            db,
+            row["id"],
+            error="replaced by a newer reply"
+            + (" that reuses its idempotency key" if reuse_key else ""),
+            was_status=row["status"],
+            was_attempts=row["attempts"],
         )
-        if cur.rowcount != 1:  # someone else took it meanwhile
+        if not closed:  # someone else took it meanwhile
             fresh = get(db, row["id"])
             raise in_flight(
                 fresh.get("item_id") or mention_id,
@@ -443,9 +419,8 @@ def replace(
             reference=reference,
             idempotency_key=network_key(row) if reuse_key else None,
         )
-        db.execute(
-            "UPDATE outbox SET error = ? WHERE id = ?",
-            (f"replaced by outbox {new['id']}" + (", same key" if reuse_key else ""), row["id"]),
+        store.set_error(
+            db, row["id"], f"replaced by outbox {new['id']}" + (", same key" if reuse_key else "")
         )
     return get(db, new["id"])
 
@@ -462,33 +437,15 @@ def mark_sent(
     at = from_db(row.get("attempted_at")) if reconciled else None
     at = at or now
     with dbmod.write(db):
-        db.execute(
-            "UPDATE outbox SET status = 'sent', remote_id = ?, remote_url = ?, sent_at = ?, "
-            "error = NULL, owner = NULL WHERE id = ?",
-            (posted.remote_id, posted.url, iso(at), row["id"]),
+        store.mark_sent(
+            db, row["id"], remote_id=posted.remote_id, remote_url=posted.url, sent_at=iso(at)
         )
-        item_id = db.execute(
-            "SELECT COALESCE(item_id, id) FROM mentions WHERE id = ?", (row["mention_id"],)
-        ).fetchone()[0]
+        item_id = store.item_of(db, row["mention_id"])
+        if item_id is None:
+            raise UsageError(f"mention {row['mention_id']} of outbox row {row['id']} is gone")
         by = row["agent"] or "social-watch"
-        db.execute(
-            "UPDATE mentions SET first_response_at = ?, first_response_by = ? "
-            "WHERE item_id = ? AND first_response_at IS NULL",
-            (iso(at), by, item_id),
-        )
-        if row["kind"] == "handoff":
-            db.execute(
-                "UPDATE mentions SET status = 'moved_to_email', closed_at = ?, "
-                "claim_expires_at = NULL WHERE item_id = ? AND status IN "
-                "('open', 'claimed', 'answered')",
-                (iso(at), item_id),
-            )
-        else:
-            db.execute(
-                "UPDATE mentions SET status = 'answered', closed_at = ?, claim_expires_at = NULL "
-                "WHERE item_id = ? AND status IN ('open', 'claimed')",
-                (iso(at), item_id),
-            )
+        store.stop_first_response(db, item_id, at=iso(at), by=by)
+        store.close_item(db, item_id, at=iso(at), handoff=row["kind"] == "handoff")
         details: dict[str, Any] = {
             "kind": row["kind"],
             "text": row["text"],
@@ -529,15 +486,7 @@ def _result(
 
 def unresolved(db: Store, item_id: int | None = None) -> list[dict[str, Any]]:
     """Rows whose outcome is not final, oldest first (optionally of one queue item)."""
-    sql = (
-        "SELECT o.* FROM outbox o JOIN mentions m ON m.id = o.mention_id "
-        "WHERE o.status IN ('pending', 'sending', 'unknown')"
-    )
-    params: list[Any] = []
-    if item_id is not None:
-        sql += " AND COALESCE(m.item_id, m.id) = ?"
-        params.append(item_id)
-    return iter_rows(db, sql + " ORDER BY o.id", params)
+    return store.unresolved(db, item_id)
 
 
 def list_rows(
@@ -548,27 +497,12 @@ def list_rows(
     for s in wanted:
         if s not in STATUSES:
             raise UsageError(f"--status must be one of {', '.join(STATUSES)}, got {s!r}")
-    sql = (
-        "SELECT o.*, m.author_handle, m.url AS mention_url, COALESCE(m.item_id, m.id) AS item_id "
-        "FROM outbox o JOIN mentions m ON m.id = o.mention_id"
-    )
-    params: list[Any] = []
-    if wanted:
-        sql += f" WHERE o.status IN ({', '.join('?' for _ in wanted)})"
-        params += wanted
-    sql += " ORDER BY o.id DESC"
-    if limit:
-        sql += f" LIMIT {min(int(limit), 2**63 - 1)}"
-    return [_shape(r) for r in iter_rows(db, sql, params)]
+    return [_shape(r) for r in store.listed(db, wanted, limit)]
 
 
 def count(db: Store, statuses: Iterable[str] = ()) -> int:
     """How many outbox rows there are (in these statuses, if given)."""
-    wanted = list(statuses)
-    sql = "SELECT COUNT(*) FROM outbox"
-    if wanted:
-        sql += f" WHERE status IN ({', '.join('?' for _ in wanted)})"
-    return int(db.execute(sql, wanted).fetchone()[0])
+    return store.count(db, list(statuses))
 
 
 def _shape(r: dict[str, Any]) -> dict[str, Any]:
