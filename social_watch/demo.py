@@ -17,11 +17,11 @@ from typing import Any
 
 from social_watch import config as cfg
 from social_watch import db as dbmod
-from social_watch.clock import iso as cfg_iso
 from social_watch.errors import SocialWatchError, UsageError
 from social_watch.pipeline import Pipeline
 from social_watch.registry import build
 from social_watch.runner import PollSummary, poll_source
+from social_watch.store import demo as demo_sql
 from social_watch.store.base import Store
 
 DEMO_SOURCE_PREFIX = "replay:mentions:"
@@ -65,10 +65,8 @@ def open_db(path: str) -> Store:
 
 def _guard(db: Store, path: str) -> None:
     """Never mix sample mentions into a database that holds real ones."""
-    total = db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0]
-    demo = db.execute(
-        "SELECT COUNT(*) FROM cursors WHERE source LIKE ?", (DEMO_SOURCE_PREFIX + "%",)
-    ).fetchone()[0]
+    total = demo_sql.mention_count(db)
+    demo = demo_sql.cursor_count(db, DEMO_SOURCE_PREFIX)
     if total and not demo:
         raise UsageError(
             f"{path} already holds mentions that are not demo data; "
@@ -93,9 +91,7 @@ def run(path: str) -> DemoResult:
     db = open_db(path)
     try:
         _guard(db, path)
-        already, last_id = db.execute(
-            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM mentions"
-        ).fetchone()
+        already, last_id = demo_sql.mention_extent(db)
         connector = build(
             config,
             "replay",
@@ -123,12 +119,7 @@ def simulate_history(db: Store, config: cfg.Config, now: datetime, *, after_id: 
     from social_watch import replies
 
     cutoff = now - HISTORY_AFTER
-    heads = db.execute(
-        "SELECT id, network, text, created_at, sentiment_label, sensitive, tags FROM mentions "
-        "WHERE status = 'open' AND item_id = id AND created_at < ? AND id > ? "
-        "ORDER BY created_at",
-        (cfg_iso(cutoff), after_id),
-    ).fetchall()
+    heads = demo_sql.open_heads_before(db, cutoff, after_id)
     handled = 0
     ttl = timedelta(minutes=30)
     for mention_id, network, text, created_text, label, sensitive, tags in heads:

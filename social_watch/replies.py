@@ -41,7 +41,7 @@ from social_watch.errors import GUARDS, ConfigError, Conflict, Refused, UsageErr
 from social_watch.lengths import check_length
 from social_watch.models import Author, Mention
 from social_watch.queue import resolve
-from social_watch.store import iter_rows
+from social_watch.store import replies as r_sql
 from social_watch.store.base import Store
 
 READ_ONLY_NETWORKS = ("hackernews", "rss")
@@ -276,12 +276,7 @@ def item_head(db: Store, ref: str | int) -> dict[str, Any]:
 
 
 def item_rows(db: Store, item_id: int) -> list[dict[str, Any]]:
-    return iter_rows(
-        db,
-        "SELECT * FROM mentions WHERE COALESCE(item_id, id) = ? AND kind = 'mention' "
-        "ORDER BY created_at, id",
-        [item_id],
-    )
+    return r_sql.item_mentions(db, item_id)
 
 
 def reply_target(db: Store, ref: str | int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -318,8 +313,7 @@ def is_replay(db: Store, row: Mapping[str, Any]) -> bool:
     sources = json.loads(row.get("sources") or "[]")
     if any(str(s) == "replay" or str(s).startswith("replay:") for s in sources):
         return True
-    found = db.execute("SELECT 1 FROM cursors WHERE source LIKE 'replay:%' LIMIT 1")
-    return found.fetchone() is not None
+    return r_sql.has_replay_cursor(db)
 
 
 def connector_for(
@@ -429,12 +423,7 @@ def claim_holder(head: Mapping[str, Any], now: datetime) -> str | None:
 def answered_by_other(db: Store, head: Mapping[str, Any], agent: str) -> tuple[str, str] | None:
     """(who, when) if someone other than ``agent`` answered since ``agent`` claimed it."""
     since = head["claimed_at"] if head["claimed_by"] == agent else None
-    row = db.execute(
-        "SELECT a.agent, a.at FROM actions a JOIN mentions m ON m.id = a.mention_id "
-        "WHERE COALESCE(m.item_id, m.id) = ? AND a.action IN ('replied', 'moved_to_email') "
-        "AND COALESCE(a.agent, '') != ? AND (? IS NULL OR a.at >= ?) ORDER BY a.at LIMIT 1",
-        (head["id"], agent, since, since),
-    ).fetchone()
+    row = r_sql.first_answer_by_other(db, head["id"], agent, since)
     if row is not None:
         return str(row[0] or "someone"), str(row[1])
     by, at = head["first_response_by"], head["first_response_at"]
@@ -447,11 +436,7 @@ def last_answer(
     db: Store, item_id: int, rows: list[dict[str, Any]]
 ) -> tuple[str, datetime, str] | None:
     """(who, when, text) of the brand's last public answer, if no customer wrote since."""
-    row = db.execute(
-        "SELECT a.agent, a.at, a.details FROM actions a JOIN mentions m ON m.id = a.mention_id "
-        "WHERE COALESCE(m.item_id, m.id) = ? AND a.action = 'replied' ORDER BY a.at DESC LIMIT 1",
-        (item_id,),
-    ).fetchone()
+    row = r_sql.last_reply_action(db, item_id)
     if row is None:
         return None
     at = from_db(row[1])
@@ -682,11 +667,7 @@ def _close_or_keep(
 def _hold_unknown(db: Store, row: dict[str, Any]) -> None:
     """A dead sender's row whose request may still land: say 'unknown', not 'sending'."""
     with dbmod.write(db):
-        db.execute(
-            "UPDATE outbox SET status = 'unknown', owner = NULL, error = COALESCE(error, ?) "
-            "WHERE id = ? AND status = 'sending' AND attempts = ?",
-            ("its sender stopped mid-post", row["id"], row["attempts"]),
-        )
+        r_sql.hold_unknown(db, row["id"], row["attempts"], "its sender stopped mid-post")
 
 
 def send(
