@@ -26,6 +26,7 @@ from social_watch.clock import iso, parse_iso
 from social_watch.config import parse_duration
 from social_watch.errors import UsageError
 from social_watch.sla import BusinessHours
+from social_watch.store import stats as stats_store
 from social_watch.store.base import Store
 
 HOURS = ("all", "business", "off")
@@ -458,22 +459,6 @@ def hourly(conn: Any, p: Period, extra: str = "") -> Iterable[tuple[datetime, in
 
 ROLLUP_VERSION = 1
 _DAY = timedelta(days=1)
-# The days that mentions stored above the watermark change: their own, their item head's,
-# and their author's previous item in the conversation (as the UPDATE triggers mark them).
-_NEW_DAYS = """
-SELECT substr(created_at, 1, 10) AS day FROM mentions WHERE id > :mark AND kind = 'mention'
-UNION
-SELECT substr(h.created_at, 1, 10) FROM mentions f JOIN mentions h ON h.id = f.item_id
-WHERE f.id > :mark AND f.kind = 'mention' AND f.item_id != f.id
-UNION
-SELECT (SELECT substr(p.created_at, 1, 10) FROM mentions p
-        WHERE p.network = f.network AND p.conversation_id = f.conversation_id
-          AND p.kind = 'mention' AND p.item_id = p.id AND p.created_at < f.created_at
-          AND lower(p.author_handle) = lower(f.author_handle)
-        ORDER BY p.created_at DESC LIMIT 1)
-FROM mentions f
-WHERE f.id > :mark AND f.kind = 'mention' AND f.conversation_id IS NOT NULL AND f.item_id = f.id
-"""
 
 
 def whole_days(p: Period) -> list[datetime]:
@@ -537,36 +522,21 @@ class Rollups:
     def _catch_up(self) -> None:
         """Mark the days of mentions stored since the watermark (inserts have no trigger)."""
         conn = self.conn
-        (mark,) = conn.execute("SELECT max_id FROM stats_watermark").fetchone()
-        (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mentions").fetchone()
+        mark, top = stats_store.watermark(conn)
         if top <= mark:
             return
 
         def advance() -> bool:
-            (low,) = conn.execute("SELECT max_id FROM stats_watermark").fetchone()
-            (high,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mentions").fetchone()
-            conn.execute(
-                f"INSERT INTO stats_dirty (day) SELECT day FROM ({_NEW_DAYS}) AS new_days "
-                "WHERE day IS NOT NULL ON CONFLICT DO NOTHING",
-                {"mark": low},
-            )
-            conn.execute("UPDATE stats_watermark SET max_id = ?", (high,))
+            stats_store.advance_watermark(conn)
             return True
 
         if not self.conn.try_write(advance):
-            self.unmarked = {
-                r[0] for r in conn.execute(_NEW_DAYS, {"mark": mark}) if r[0] is not None
-            }
+            self.unmarked = stats_store.new_days(conn, mark)
 
     def load(self, days: list[datetime], fingerprints: dict[str, str], now: str) -> dict[str, Any]:
         if not self.enabled or not days:
             return {}
-        rows = self.conn.execute(
-            "SELECT day, fingerprint, version, computed_now, lo, hi, data FROM stats_rollups "
-            "WHERE scope = ? AND day >= ? AND day <= ? "
-            "AND day NOT IN (SELECT day FROM stats_dirty)",
-            (self.scope, day_key(days[0]), day_key(days[-1])),
-        )
+        rows = stats_store.rollup_rows(self.conn, self.scope, day_key(days[0]), day_key(days[-1]))
         out = {}
         for day, fp, version, computed, lo, hi, data in rows:
             if (
@@ -584,17 +554,9 @@ class Rollups:
             return
 
         def clear() -> bool:
-            marks = ", ".join("?" for _ in days)
-            dirty = [
-                r[0]
-                for r in self.conn.execute(
-                    f"SELECT day FROM stats_dirty WHERE day IN ({marks})", days
-                )
-            ]
+            dirty = stats_store.dirty_days(self.conn, days)
             if dirty:
-                marks = ", ".join("?" for _ in dirty)
-                self.conn.execute(f"DELETE FROM stats_rollups WHERE day IN ({marks})", dirty)
-                self.conn.execute(f"DELETE FROM stats_dirty WHERE day IN ({marks})", dirty)
+                stats_store.clear_days(self.conn, dirty)
             return True
 
         self.writable = bool(self.conn.try_write(clear))
@@ -605,20 +567,9 @@ class Rollups:
             return
 
         def put() -> None:
-            days = list(rollups)
-            marks = ", ".join("?" for _ in days)
-            dirty = {
-                r[0]
-                for r in self.conn.execute(
-                    f"SELECT day FROM stats_dirty WHERE day IN ({marks})", days
-                )
-            }
-            self.conn.executemany(
-                "INSERT INTO stats_rollups (day, scope, fingerprint, version, "
-                "computed_now, lo, hi, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (day, scope) DO UPDATE SET fingerprint = excluded.fingerprint, "
-                "version = excluded.version, computed_now = excluded.computed_now, "
-                "lo = excluded.lo, hi = excluded.hi, data = excluded.data",
+            dirty = set(stats_store.dirty_days(self.conn, list(rollups)))
+            stats_store.put_rollups(
+                self.conn,
                 [
                     (day, self.scope, fp, ROLLUP_VERSION, computed, lo, hi, _dumps(data))
                     for day, (fp, computed, lo, hi, data) in rollups.items()
@@ -633,8 +584,8 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def _has_rollups(conn: Any) -> bool:
-    return {"stats_rollups", "stats_dirty", "stats_watermark"} <= set(conn.user_tables())
+def _has_rollups(conn: Store) -> bool:
+    return stats_store.has_rollups(conn)
 
 
 def _fingerprint(hours: BusinessHours | None, select: str, day: datetime) -> str:
@@ -747,12 +698,7 @@ def compute(
         "by_hour": by_hour,
         "by_weekday": dict(zip(_WEEKDAYS, by_weekday, strict=True)),
     }
-    # Brand posts are never open, so the queue's own covering index answers this.
-    waiting, overdue = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN due_at <= ? THEN 1 ELSE 0 END), 0) FROM mentions "
-        "WHERE status IN ('open', 'claimed') AND item_id = id",
-        (now_s,),
-    ).fetchone()
+    waiting, overdue = stats_store.queue_now(conn, now_s)
     result["queue_now"] = {"waiting": waiting, "overdue": overdue}
     return result
 
@@ -792,11 +738,7 @@ def warm(
 def stamped(conn: Any, scope: str, p: Period, now: str) -> int:
     """How many of the period's rollups of ``scope`` were computed for report time ``now``
     (by the last call at ``now``: an earlier call at the same time is not told apart)."""
-    return conn.execute(
-        "SELECT COUNT(*) FROM stats_rollups WHERE scope = ? AND day >= ? AND day < ? "
-        "AND computed_now = ?",
-        (scope, day_key(p.start), day_key(p.end), now),
-    ).fetchone()[0]
+    return stats_store.stamped(conn, scope, day_key(p.start), day_key(p.end), now)
 
 
 def _compute_live(
