@@ -26,11 +26,12 @@ from social_watch.clock import iso, parse_iso
 from social_watch.config import parse_duration
 from social_watch.errors import UsageError
 from social_watch.sla import BusinessHours
+from social_watch.store import stats as stats_store
 from social_watch.store.base import Store
 
 HOURS = ("all", "business", "off")
 GROUPS = ("overall", "by_network", "by_agent", "by_tag")
-UNASSIGNED = "(unassigned)"
+UNASSIGNED = stats_store.UNASSIGNED
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -119,112 +120,8 @@ def report_tz(hours: BusinessHours | None) -> tzinfo:
 # Correlated subqueries run only where a CASE lets them (closed or dismissed items), and
 # the rare facts (several replies, follow-ups, follow-up messages) are small temp tables.
 
-# Follow-up messages that joined an item (same conversation and author, before an answer):
-# how many, and their tags, which count for the whole item.
-_FOLLOWUPS_SQL = """
-CREATE TEMP TABLE _sw_followups AS
-SELECT item_id AS id, COUNT(*) AS n, json_group_array(tags) AS tags
-FROM mentions INDEXED BY idx_mentions_stats
-WHERE created_at >= :start AND kind = 'mention' AND item_id != id GROUP BY item_id
-"""
 
-# An item is followed up when its author wrote again in the same conversation after it
-# (a later item). Such a message replies in the thread, so only items with in_reply_to are
-# looked at, and each marks the latest earlier item of its thread.
-_FOLLOWED_SQL = """
-CREATE TEMP TABLE _sw_followed AS
-SELECT DISTINCT (
-    SELECT p.id FROM mentions p
-    WHERE p.network = f.network AND p.conversation_id = f.conversation_id
-      AND p.kind = 'mention' AND p.item_id = p.id AND p.created_at < f.created_at
-      AND lower(p.author_handle{c}) = lower(f.author_handle{c})
-    ORDER BY p.created_at DESC LIMIT 1) AS id
-FROM mentions f INDEXED BY idx_mentions_stats
-WHERE f.created_at > :start AND f.kind = 'mention' AND f.item_id = f.id
-  AND f.in_reply_to IS NOT NULL AND f.conversation_id IS NOT NULL
-"""
-
-# One row per queue item whose head was written in the period. :now is the report time.
-# Every flag is 0 or 1 (CASE ... THEN 1 ELSE 0 END: PostgreSQL's comparisons are booleans,
-# which it neither sums nor mixes with integers). {action} is ``a.action`` behind the
-# store's ``unindexed``: SQLite's '+a.action' keeps it on idx_actions_mention, as (action,
-# at) would scan every action of a kind. {greatest} is the two-argument maximum.
-_ITEMS_SQL = (
-    """
-SELECT day, due_at, network, agent, tags, frt, messages, needs,
-       CASE WHEN needs = 1 AND frt IS NOT NULL THEN 1 ELSE 0 END AS answered,
-       within, breach,
-       CASE WHEN needs = 1 AND frt IS NULL AND status IN ('open', 'claimed')
-           THEN 1 ELSE 0 END AS unanswered_now,
-       CASE WHEN needs = 1 AND frt IS NULL AND status IN ('open', 'claimed')
-           AND (due_at IS NULL OR :now < due_at) THEN 1 ELSE 0 END AS pending,
-       CASE WHEN needs = 1 AND frt IS NULL AND status NOT IN ('open', 'claimed')
-           THEN 1 ELSE 0 END AS closed_unanswered,
-       CASE WHEN status = 'moved_to_email' THEN 1 ELSE 0 END AS moved,
-       CASE WHEN status = 'done' THEN 1 ELSE 0 END AS done,
-       CASE WHEN status = 'dismissed' THEN 1 ELSE 0 END AS dismissed, dismiss_reason,
-       CASE WHEN frt IS NOT NULL AND status IN ('answered', 'done') THEN CASE WHEN
-           (SELECT COUNT(*) FROM actions a WHERE a.mention_id = i.id AND {action} = 'replied') <= 1
-           AND id NOT IN (SELECT id FROM _sw_followed WHERE id IS NOT NULL) THEN 1 ELSE 0 END
-           ELSE 0 END AS one_touch,
-       CASE WHEN needs = 1 AND frt IS NULL AND due_at IS NOT NULL
-           AND (status IN ('open', 'claimed') OR closed_at IS NULL)
-           THEN 1 ELSE 0 END AS now_dependent
-FROM (
-    SELECT h.id, substr(h.created_at, 1, 10) AS day, h.network, h.status, h.due_at,
-        h.closed_at,
-        CASE WHEN h.first_response_at IS NOT NULL THEN {greatest}(0, CAST(round(
-            (julianday(h.first_response_at) - julianday(h.created_at)) * 86400) AS INTEGER))
-        END AS frt,
-        CASE WHEN h.status != 'dismissed' THEN 1 ELSE 0 END AS needs,
-        CASE WHEN h.first_response_at IS NOT NULL AND h.first_response_at <= h.due_at
-            THEN 1 ELSE 0 END AS within,
-        CASE WHEN h.status != 'dismissed' AND h.due_at IS NOT NULL AND (
-            CASE
-                WHEN h.first_response_at IS NOT NULL THEN h.first_response_at > h.due_at
-                WHEN h.status IN ('open', 'claimed') THEN :now >= h.due_at
-                ELSE COALESCE(h.closed_at, :now) > h.due_at
-            END) THEN 1 ELSE 0 END AS breach,
-        COALESCE(
-            h.first_response_by,
-            CASE WHEN h.status IN ('done', 'dismissed') THEN
-                (SELECT a.agent FROM actions a WHERE a.mention_id = h.id AND {action} = h.status
-                 ORDER BY a.at DESC, a.id DESC LIMIT 1) END,
-            CASE WHEN h.status = 'claimed' THEN h.claimed_by END,
-            '"""
-    + UNASSIGNED
-    + """') AS agent,
-        CASE WHEN h.status = 'dismissed' THEN COALESCE(
-            (SELECT json_extract(a.details, '$.reason') FROM actions a
-             WHERE a.mention_id = h.id AND {action} = 'dismissed'
-             ORDER BY a.at DESC, a.id DESC LIMIT 1), 'other') END AS dismiss_reason,
-        1 + COALESCE(fu.n, 0) AS messages,
-        CASE WHEN fu.id IS NULL THEN h.tags ELSE (
-            SELECT json_group_array(value) FROM (
-                SELECT value FROM json_each(h.tags)
-                UNION SELECT t.value FROM json_each(fu.tags) a, json_each(a.value) t
-            ) AS u) END AS tags
-    FROM mentions h INDEXED BY idx_mentions_stats LEFT JOIN _sw_followups fu ON fu.id = h.id
-    WHERE h.created_at >= :lo AND h.created_at < :hi AND h.kind = 'mention'
-      AND h.item_id = h.id {hours}
-) AS i
-"""
-)
-
-_TEMP = ("_sw_items", "_sw_followups", "_sw_followed", "_sw_windows")
-
-# The working window a time falls in: the latest window opening at or before it.
-_IN_HOURS = "(SELECT w.e FROM _sw_windows w WHERE w.s <= {col} ORDER BY w.s DESC LIMIT 1) > {col}"
-
-
-def _hours_clause(select: str, col: str) -> str:
-    if select == "all":
-        return ""
-    inside = _IN_HOURS.format(col=col)
-    return f"AND {inside}" if select == "business" else f"AND NOT COALESCE({inside}, FALSE)"
-
-
-def _load_windows(conn: Any, hours: BusinessHours, p: Period) -> None:
+def _load_windows(conn: Store, hours: BusinessHours, p: Period) -> None:
     """The period's UTC working windows as a temp table (DDL only: no transaction is left open)."""
     rows: list[str] = []
     # _windows_from yields the UTC working windows in order, skipping nights and holidays.
@@ -232,20 +129,7 @@ def _load_windows(conn: Any, hours: BusinessHours, p: Period) -> None:
         if opens >= p.end:
             break
         rows += [iso(opens) or "", iso(closes) or ""]
-    if rows:
-        values = ", ".join("(?, ?)" for _ in range(len(rows) // 2))
-        conn.execute(
-            "CREATE TEMP TABLE _sw_windows AS SELECT column1 AS s, column2 AS e "
-            f"FROM (VALUES {values}) AS v",
-            rows,
-        )
-    else:
-        conn.execute("CREATE TEMP TABLE _sw_windows (s TEXT, e TEXT)")
-    conn.execute("CREATE INDEX _sw_windows_s ON _sw_windows (s)")
-
-
-def _drop_temp(conn: Any) -> None:
-    conn.drop_temp(_TEMP)
+    stats_store.load_windows(conn, rows)
 
 
 # --- aggregation ------------------------------------------------------------------------
@@ -269,39 +153,6 @@ _SUMS = (
     "dismissed",
     "one_touch",
 )
-
-_AGG = """
-SELECT day, network, agent, tags, COUNT(*), SUM(messages), SUM(needs), SUM(answered),
-    SUM(CASE WHEN answered = 1 THEN frt END), SUM(within), SUM(breach), SUM(pending),
-    SUM(unanswered_now), SUM(closed_unanswered), SUM(moved), SUM(done), SUM(dismissed),
-    SUM(one_touch)
-FROM _sw_items GROUP BY day, network, agent, tags
-"""
-_REASONS = """
-SELECT day, network, agent, tags, dismiss_reason, COUNT(*) FROM _sw_items
-WHERE dismiss_reason IS NOT NULL GROUP BY 1, 2, 3, 4, 5
-"""
-# First-response seconds, exact below 10 minutes, then to 10 s below an hour, to a minute
-# below a day, to 10 minutes beyond (a value stands for its bucket's lower bound): one
-# histogram per dimension stays a few thousand rows however many items a period has.
-_BUCKET = (
-    "CASE WHEN frt < 600 THEN frt WHEN frt < 3600 THEN frt / 10 * 10 "
-    "WHEN frt < 86400 THEN frt / 60 * 60 ELSE frt / 600 * 600 END"
-)
-_HISTOGRAM = (
-    "SELECT day, {key}, "
-    + _BUCKET
-    + ", COUNT(*) FROM _sw_items WHERE answered = 1 GROUP BY 1, 2, 3"
-)
-_HIST_KEYS = {"overall": "'all'", "by_network": "network", "by_agent": "agent", "by_tag": "tags"}
-# Per day, the due times around :now of items whose figures depend on the report time
-# (still waiting: breached once due). A day's rollup holds for any report time with no such
-# due time between it and the time the rollup was computed for.
-_NOW_BOUNDS = """
-SELECT day, MAX(CASE WHEN now_dependent = 1 AND due_at <= :now THEN due_at END),
-    MIN(CASE WHEN now_dependent = 1 AND due_at >= :now THEN due_at END)
-FROM _sw_items GROUP BY day
-"""
 
 
 class _Acc:
@@ -414,15 +265,15 @@ def _aggregate(conn: Any) -> dict[str, _Groups]:
         groups = days.setdefault(day, {dim: {} for dim in GROUPS})
         return [groups[dim].setdefault(key, _Acc()) for dim, key in _keys(network, agent, tags)]
 
-    for day, network, agent, tags, *sums in conn.execute(_AGG):
+    for day, network, agent, tags, *sums in stats_store.sums_rows(conn):
         for acc in accs(day, network, agent, tags):
             for name, value in zip(_SUMS, sums, strict=True):
                 acc.sums[name] += value or 0
-    for day, network, agent, tags, reason, count in conn.execute(_REASONS):
+    for day, network, agent, tags, reason, count in stats_store.reason_rows(conn):
         for acc in accs(day, network, agent, tags):
             acc.reasons[reason] = acc.reasons.get(reason, 0) + count
     for dim in GROUPS:
-        for day, key, frt, count in conn.execute(_HISTOGRAM.format(key=_HIST_KEYS[dim])):
+        for day, key, frt, count in stats_store.histogram_rows(conn, dim):
             found = days[day][dim]
             for k in _tag_list(key) if dim == "by_tag" else [key]:
                 acc = found.setdefault(k, _Acc())
@@ -430,17 +281,13 @@ def _aggregate(conn: Any) -> dict[str, _Groups]:
     return days
 
 
-def hourly(conn: Any, p: Period, extra: str = "") -> Iterable[tuple[datetime, int]]:
+def hourly(conn: Store, p: Period, select: str = "all") -> Iterable[tuple[datetime, int]]:
     """(UTC hour, customer messages) for each hour of the period that has any.
 
     Grouped by UTC hour in SQL (at most 24 rows a day reach Python), then converted to
     local time by the caller, so daylight-saving changes are exact for whole-hour zones.
     """
-    rows = conn.execute(
-        "SELECT substr(created_at, 1, 13) AS h, COUNT(*) FROM mentions INDEXED BY idx_mentions_stats "
-        f"WHERE created_at >= ? AND created_at < ? AND kind = 'mention' {extra} GROUP BY h",
-        (iso(p.start), iso(p.end)),
-    )
+    rows = stats_store.hour_counts(conn, p.start, p.end, select)
     for bucket, count in rows:
         yield datetime.strptime(bucket, "%Y-%m-%dT%H").replace(tzinfo=UTC), count
 
@@ -457,22 +304,6 @@ def hourly(conn: Any, p: Period, extra: str = "") -> Iterable[tuple[datetime, in
 
 ROLLUP_VERSION = 1
 _DAY = timedelta(days=1)
-# The days that mentions stored above the watermark change: their own, their item head's,
-# and their author's previous item in the conversation (as the UPDATE triggers mark them).
-_NEW_DAYS = """
-SELECT substr(created_at, 1, 10) AS day FROM mentions WHERE id > :mark AND kind = 'mention'
-UNION
-SELECT substr(h.created_at, 1, 10) FROM mentions f JOIN mentions h ON h.id = f.item_id
-WHERE f.id > :mark AND f.kind = 'mention' AND f.item_id != f.id
-UNION
-SELECT (SELECT substr(p.created_at, 1, 10) FROM mentions p
-        WHERE p.network = f.network AND p.conversation_id = f.conversation_id
-          AND p.kind = 'mention' AND p.item_id = p.id AND p.created_at < f.created_at
-          AND lower(p.author_handle{c}) = lower(f.author_handle{c})
-        ORDER BY p.created_at DESC LIMIT 1)
-FROM mentions f
-WHERE f.id > :mark AND f.kind = 'mention' AND f.conversation_id IS NOT NULL AND f.item_id = f.id
-"""
 
 
 def whole_days(p: Period) -> list[datetime]:
@@ -536,37 +367,21 @@ class Rollups:
     def _catch_up(self) -> None:
         """Mark the days of mentions stored since the watermark (inserts have no trigger)."""
         conn = self.conn
-        new_days = _NEW_DAYS.format(c=conn.bytewise)
-        (mark,) = conn.execute("SELECT max_id FROM stats_watermark").fetchone()
-        (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mentions").fetchone()
+        mark, top = stats_store.watermark(conn)
         if top <= mark:
             return
 
         def advance() -> bool:
-            (low,) = conn.execute("SELECT max_id FROM stats_watermark").fetchone()
-            (high,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mentions").fetchone()
-            conn.execute(
-                f"INSERT INTO stats_dirty (day) SELECT day FROM ({new_days}) AS new_days "
-                "WHERE day IS NOT NULL ON CONFLICT DO NOTHING",
-                {"mark": low},
-            )
-            conn.execute("UPDATE stats_watermark SET max_id = ?", (high,))
+            stats_store.advance_watermark(conn)
             return True
 
         if not self.conn.try_write(advance):
-            self.unmarked = {
-                r[0] for r in conn.execute(new_days, {"mark": mark}) if r[0] is not None
-            }
+            self.unmarked = stats_store.new_days(conn, mark)
 
     def load(self, days: list[datetime], fingerprints: dict[str, str], now: str) -> dict[str, Any]:
         if not self.enabled or not days:
             return {}
-        rows = self.conn.execute(
-            "SELECT day, fingerprint, version, computed_now, lo, hi, data FROM stats_rollups "
-            "WHERE scope = ? AND day >= ? AND day <= ? "
-            "AND day NOT IN (SELECT day FROM stats_dirty)",
-            (self.scope, day_key(days[0]), day_key(days[-1])),
-        )
+        rows = stats_store.rollup_rows(self.conn, self.scope, day_key(days[0]), day_key(days[-1]))
         out = {}
         for day, fp, version, computed, lo, hi, data in rows:
             if (
@@ -584,17 +399,9 @@ class Rollups:
             return
 
         def clear() -> bool:
-            marks = ", ".join("?" for _ in days)
-            dirty = [
-                r[0]
-                for r in self.conn.execute(
-                    f"SELECT day FROM stats_dirty WHERE day IN ({marks})", days
-                )
-            ]
+            dirty = stats_store.dirty_days(self.conn, days)
             if dirty:
-                marks = ", ".join("?" for _ in dirty)
-                self.conn.execute(f"DELETE FROM stats_rollups WHERE day IN ({marks})", dirty)
-                self.conn.execute(f"DELETE FROM stats_dirty WHERE day IN ({marks})", dirty)
+                stats_store.clear_days(self.conn, dirty)
             return True
 
         self.writable = bool(self.conn.try_write(clear))
@@ -605,20 +412,9 @@ class Rollups:
             return
 
         def put() -> None:
-            days = list(rollups)
-            marks = ", ".join("?" for _ in days)
-            dirty = {
-                r[0]
-                for r in self.conn.execute(
-                    f"SELECT day FROM stats_dirty WHERE day IN ({marks})", days
-                )
-            }
-            self.conn.executemany(
-                "INSERT INTO stats_rollups (day, scope, fingerprint, version, "
-                "computed_now, lo, hi, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (day, scope) DO UPDATE SET fingerprint = excluded.fingerprint, "
-                "version = excluded.version, computed_now = excluded.computed_now, "
-                "lo = excluded.lo, hi = excluded.hi, data = excluded.data",
+            dirty = set(stats_store.dirty_days(self.conn, list(rollups)))
+            stats_store.put_rollups(
+                self.conn,
                 [
                     (day, self.scope, fp, ROLLUP_VERSION, computed, lo, hi, _dumps(data))
                     for day, (fp, computed, lo, hi, data) in rollups.items()
@@ -633,8 +429,8 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def _has_rollups(conn: Any) -> bool:
-    return {"stats_rollups", "stats_dirty", "stats_watermark"} <= set(conn.user_tables())
+def _has_rollups(conn: Store) -> bool:
+    return stats_store.has_rollups(conn)
 
 
 def _fingerprint(hours: BusinessHours | None, select: str, day: datetime) -> str:
@@ -711,12 +507,7 @@ def compute(
     with conn.snapshot():
         if ranges:
             computed = _compute_live(conn, hours, select, period, ranges, now_s)
-        # Brand posts are never open, so the queue's own covering index answers this.
-        waiting, overdue = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN due_at <= ? THEN 1 ELSE 0 END), 0) "
-            "FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id",
-            (now_s,),
-        ).fetchone()
+        waiting, overdue = stats_store.queue_now(conn, now_s)
     if computed:
         for data in computed.values():
             merge(data)
@@ -796,11 +587,7 @@ def warm(
 def stamped(conn: Any, scope: str, p: Period, now: str) -> int:
     """How many of the period's rollups of ``scope`` were computed for report time ``now``
     (by the last call at ``now``: an earlier call at the same time is not told apart)."""
-    return conn.execute(
-        "SELECT COUNT(*) FROM stats_rollups WHERE scope = ? AND day >= ? AND day < ? "
-        "AND computed_now = ?",
-        (scope, day_key(p.start), day_key(p.end), now),
-    ).fetchone()[0]
+    return stats_store.stamped(conn, scope, day_key(p.start), day_key(p.end), now)
 
 
 def _compute_live(
@@ -812,28 +599,14 @@ def _compute_live(
     now: str,
 ) -> dict[str, dict[str, Any]]:
     """Per UTC day of the ranges: dumped groups, messages per UTC hour, now bounds."""
-    _drop_temp(conn)
+    stats_store.drop_temp(conn)
     try:
         if select != "all":
             assert hours is not None
             _load_windows(conn, hours, period)
-        start = {"start": iso(ranges[0][0])}
-        conn.execute(_FOLLOWUPS_SQL, start)
-        conn.execute(_FOLLOWED_SQL.format(c=conn.bytewise), start)
-        clause = _hours_clause(select, "h.created_at")
-        # One statement (a DML statement would open a transaction): UNION ALL of the ranges.
-        params: dict[str, str] = {"now": now}
-        selects = []
-        for i, (lo, hi) in enumerate(ranges):
-            params[f"lo{i}"], params[f"hi{i}"] = iso(lo) or "", iso(hi) or ""
-            selects.append(
-                _ITEMS_SQL.format(
-                    hours=clause, action=conn.unindexed("a.action"), greatest=conn.greatest
-                )
-                .replace(":lo", f":lo{i}")
-                .replace(":hi", f":hi{i}")
-            )
-        conn.execute("CREATE TEMP TABLE _sw_items AS " + " UNION ALL ".join(selects), params)
+        stats_store.create_items(
+            conn, [(iso(lo) or "", iso(hi) or "") for lo, hi in ranges], select, now
+        )
         out: dict[str, dict[str, Any]] = {}
 
         def day(key: str) -> dict[str, Any]:
@@ -846,17 +619,16 @@ def _compute_live(
             day(key)["groups"] = {
                 dim: {k: acc.dump() for k, acc in found.items()} for dim, found in groups.items()
             }
-        for key, lo, hi in conn.execute(_NOW_BOUNDS, {"now": now}):
+        for key, lo, hi in stats_store.now_bounds(conn, now):
             d = day(key)
             d["lo"], d["hi"] = lo, hi
-        extra = _hours_clause(select, "created_at")
         for lo, hi in ranges:
-            for bucket, count in hourly(conn, Period(lo, hi), extra):
+            for bucket, count in hourly(conn, Period(lo, hi), select):
                 key = bucket.strftime("%Y-%m-%dT%H")
                 day(key[:10])["hours"][key] = count
         return out
     finally:
-        _drop_temp(conn)
+        stats_store.drop_temp(conn)
 
 
 def share(value: float | None) -> str:
