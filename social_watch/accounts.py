@@ -20,6 +20,7 @@ from social_watch import db as dbmod
 from social_watch.clock import iso
 from social_watch.config import Agent, Config
 from social_watch.errors import NotFound, UsageError
+from social_watch.store import accounts as store
 from social_watch.store.base import Store
 
 ROLES = ("agent", "lead", "admin")
@@ -64,9 +65,6 @@ def _account(row: Any) -> Account:
     return Account(row[0], row[1], row[2], row[3], row[4] is not None, row[5])
 
 
-_SELECT = "SELECT id, name, signature, role, disabled_at, session_epoch FROM accounts"
-
-
 def check_id(agent_id: str) -> str:
     if not _ID.match(agent_id):
         raise UsageError(
@@ -98,18 +96,22 @@ def add(
         raise UsageError("--name must not be empty: replies are signed with it")
     hashed = _hasher().hash(check_password(password))
     with dbmod.write(db):
-        if db.execute("SELECT 1 FROM accounts WHERE id = ?", (agent_id,)).fetchone():
+        if store.exists(db, agent_id):
             raise UsageError(f"agent {agent_id!r} exists already (agents set-password changes it)")
-        db.execute(
-            "INSERT INTO accounts (id, name, signature, role, password_hash, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (agent_id, name.strip(), signature.strip(), role, hashed, iso(now)),
+        store.insert(
+            db,
+            agent_id,
+            name=name.strip(),
+            signature=signature.strip(),
+            role=role,
+            password_hash=hashed,
+            created_at=iso(now),
         )
     return get(db, agent_id)
 
 
 def find(db: Store, agent_id: str) -> Account | None:
-    row = db.execute(f"{_SELECT} WHERE id = ?", (agent_id,)).fetchone()
+    row = store.account_row(db, agent_id)
     return _account(row) if row else None
 
 
@@ -121,29 +123,24 @@ def get(db: Store, agent_id: str) -> Account:
 
 
 def all_accounts(db: Store) -> list[Account]:
-    return [_account(r) for r in db.execute(f"{_SELECT} ORDER BY id")]
+    return [_account(r) for r in store.account_rows(db)]
 
 
 def ids(db: Store) -> set[str]:
-    return {r[0] for r in db.execute("SELECT id FROM accounts")}
+    return store.ids(db)
 
 
 def disable(db: Store, agent_id: str, *, now: datetime) -> Account:
     with dbmod.write(db):
         get(db, agent_id)
-        db.execute(
-            "UPDATE accounts SET disabled_at = COALESCE(disabled_at, ?), "
-            "session_epoch = session_epoch + 1 WHERE id = ?",
-            (iso(now), agent_id),
-        )
-        db.execute("DELETE FROM api_tokens WHERE agent = ?", (agent_id,))
+        store.disable(db, agent_id, iso(now))
     return get(db, agent_id)
 
 
 def enable(db: Store, agent_id: str) -> Account:
     with dbmod.write(db):
         get(db, agent_id)
-        db.execute("UPDATE accounts SET disabled_at = NULL WHERE id = ?", (agent_id,))
+        store.enable(db, agent_id)
     return get(db, agent_id)
 
 
@@ -151,10 +148,7 @@ def set_password(db: Store, agent_id: str, password: str) -> Account:
     hashed = _hasher().hash(check_password(password))
     with dbmod.write(db):
         get(db, agent_id)
-        db.execute(
-            "UPDATE accounts SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
-            (hashed, agent_id),
-        )
+        store.set_password_hash(db, agent_id, hashed, end_sessions=True)
     return get(db, agent_id)
 
 
@@ -168,9 +162,7 @@ def verify(db: Store, agent_id: str, password: str) -> Account | None:
     from argon2.exceptions import InvalidHashError, VerificationError
 
     hasher = _hasher()
-    row = db.execute(
-        "SELECT password_hash, disabled_at FROM accounts WHERE id = ?", (agent_id,)
-    ).fetchone()
+    row = store.credentials(db, agent_id)
     if row is None or not row[0]:
         if not _DUMMY:
             _DUMMY.append(hasher.hash(secrets.token_hex(16)))
@@ -185,10 +177,7 @@ def verify(db: Store, agent_id: str, password: str) -> Account | None:
         return None
     if hasher.check_needs_rehash(row[0]):
         with dbmod.write(db):
-            db.execute(
-                "UPDATE accounts SET password_hash = ? WHERE id = ?",
-                (hasher.hash(password), agent_id),
-            )
+            store.set_password_hash(db, agent_id, hasher.hash(password), end_sessions=False)
     return get(db, agent_id)
 
 
@@ -203,22 +192,17 @@ def new_token(db: Store, agent_id: str, *, now: datetime) -> str:
         raise UsageError(f"agent {agent_id!r} is disabled")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with dbmod.write(db):
-        db.execute(
-            "INSERT INTO api_tokens (agent, token_hash, created_at) VALUES (?, ?, ?)",
-            (agent_id, _digest(token), iso(now)),
-        )
+        store.add_token(db, agent_id, _digest(token), iso(now))
     return token
 
 
 def for_token(db: Store, token: str) -> Account | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = db.execute(
-        "SELECT agent FROM api_tokens WHERE token_hash = ?", (_digest(token),)
-    ).fetchone()
-    if row is None:
+    agent = store.token_agent(db, _digest(token))
+    if agent is None:
         return None
-    account = find(db, row[0])
+    account = find(db, agent)
     return account if account is not None and not account.disabled else None
 
 
@@ -250,22 +234,13 @@ def save_view(db: Store, agent_id: str, name: str, query: str) -> None:
     if not name or len(name) > 60:
         raise UsageError("a view's name is 1-60 characters")
     with dbmod.write(db):
-        db.execute(
-            "INSERT INTO saved_views (agent, name, query) VALUES (?, ?, ?) "
-            "ON CONFLICT (agent, name) DO UPDATE SET query = excluded.query",
-            (agent_id, name, query[:1000]),
-        )
+        store.save_view(db, agent_id, name, query[:1000])
 
 
 def views(db: Store, agent_id: str) -> list[tuple[str, str]]:
-    return [
-        (r[0], r[1])
-        for r in db.execute(
-            "SELECT name, query FROM saved_views WHERE agent = ? ORDER BY name", (agent_id,)
-        )
-    ]
+    return store.views(db, agent_id)
 
 
 def delete_view(db: Store, agent_id: str, name: str) -> None:
     with dbmod.write(db):
-        db.execute("DELETE FROM saved_views WHERE agent = ? AND name = ?", (agent_id, name))
+        store.delete_view(db, agent_id, name)

@@ -21,6 +21,7 @@ from social_watch.connector import Connector, Source
 from social_watch.errors import ConfigError, ConfigProblems, ConnectorError
 from social_watch.pipeline import Pipeline
 from social_watch.runner import PollSummary, poll_source
+from social_watch.store import watch as store
 from social_watch.store.base import Store
 
 OK, FAILED, RATE_LIMITED, SKIPPED = "ok", "failed", "rate_limited", "skipped"
@@ -128,11 +129,7 @@ def _build(config: Config, name: str, env: Mapping[str, str], clock: Clock) -> C
 
 def waiting_until(db: Store, source: Source, now: datetime) -> datetime | None:
     """The reset time of a rate limit the last poll of ``source`` hit, if still in the future."""
-    row = db.execute(
-        "SELECT error, rate_limit_reset FROM polls WHERE source = ? "
-        "ORDER BY started_at DESC, id DESC LIMIT 1",
-        (source.key,),
-    ).fetchone()
+    row = store.last_poll_wait(db, source.key)
     if row is None or row[0] is None or row[1] is None:
         return None
     reset = from_db(row[1])

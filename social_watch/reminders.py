@@ -19,7 +19,8 @@ from social_watch import notify as notifier
 from social_watch.clock import from_db, iso
 from social_watch.queue import SlaSettings
 from social_watch.sla import sla_state
-from social_watch.store import add_action, iter_rows
+from social_watch.store import add_action
+from social_watch.store import watch as store
 from social_watch.store.base import Store
 from social_watch.watch_state import Sender, deliver, human
 
@@ -122,21 +123,11 @@ def remind(
     and summarised in one notice ("38 mentions are past their target"), not paged item by
     item. A later threshold the item crosses while watched is reminded as usual.
     """
-    heads = iter_rows(
-        db,
-        "SELECT m.id, m.created_at, m.due_at, m.fetched_at FROM mentions m "
-        "WHERE m.status IN ('open', 'claimed') AND m.item_id = m.id AND m.due_at IS NOT NULL "
-        "AND m.kind = 'mention' AND NOT EXISTS (SELECT 1 FROM reminders r WHERE "
-        "r.item_id = m.id AND r.threshold = 'breached' AND r.delivered != '[]')",
-    )
+    heads = store.reminder_heads(db)
     if not heads:
         return []
     done: dict[int, dict[str, tuple[str, str]]] = {}
-    for r in iter_rows(
-        db,
-        "SELECT item_id, threshold, delivered, at FROM reminders WHERE item_id IN "
-        "(SELECT id FROM mentions WHERE status IN ('open', 'claimed') AND item_id = id)",
-    ):
+    for r in store.open_reminders(db):
         done.setdefault(r["item_id"], {})[r["threshold"]] = (r["delivered"], r["at"])
     retry_before = iso(now - RETRY_FAILED_REMINDER)
     due: dict[str, list[int]] = {t: [] for t in THRESHOLDS}
@@ -165,11 +156,7 @@ def remind(
         with dbmod.write(db):
             for threshold, ids in backlog.items():
                 for t in THRESHOLDS[: THRESHOLDS.index(threshold) + 1]:
-                    db.executemany(
-                        "INSERT INTO reminders (item_id, threshold, at, delivered) "
-                        "VALUES (?, ?, ?, '[\"backlog\"]') ON CONFLICT DO NOTHING",
-                        [(i, t, iso(now)) for i in ids],
-                    )
+                    store.add_reminders(db, [(i, t, iso(now)) for i in ids], '["backlog"]')
         deliver(send, backlog_note({t: len(ids) for t, ids in backlog.items()}))
     out: list[tuple[int, str]] = []
     for threshold, ids in due.items():
@@ -179,23 +166,8 @@ def remind(
         claimed = []
         with dbmod.write(db):
             for item_id in ids:
-                for t in lower:
-                    db.execute(
-                        "INSERT INTO reminders (item_id, threshold, at, delivered) "
-                        "VALUES (?, ?, ?, '[\"superseded\"]') ON CONFLICT DO NOTHING",
-                        (item_id, t, iso(now)),
-                    )
-                # A conditional claim, not a blind upsert: another worker that read the same
-                # state (PostgreSQL, several watch loops) and recorded it first wins; a
-                # failed one (delivered '[]') is taken again once it is a minute old.
-                cur = db.execute(
-                    "INSERT INTO reminders (item_id, threshold, at, delivered) VALUES (?, ?, ?, "
-                    "'[\"sending\"]') ON CONFLICT(item_id, threshold) DO UPDATE SET at = excluded.at, "
-                    "delivered = excluded.delivered "
-                    "WHERE reminders.delivered = '[]' AND reminders.at <= ?",
-                    (item_id, threshold, iso(now), retry_before),
-                )
-                if cur.rowcount:
+                store.add_reminders(db, [(item_id, t, iso(now)) for t in lower], '["superseded"]')
+                if store.start_reminder(db, item_id, threshold, iso(now), retry_before):
                     claimed.append(item_id)
         ids = claimed
         if not ids:
@@ -210,10 +182,7 @@ def remind(
         for note, covered in notes:
             channels = json.dumps(deliver(send, note))
             with dbmod.write(db):
-                db.executemany(
-                    "UPDATE reminders SET delivered = ? WHERE item_id = ? AND threshold = ?",
-                    [(channels, i, threshold) for i in covered],
-                )
+                store.set_delivered(db, covered, threshold, channels)
             out += [(i, threshold) for i in covered]
     return out
 
@@ -223,22 +192,11 @@ def remind(
 
 def expire_claims(db: Store, now: datetime, send: Sender) -> list[int]:
     """Claims that ran out with the item unanswered go back to the queue; the team is told."""
-    rows = iter_rows(
-        db,
-        "SELECT id, network, url, author_handle, claimed_by, claim_expires_at FROM mentions "
-        "WHERE status = 'claimed' AND item_id = id AND claim_expires_at <= ?",
-        [iso(now)],
-    )
+    rows = store.expired_claims(db, iso(now))
     expired = []
     for row in rows:
         with dbmod.write(db):
-            cur = db.execute(
-                "UPDATE mentions SET status = 'open', claimed_by = NULL, claimed_at = NULL, "
-                "claim_expires_at = NULL WHERE item_id = ? AND status = 'claimed' "
-                "AND claim_expires_at <= ?",
-                (row["id"], iso(now)),
-            )
-            if not cur.rowcount:
+            if not store.unclaim_expired(db, row["id"], iso(now)):
                 continue  # re-claimed or answered meanwhile
             add_action(
                 db,

@@ -50,6 +50,7 @@ from social_watch.polling import FAILED, OK, RATE_LIMITED, ConnectorReport
 from social_watch.queue import SlaSettings
 from social_watch.reminders import expire_claims, remind
 from social_watch.store import is_postgres
+from social_watch.store import watch as store
 from social_watch.store.base import Store
 from social_watch.watch_state import (
     HEARTBEAT_EVERY,
@@ -140,20 +141,12 @@ def parse_hhmm(value: str, key: str = "watch.digest_at") -> time:
 
 
 def _state(db: Store, key: str) -> str | None:
-    row = db.execute("SELECT value FROM watch_state WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else None
+    return store.get_state(db, key)
 
 
 def _set_state(db: Store, key: str, value: str | None) -> None:
     with dbmod.write(db):
-        if value is None:
-            db.execute("DELETE FROM watch_state WHERE key = ?", (key,))
-        else:
-            db.execute(
-                "INSERT INTO watch_state (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+        store.set_state(db, key, value)
 
 
 def digest_if_due(db: Store, config: Config, env: Mapping[str, str], now: datetime) -> bool:

@@ -23,7 +23,7 @@ from social_watch.config import Config
 from social_watch.errors import SocialWatchError
 from social_watch.polling import OK, ConnectorReport
 from social_watch.process import pid_alive
-from social_watch.store import iter_rows
+from social_watch.store import watch as store
 from social_watch.store.base import Store
 
 log = logging.getLogger("social_watch.watch")
@@ -110,9 +110,7 @@ class LockHolder:
 
 
 def read_lock(db: Store) -> LockHolder | None:
-    row = db.execute(
-        "SELECT token, pid, host, since, heartbeat, heartbeat_every FROM watch_lock WHERE id = 1"
-    ).fetchone()
+    row = store.lock_row(db)
     if row is None:
         return None
     since, beat = from_db(row[3]), from_db(row[4])
@@ -145,13 +143,13 @@ def acquire_lock(
                 f"another watch loop is running on this database: {holder.describe()} "
                 f"(last heartbeat {age} ago); stop it first, or wait for it to exit"
             )
-        db.execute(
-            "INSERT INTO watch_lock (id, token, pid, host, since, heartbeat, "
-            "heartbeat_every) VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-            "token = excluded.token, pid = excluded.pid, host = excluded.host, "
-            "since = excluded.since, heartbeat = excluded.heartbeat, "
-            "heartbeat_every = excluded.heartbeat_every",
-            (token, pid, host, iso(now), iso(now), heartbeat_every.total_seconds()),
+        store.put_lock(
+            db,
+            token=token,
+            pid=pid,
+            host=host,
+            now=iso(now),
+            heartbeat_every=heartbeat_every.total_seconds(),
         )
     return holder if holder is not None and holder.token != token else None
 
@@ -159,15 +157,12 @@ def acquire_lock(
 def heartbeat(db: Store, token: str, now: datetime) -> bool:
     """False when the lock is no longer ours (another loop took it over): stop."""
     with dbmod.write(db):
-        cur = db.execute(
-            "UPDATE watch_lock SET heartbeat = ? WHERE id = 1 AND token = ?", (iso(now), token)
-        )
-    return cur.rowcount == 1
+        return store.beat_lock(db, token, iso(now))
 
 
 def release_lock(db: Store, token: str) -> None:
     with dbmod.write(db):
-        db.execute("DELETE FROM watch_lock WHERE id = 1 AND token = ?", (token,))
+        store.drop_lock(db, token)
 
 
 def ensure_connectors(
@@ -176,13 +171,14 @@ def ensure_connectors(
     """One state row per watched connector (interval, quiet period); returns the rows."""
     with dbmod.write(db):
         for name, (interval, quiet) in specs.items():
-            db.execute(
-                "INSERT INTO watch_connectors (connector, interval, quiet_period, watched_since) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(connector) DO UPDATE SET "
-                "interval = excluded.interval, quiet_period = excluded.quiet_period",
-                (name, interval.total_seconds(), quiet.total_seconds(), iso(now)),
+            store.ensure_connector(
+                db,
+                name,
+                interval=interval.total_seconds(),
+                quiet_period=quiet.total_seconds(),
+                now=iso(now),
             )
-    return {r["connector"]: r for r in iter_rows(db, "SELECT * FROM watch_connectors")}
+    return {r["connector"]: r for r in store.connectors(db)}
 
 
 def record_result(
@@ -196,49 +192,28 @@ def record_result(
     ok = report.status == OK
     new = report.total("new")
     with dbmod.write(db):
-        db.execute(
-            "UPDATE watch_connectors SET last_poll_at = ?, last_status = ?, fetched = ?, new = ?, "
-            "duplicates = ?, skipped = ?, error = ?, rate_limit_reset = ?, next_poll_at = ?, "
-            "failures = ?, last_success_at = CASE WHEN ? THEN ? ELSE last_success_at END, "
-            "last_mention_at = CASE WHEN ? > 0 THEN ? ELSE last_mention_at END "
-            "WHERE connector = ?",
-            (
-                iso(now),
-                report.status,
-                report.total("fetched"),
-                new,
-                report.total("duplicates"),
-                report.total("skipped"),
-                None if ok else report.reason,
-                iso(report.rate_limit_reset),
-                iso(next_poll),
-                failures,
-                ok,
-                iso(now),
-                new,
-                iso(now),
-                name,
-            ),
+        store.record_poll_result(
+            db,
+            name,
+            now=iso(now),
+            status=report.status,
+            fetched=report.total("fetched"),
+            new=new,
+            duplicates=report.total("duplicates"),
+            skipped=report.total("skipped"),
+            error=None if ok else report.reason,
+            rate_limit_reset=iso(report.rate_limit_reset),
+            next_poll=iso(next_poll),
+            failures=failures,
+            ok=ok,
         )
-        key = f"cannot_poll:{name}"
-        if report.cannot_poll:
-            db.execute(
-                "INSERT INTO watch_state (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, report.cannot_poll),
-            )
-        else:
-            db.execute("DELETE FROM watch_state WHERE key = ?", (key,))
+        store.set_state(db, f"cannot_poll:{name}", report.cannot_poll or None)
 
 
 def connector_rows(db: Store) -> dict[str, dict[str, Any]]:
     """Each watched connector's state, with ``cannot_poll`` (why its last poll could not
     poll at all: 'missing secret', 'auth', 'unreachable'; else None)."""
-    rows = iter_rows(
-        db,
-        "SELECT c.*, s.value AS cannot_poll FROM watch_connectors c LEFT JOIN watch_state s "
-        "ON s.key = 'cannot_poll:' || c.connector",
-    )
+    rows = store.connectors_with_state(db)
     return {r["connector"]: r for r in rows}
 
 
@@ -299,11 +274,7 @@ def check_health(
         if (reason is None) == bool(row["healthy"]):
             continue
         with dbmod.write(db):
-            db.execute(
-                "UPDATE watch_connectors SET healthy = ?, health_reason = ?, health_changed_at = ? "
-                "WHERE connector = ?",
-                (int(reason is None), reason, iso(now), name),
-            )
+            store.set_health(db, name, healthy=reason is None, reason=reason, at=iso(now))
         if reason is not None:
             note = notifier.Notification(
                 f"social-watch: {name} looks unhealthy",

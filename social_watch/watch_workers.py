@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from social_watch.clock import from_db, iso
+from social_watch.store import watch as store
 from social_watch.store.base import Store
 from social_watch.watch_state import LockHolder
 
@@ -35,18 +36,13 @@ class Worker(LockHolder):
 
 def register(db: Store, token: str, now: datetime, heartbeat_every: timedelta) -> None:
     with db.write():
-        db.execute(
-            "INSERT INTO watch_workers (token, pid, host, since, heartbeat, heartbeat_every) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token) DO UPDATE SET "
-            "heartbeat = excluded.heartbeat",
-            (
-                token,
-                os.getpid(),
-                socket.gethostname(),
-                iso(now),
-                iso(now),
-                heartbeat_every.total_seconds(),
-            ),
+        store.register_worker(
+            db,
+            token=token,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            now=iso(now),
+            heartbeat_every=heartbeat_every.total_seconds(),
         )
 
 
@@ -54,10 +50,8 @@ def beat(db: Store, token: str, now: datetime, heartbeat_every: timedelta) -> bo
     """Renew our row; False when others had taken us for dead (our row was gone): then we
     are registered again, and the connectors we held may have moved to another worker."""
     with db.write():
-        cur = db.execute(
-            "UPDATE watch_workers SET heartbeat = ? WHERE token = ?", (iso(now), token)
-        )
-    if cur.rowcount == 1:
+        renewed = store.beat_worker(db, token, iso(now))
+    if renewed:
         return True
     register(db, token, now, heartbeat_every)
     return False
@@ -66,23 +60,16 @@ def beat(db: Store, token: str, now: datetime, heartbeat_every: timedelta) -> bo
 def leave(db: Store, token: str) -> None:
     """Hand every lease back and remove our row: the others take over at their next beat."""
     with db.write():
-        db.execute("UPDATE watch_connectors SET lease_owner = NULL WHERE lease_owner = ?", (token,))
-        db.execute("DELETE FROM watch_workers WHERE token = ?", (token,))
+        store.remove_worker(db, token)
 
 
 def workers(db: Store) -> list[Worker]:
     """Every registered worker (live or not yet cleared), oldest first, with its leases."""
     held: dict[str, list[str]] = {}
-    for owner, connector in db.execute(
-        "SELECT lease_owner, connector FROM watch_connectors WHERE lease_owner IS NOT NULL "
-        "ORDER BY connector"
-    ):
+    for owner, connector in store.leases(db):
         held.setdefault(owner, []).append(connector)
     found = []
-    for row in db.execute(
-        "SELECT token, pid, host, since, heartbeat, heartbeat_every FROM watch_workers "
-        "ORDER BY since, token"
-    ):
+    for row in store.worker_rows(db):
         since, heartbeat = from_db(row[3]), from_db(row[4])
         assert since is not None and heartbeat is not None
         found.append(
@@ -107,46 +94,26 @@ def balance(
         everyone = workers(db)
         dead = [w for w in everyone if w.token != token and not w.alive(now)]
         for w in dead:
-            db.execute(
-                "DELETE FROM watch_workers WHERE token = ? AND heartbeat = ?",
-                (w.token, iso(w.heartbeat)),
-            )
+            store.clear_dead_worker(db, w.token, iso(w.heartbeat))
         live = {w.token for w in everyone if w not in dead} | {token}
-        marks = ", ".join("?" for _ in names)
-        owners = dict(
-            db.execute(
-                f"SELECT connector, lease_owner FROM watch_connectors WHERE connector IN ({marks}) "
-                "ORDER BY connector",
-                names,
-            ).fetchall()
-        )
+        owners = store.owners(db, names)
         share = math.ceil(len(names) / len(live))
         mine = {c for c, owner in owners.items() if owner == token}
         for c in sorted(mine - set(busy), reverse=True):
             if len(mine) <= share:
                 break
-            db.execute(
-                "UPDATE watch_connectors SET lease_owner = NULL "
-                "WHERE connector = ? AND lease_owner = ?",
-                (c, token),
-            )
+            store.hand_back(db, c, token)
             mine.discard(c)
         for c, owner in owners.items():
             if len(mine) >= share:
                 break
             if owner == token or (owner is not None and owner in live):
                 continue
-            cur = db.execute(
-                "UPDATE watch_connectors SET lease_owner = ? "
-                "WHERE connector = ? AND lease_owner IS NOT DISTINCT FROM ?",
-                (token, c, owner),
-            )
-            if cur.rowcount == 1:
+            if store.take_lease(db, c, token, owner):
                 mine.add(c)
     return mine
 
 
 def holds(db: Store, token: str, connector: str) -> bool:
     """Whether ``connector``'s lease is still ours (checked right before a poll)."""
-    owner = db.scalar("SELECT lease_owner FROM watch_connectors WHERE connector = ?", (connector,))
-    return bool(owner == token)
+    return store.lease_owner(db, connector) == token
