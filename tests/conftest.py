@@ -35,6 +35,10 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for var in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
+    # One table width whatever runs the tests (a terminal, a pipe, a pytest-xdist worker):
+    # tables are cut to the terminal's width, and a test reads whole cells.
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("LINES", "24")
     yield tmp_path
     # Per-process state a test may leave behind: registered secrets, our log handler.
     import logging
