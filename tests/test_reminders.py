@@ -1,6 +1,5 @@
-"""Reminders and expired claims on both backends: each threshold is sent once per item,
-across restarts and across two watch loops on one database (tests/test_watch.py covers the
-loop around them, on SQLite)."""
+"""Reminders and expired claims where two watch loops share one database: nothing is sent
+twice (tests/test_watch.py covers each threshold and restarts, on both backends too)."""
 
 from __future__ import annotations
 
@@ -40,65 +39,6 @@ def sla() -> queue.SlaSettings:
 
 def ingest(db: Any, *mentions: Any) -> None:
     pipeline().ingest(db, list(mentions))
-
-
-def recorded(db: Any) -> dict[str, list[str]]:
-    return {
-        r["threshold"]: json.loads(r["delivered"])
-        for r in rows(db, "SELECT threshold, delivered FROM reminders WHERE item_id = 1")
-    }
-
-
-def test_each_threshold_once_and_never_again_after_a_restart(tmp_path: Path) -> None:
-    db = open_db(tmp_path)
-    # created at NOW, target 30 min: at risk at 15 min, urgent at 24, breached at 30
-    ingest(db, mention("1", "@shopexample my parcel never arrived, awful", minutes_ago=0))
-    outbox = Outbox()
-    assert reminders.remind(db, NOW + timedelta(minutes=14), sla(), outbox) == []
-    assert reminders.remind(db, NOW + timedelta(minutes=15), sla(), outbox) == [(1, "at_risk")]
-    assert reminders.remind(db, NOW + timedelta(minutes=16), sla(), outbox) == []
-    assert reminders.remind(db, NOW + timedelta(minutes=24), sla(), outbox) == [(1, "urgent")]
-    db.close()
-    db = open_db(tmp_path)  # a restart: the same thresholds are not sent again
-    assert reminders.remind(db, NOW + timedelta(minutes=25), sla(), outbox) == []
-    assert reminders.remind(db, NOW + timedelta(minutes=30), sla(), outbox) == [(1, "breached")]
-    assert reminders.remind(db, NOW + timedelta(hours=3), sla(), outbox) == []
-    assert outbox.titles() == [
-        "Mention 1 is at risk: x, 15 min old",
-        "Mention 1 is urgent: x, 24 min old",
-        "Mention 1 is past its target: x, 30 min old",
-    ]
-    assert recorded(db) == {t: ["webhook"] for t in reminders.THRESHOLDS}
-
-
-def test_a_late_first_look_sends_the_worst_threshold_and_supersedes_the_rest(
-    tmp_path: Path,
-) -> None:
-    db = open_db(tmp_path)
-    ingest(db, mention("1", minutes_ago=0))
-    outbox = Outbox()
-    assert reminders.remind(db, NOW + timedelta(minutes=40), sla(), outbox) == [(1, "breached")]
-    assert recorded(db) == {
-        "at_risk": ["superseded"],
-        "urgent": ["superseded"],
-        "breached": ["webhook"],
-    }
-    assert reminders.remind(db, NOW + timedelta(minutes=41), sla(), outbox) == []
-    assert len(outbox.notes) == 1
-
-
-def test_a_reminder_no_channel_took_is_retried_a_minute_later(tmp_path: Path) -> None:
-    db = open_db(tmp_path)
-    ingest(db, mention("1", minutes_ago=0))
-    outbox = Outbox()
-    outbox.fail = True
-    at = NOW + timedelta(minutes=15)
-    assert reminders.remind(db, at, sla(), outbox) == [(1, "at_risk")]
-    assert recorded(db) == {"at_risk": []}
-    outbox.fail = False
-    assert reminders.remind(db, at + timedelta(seconds=30), sla(), outbox) == []
-    assert reminders.remind(db, at + timedelta(seconds=61), sla(), outbox) == [(1, "at_risk")]
-    assert len(outbox.notes) == 1 and recorded(db) == {"at_risk": ["webhook"]}
 
 
 def test_a_second_loop_on_the_same_database_sends_nothing_twice(tmp_path: Path) -> None:
