@@ -332,6 +332,35 @@ def test_answered_items_get_no_reminder_and_many_at_once_are_grouped(tmp_path: P
     assert "social-watch claim 3" in note.text and "@user3" in note.text
 
 
+def test_a_second_loop_on_the_same_database_sends_nothing_twice(tmp_path: Path) -> None:
+    """Two watch loops (PostgreSQL, several machines) read the same due reminders. The
+    second runs while the first is sending item 2's: it leaves item 2 alone (recorded
+    before sending) and sends item 1's; the first, coming to item 1 with what it read
+    before, finds it taken (the record is a conditional claim, not an overwrite)."""
+    db = open_db(tmp_path)
+    # at NOW + 15 min: item 1 (written 9 min before NOW) is urgent, item 2 at risk
+    ingest(db, mention("1", handle="bob", minutes_ago=9), mention("2", minutes_ago=0))
+    other = open_db(tmp_path)  # the second loop's own connection
+    at = NOW + timedelta(minutes=15)
+    outbox = Outbox()
+    by_other: list[list[tuple[int, str]]] = []
+
+    def send(note: notify.Notification) -> notify.Delivery:
+        if not by_other:
+            by_other.append(reminders.remind(other, at, sla(), outbox))
+        return outbox(note)
+
+    assert reminders.remind(db, at, sla(), send) == [(2, "at_risk")]
+    assert by_other == [[(1, "urgent")]]
+    assert sorted(outbox.titles()) == [
+        "Mention 1 is urgent: x, 24 min old",
+        "Mention 2 is at risk: x, 15 min old",
+    ]
+    assert reminders.remind(other, at + timedelta(minutes=1), sla(), outbox) == []
+    assert len(outbox.notes) == 2
+    other.close()
+
+
 def test_a_reminder_no_channel_took_is_retried_a_minute_later(tmp_path: Path) -> None:
     db = open_db(tmp_path)
     ingest(db, mention("1", minutes_ago=0))
