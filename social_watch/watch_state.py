@@ -14,7 +14,7 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 from social_watch import db as dbmod
 from social_watch import notify as notifier
@@ -93,6 +93,13 @@ class LockHolder:
     heartbeat: datetime
     heartbeat_every: float
 
+    @classmethod
+    def from_row(cls, row: store.HolderRow, **extra: Any) -> Self:
+        """From a ``watch_lock`` or ``watch_workers`` row (the same six columns)."""
+        since, beat = from_db(row[3]), from_db(row[4])
+        assert since is not None and beat is not None
+        return cls(row[0], row[1], row[2], since, beat, row[5], **extra)
+
     def describe(self) -> str:
         return f"pid {self.pid} on {self.host}, running since {iso(self.since)}"
 
@@ -111,11 +118,7 @@ class LockHolder:
 
 def read_lock(db: Store) -> LockHolder | None:
     row = store.lock_row(db)
-    if row is None:
-        return None
-    since, beat = from_db(row[3]), from_db(row[4])
-    assert since is not None and beat is not None
-    return LockHolder(row[0], row[1], row[2], since, beat, row[5])
+    return None if row is None else LockHolder.from_row(row)
 
 
 def acquire_lock(

@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from social_watch.clock import from_db, iso
+from social_watch.clock import iso
 from social_watch.store import watch as store
 from social_watch.store.base import Store
 from social_watch.watch_state import LockHolder
@@ -68,14 +68,9 @@ def workers(db: Store) -> list[Worker]:
     held: dict[str, list[str]] = {}
     for owner, connector in store.leases(db):
         held.setdefault(owner, []).append(connector)
-    found = []
-    for row in store.worker_rows(db):
-        since, heartbeat = from_db(row[3]), from_db(row[4])
-        assert since is not None and heartbeat is not None
-        found.append(
-            Worker(row[0], row[1], row[2], since, heartbeat, row[5], tuple(held.get(row[0], ())))
-        )
-    return found
+    return [
+        Worker.from_row(row, sources=tuple(held.get(row[0], ()))) for row in store.worker_rows(db)
+    ]
 
 
 def balance(
