@@ -282,7 +282,7 @@ class Watch:
         self._db: Store | None = None
         self._threads: list[threading.Thread] = []
         self._alerts_next: datetime | None = None
-        self.shared = False  # several loops on one database (PostgreSQL)
+        self.shared = is_postgres(db_path)  # several loops may share the database
         self.leader = False  # this loop runs the daily jobs (on SQLite: the only loop)
         self.held: set[str] = set()  # connectors this loop polls now
         watch = config.section("watch") or {}
@@ -310,7 +310,6 @@ class Watch:
 
         connectors = polling.build_all(self.config, self.env, clock=self.clock)
         now = self.clock()
-        self.shared = self.db.dialect == "postgresql"
         try:
             self.leader = self._take_lead(now)
         except BaseException:
@@ -469,7 +468,7 @@ class Watch:
         for slot in self.slots.values():
             if slot.running or now < slot.next_poll or self.stop_event.is_set():
                 continue
-            if slot.name not in self.held:
+            if slot.name not in self.held:  # another worker polls it
                 continue
             slot.running = True
             self._spawn(f"poll-{slot.name}", functools.partial(self._poll_worker, slot))
@@ -486,11 +485,15 @@ class Watch:
         finally:
             slot.running = False
 
-    def _still_held(self, slot: Slot) -> bool:
-        """Right before a poll: is the lease ours (it moves only if we were taken for dead)?"""
+    def _slot_db(self, slot: Slot) -> Store:
+        """The connection a connector's worker thread keeps."""
         if slot.db is None:
             slot.db = self._connect()
-        if workers.holds(slot.db, self.token, slot.name):
+        return slot.db
+
+    def _still_held(self, slot: Slot) -> bool:
+        """Right before a poll: is the lease ours (it moves only if we were taken for dead)?"""
+        if workers.holds(self._slot_db(slot), self.token, slot.name):
             return True
         self.held.discard(slot.name)
         log.warning("%s: another worker polls it now; not polling here", slot.name)
@@ -501,12 +504,11 @@ class Watch:
         from social_watch import polling
         from social_watch.pipeline import Pipeline
 
-        if slot.db is None:
-            slot.db = self._connect()
+        db = self._slot_db(slot)
         try:
             if slot.pipeline is None:
                 slot.pipeline = Pipeline(self.config, self.clock)
-            report = polling.poll_connector(slot.db, slot.pipeline, slot.connector)
+            report = polling.poll_connector(db, slot.pipeline, slot.connector)
         except Exception as exc:
             log.debug("%s: poll failed", slot.name, exc_info=True)
             report = ConnectorReport(slot.name, FAILED, f"unexpected {type(exc).__name__}")
@@ -514,7 +516,7 @@ class Watch:
         slot.next_poll, slot.failures = plan_next(
             report, now, slot.interval, slot.failures, self.rand
         )
-        record_result(slot.db, slot.name, report, now, slot.next_poll, slot.failures)
+        record_result(db, slot.name, report, now, slot.next_poll, slot.failures)
         slot.last = self._describe(report, slot)
         level = logging.INFO if report.status == OK else logging.WARNING
         log.log(level, "%s: %s", slot.name, slot.last, extra={"connector": slot.name})
@@ -558,9 +560,7 @@ class Watch:
     def spawn_warm(self) -> None:
         """Warm the report rollups a minute after the start, then hourly (see ``warm``)."""
         now = self.clock()
-        if self.warm_next is None or now < self.warm_next or self.warmer.running:
-            return
-        if not self.leader:
+        if not self.leader or self.warm_next is None or now < self.warm_next or self.warmer.running:
             return
         self.warm_next = now + WARM_EVERY
         self._spawn_job(self.warmer, lambda db: self._guarded("rollups", lambda: self.warm(db)))
