@@ -282,7 +282,7 @@ class Watch:
         self._db: Store | None = None
         self._threads: list[threading.Thread] = []
         self._alerts_next: datetime | None = None
-        self.shared = is_postgres(db_path)  # several loops may share the database
+        self.shared = False  # several loops on one database (PostgreSQL; known at start)
         self.leader = False  # this loop runs the daily jobs (on SQLite: the only loop)
         self.held: set[str] = set()  # connectors this loop polls now
         watch = config.section("watch") or {}
@@ -310,6 +310,7 @@ class Watch:
 
         connectors = polling.build_all(self.config, self.env, clock=self.clock)
         now = self.clock()
+        self.shared = self.db.dialect == "postgresql"
         try:
             self.leader = self._take_lead(now)
         except BaseException:
