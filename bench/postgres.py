@@ -87,6 +87,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import gen  # noqa: E402
+from queue_query import measure as timed  # noqa: E402
 
 QUEUE_GOAL_MS = 50.0
 STATS_GOAL_S = 2.0
@@ -398,14 +399,8 @@ def measure(target: str, now: datetime, runs: int, with_stats: bool) -> dict[str
     ]
     timings: dict[str, tuple[float, float]] = {}
     for name, fn in cases:
-        fn()
-        fn()
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t0) * 1000)
-        timings[name] = (statistics.median(times), pct(times, 0.95))
+        median, p95, _slowest = timed(fn, runs)
+        timings[name] = (median, p95)
     out["timings"] = timings
 
     if with_stats:
