@@ -464,3 +464,36 @@ def test_explicit_ids_then_default_ids(both: tuple[sqlite3.Connection, Any]) -> 
     for (table,) in identity:
         seq = pg.execute(f"SELECT pg_get_serial_sequence('{table}', 'id')").fetchone()[0]
         assert seq, table
+
+
+def test_0014_gives_an_older_database_the_current_functions(pg_server: str) -> None:
+    """A database made before 0001's text defined json_group_array (and while julianday
+    was IMMUTABLE, so never inlined) gets both from migration 0014 on its next open."""
+    from social_watch.store.postgres import PostgresStore
+
+    name = "sw_schema_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg_server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = urlunsplit(urlsplit(pg_server)._replace(path="/" + name))
+    try:
+        old = PostgresStore(url)
+        old.execute("DROP AGGREGATE json_group_array(TEXT)")
+        old.execute(
+            "CREATE OR REPLACE FUNCTION julianday(at TEXT) RETURNS DOUBLE PRECISION "
+            "LANGUAGE sql IMMUTABLE AS $$ SELECT CAST(0 AS DOUBLE PRECISION) $$"
+        )
+        old.execute("DELETE FROM _social_watch_migrations WHERE name = '0014_pg_functions'")
+        old.close()
+        store = PostgresStore(url)
+        try:
+            assert "0014_pg_functions" in store.migrations_applied()
+            pair = store.scalar("SELECT json_group_array(v) FROM (VALUES ('a'), ('b')) AS t(v)")
+            assert pair == '["a","b"]'
+            assert store.scalar("SELECT julianday('2000-01-01T12:00:00Z')") == 2451545.0
+            volatility = store.scalar("SELECT provolatile FROM pg_proc WHERE proname = 'julianday'")
+            assert volatility == "s"
+        finally:
+            store.close()
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

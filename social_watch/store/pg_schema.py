@@ -26,6 +26,8 @@ from __future__ import annotations
 # 'ß' to 'ss' and final sigma),
 # json_extract of a '$.key.key' path (as TEXT: the reports read only string fields) and
 # the aggregate json_group_array (a TEXT JSON list of its TEXT arguments, '[]' for none).
+# julianday is STABLE, not IMMUTABLE: reading text as timestamptz is STABLE, and PostgreSQL
+# inlines a SQL function only when it is declared no stricter than its body.
 PORTABLE_FUNCTIONS = """
 CREATE OR REPLACE FUNCTION json_each(list TEXT) RETURNS TABLE (value TEXT)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -33,7 +35,7 @@ CREATE OR REPLACE FUNCTION json_each(list TEXT) RETURNS TABLE (value TEXT)
 CREATE OR REPLACE FUNCTION instr(haystack TEXT, needle TEXT) RETURNS BIGINT
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT CAST(strpos(haystack, needle) AS BIGINT) $$;
 CREATE OR REPLACE FUNCTION julianday(at TEXT) RETURNS DOUBLE PRECISION
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT EXTRACT(EPOCH FROM CAST(at AS timestamptz)) / 86400.0 + 2440587.5 $$;
 CREATE OR REPLACE FUNCTION sw_fold(t TEXT) RETURNS TEXT
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -441,4 +443,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0011_rating", M0011),
     ("0012_accounts", M0012),
     ("0013_watch_workers", M0013),
+    ("0014_pg_functions", PORTABLE_FUNCTIONS),
 ]
