@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -304,6 +304,7 @@ def hourly(conn: Store, p: Period, select: str = "all") -> Iterable[tuple[dateti
 
 ROLLUP_VERSION = 1
 _DAY = timedelta(days=1)
+_HOUR = timedelta(hours=1)
 
 
 def whole_days(p: Period) -> list[datetime]:
@@ -319,14 +320,50 @@ def whole_days(p: Period) -> list[datetime]:
     return out
 
 
-def live_ranges(p: Period, cached: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
-    """The period minus the cached days, as ordered half-open intervals."""
+def edge_hours(p: Period, now: datetime) -> list[datetime]:
+    """The whole UTC hours of the period's partial first and last days, but none of
+    ``now``'s day (still being written, so marked changed again and again).
+
+    Cached one rollup per hour: a report over "the last 30 days" starts mid-day, and
+    without them it computed up to a whole day's items live on every run (issue 13: 161,000
+    of them at 10 M mentions).
+    """
+    start, end = p.start.astimezone(UTC), p.end.astimezone(UTC)
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    whole = set(whole_days(p))
+    out = []
+    for day in sorted(
+        {
+            start.replace(hour=0, minute=0, second=0, microsecond=0),
+            end.replace(hour=0, minute=0, second=0, microsecond=0),
+        }
+    ):
+        if day in whole or day == today:
+            continue
+        hour = max(start, day).replace(minute=0, second=0, microsecond=0)
+        if hour < start:
+            hour += _HOUR
+        while hour + _HOUR <= min(end, day + _DAY):
+            out.append(hour)
+            hour += _HOUR
+    return out
+
+
+def hour_key(hour: datetime) -> str:
+    return hour.strftime("%Y-%m-%dT%H")
+
+
+def live_ranges(
+    p: Period, cached: Iterable[datetime], cached_hours: Iterable[datetime] = ()
+) -> list[tuple[datetime, datetime]]:
+    """The period minus the cached days (and hours), as ordered half-open intervals."""
     out: list[tuple[datetime, datetime]] = []
     lo = p.start
-    for day in sorted(cached):
-        if day > lo:
-            out.append((lo, day))
-        lo = max(lo, day + _DAY)
+    spans = sorted([(d, d + _DAY) for d in cached] + [(h, h + _HOUR) for h in cached_hours])
+    for start, stop in spans:
+        if start > lo:
+            out.append((lo, start))
+        lo = max(lo, stop)
     if lo < p.end:
         out.append((lo, p.end))
     return out
@@ -378,25 +415,43 @@ class Rollups:
         if not self.conn.try_write(advance):
             self.unmarked = stats_store.new_days(conn, mark)
 
-    def load(self, days: list[datetime], fingerprints: dict[str, str], now: str) -> dict[str, Any]:
-        if not self.enabled or not days:
+    def _scope(self, key: str) -> str:
+        """Where a slot's rollup is kept: a day's under the scope, an hour's (key
+        'YYYY-MM-DDTHH') under ``scope@HH`` of its day, so the day's dirty mark clears both."""
+        return self.scope if len(key) == 10 else f"{self.scope}@{key[11:13]}"
+
+    def load(
+        self,
+        days: list[datetime],
+        fingerprints: dict[str, str],
+        now: str,
+        hours: Sequence[datetime] = (),
+    ) -> dict[str, Any]:
+        """The valid rollups of ``days`` and ``hours``, keyed by ``day_key``/``hour_key``;
+        ``fingerprints`` has an entry for each key."""
+        keys = [day_key(d) for d in days] + [hour_key(h) for h in hours]
+        if not self.enabled or not keys:
             return {}
-        rows = stats_store.rollup_rows(self.conn, self.scope, day_key(days[0]), day_key(days[-1]))
+        scopes = sorted({self._scope(k) for k in keys})
+        rows = stats_store.rollup_rows(self.conn, scopes, min(keys)[:10], max(keys)[:10])
         out = {}
-        for day, fp, version, computed, lo, hi, data in rows:
+        for day, scope, fp, version, computed, lo, hi, data in rows:
+            key = day if scope == self.scope else f"{day}T{scope[-2:]}"
             if (
                 version == ROLLUP_VERSION
                 and day not in self.unmarked
-                and fingerprints.get(day) == fp
+                and key in fingerprints
+                and fingerprints[key] == fp
                 and now_valid(now, computed, lo, hi)
             ):
-                out[day] = json.loads(data)
+                out[key] = json.loads(data)
         return out
 
-    def begin(self, days: list[str]) -> None:
-        """Clear the marks of ``days`` (and drop their rollups of every scope)."""
-        if not self.enabled or not days or self.unmarked:
+    def begin(self, keys: list[str]) -> None:
+        """Clear the marks of the days of ``keys`` (and drop their rollups of every scope)."""
+        if not self.enabled or not keys or self.unmarked:
             return
+        days = sorted({k[:10] for k in keys})
 
         def clear() -> bool:
             dirty = stats_store.dirty_days(self.conn, days)
@@ -407,18 +462,18 @@ class Rollups:
         self.writable = bool(self.conn.try_write(clear))
 
     def store(self, rollups: dict[str, tuple[str, str, str | None, str | None, Any]]) -> None:
-        """``rollups``: day -> (fingerprint, computed_now, lo, hi, data)."""
+        """``rollups``: day or hour key -> (fingerprint, computed_now, lo, hi, data)."""
         if not self.writable or not rollups:
             return
 
         def put() -> None:
-            dirty = set(stats_store.dirty_days(self.conn, list(rollups)))
+            dirty = set(stats_store.dirty_days(self.conn, sorted({k[:10] for k in rollups})))
             stats_store.put_rollups(
                 self.conn,
                 [
-                    (day, self.scope, fp, ROLLUP_VERSION, computed, lo, hi, _dumps(data))
-                    for day, (fp, computed, lo, hi, data) in rollups.items()
-                    if day not in dirty
+                    (key[:10], self._scope(key), fp, ROLLUP_VERSION, computed, lo, hi, _dumps(data))
+                    for key, (fp, computed, lo, hi, data) in rollups.items()
+                    if key[:10] not in dirty
                 ],
             )
 
@@ -477,11 +532,18 @@ def compute(
 
     rollups = Rollups(conn, f"stats:{select}", cache)
     days = whole_days(period) if rollups.enabled else []
+    edge = edge_hours(period, now) if rollups.enabled else []
     fingerprints = {day_key(d): _fingerprint(hours, select, d) for d in days}
-    cached = rollups.load(days, fingerprints, now_s)
+    day_prints = {h: _fingerprint(hours, select, h.replace(hour=0)) for h in edge}
+    fingerprints.update({hour_key(h): fp for h, fp in day_prints.items()})
+    cached = rollups.load(days, fingerprints, now_s, edge)
     missing = [k for k in fingerprints if k not in cached]
     rollups.begin(missing)
-    ranges = live_ranges(period, [d for d in days if day_key(d) in cached])
+    ranges = live_ranges(
+        period,
+        [d for d in days if day_key(d) in cached],
+        [h for h in edge if hour_key(h) in cached],
+    )
 
     merged: _Groups = {dim: {} for dim in GROUPS}
     by_hour_utc: dict[str, int] = {}  # 'YYYY-MM-DDTHH' -> messages
@@ -495,18 +557,18 @@ def compute(
                     acc = target[key] = _Acc()
                 acc.add(dumped)
 
-    for day, data in cached.items():
+    for key, data in cached.items():
         merge(data)
         for hour, count in enumerate(data["volume"]):
             if count:
-                by_hour_utc[f"{day}T{hour:02d}"] = count
+                by_hour_utc[f"{key[:10]}T{hour:02d}"] = count
 
     computed: dict[str, dict[str, Any]] = {}
     # The live figures and the queue now read one committed state (on PostgreSQL a
     # REPEATABLE READ transaction; the days' rollups are written after it, by try_write).
     with conn.snapshot():
         if ranges:
-            computed = _compute_live(conn, hours, select, period, ranges, now_s)
+            computed = _compute_live(conn, hours, select, period, ranges, now_s, whole_days(period))
         waiting, overdue = stats_store.queue_now(conn, now_s)
     if computed:
         for data in computed.values():
@@ -597,16 +659,25 @@ def _compute_live(
     period: Period,
     ranges: list[tuple[datetime, datetime]],
     now: str,
+    days: list[datetime],
 ) -> dict[str, dict[str, Any]]:
-    """Per UTC day of the ranges: dumped groups, messages per UTC hour, now bounds."""
+    """Per UTC day of the ranges inside ``days`` (the period's whole days) and per UTC hour
+    of the rest: dumped groups, messages per UTC hour, now bounds."""
     stats_store.drop_temp(conn)
     try:
         if select != "all":
             assert hours is not None
             _load_windows(conn, hours, period)
+        whole = (iso(days[0]) or "", iso(days[-1] + _DAY) or "") if days else None
         stats_store.create_items(
-            conn, [(iso(lo) or "", iso(hi) or "") for lo, hi in ranges], select, now
+            conn, [(iso(lo) or "", iso(hi) or "") for lo, hi in ranges], select, now, whole
         )
+
+        first, last = (day_key(days[0]), day_key(days[-1])) if days else ("~", "")
+
+        def slot(hour: str) -> str:  # 'YYYY-MM-DDTHH' -> the key its figures are kept under
+            return hour[:10] if first <= hour[:10] <= last else hour
+
         out: dict[str, dict[str, Any]] = {}
 
         def day(key: str) -> dict[str, Any]:
@@ -625,7 +696,7 @@ def _compute_live(
         for lo, hi in ranges:
             for bucket, count in hourly(conn, Period(lo, hi), select):
                 key = bucket.strftime("%Y-%m-%dT%H")
-                day(key[:10])["hours"][key] = count
+                day(slot(key))["hours"][key] = count
         return out
     finally:
         stats_store.drop_temp(conn)

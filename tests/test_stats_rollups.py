@@ -258,6 +258,51 @@ def test_whole_days_and_live_ranges():
         (days[1] + timedelta(days=1), p.end),
     ]
     assert stats.live_ranges(p, []) == [(p.start, p.end)]
+    hour = timedelta(hours=1)
+    cached_hours = [p.start + 2 * hour, p.start + 3 * hour]
+    assert stats.live_ranges(p, days, cached_hours) == [
+        (p.start, p.start + 2 * hour),
+        (p.start + 4 * hour, days[0]),
+        (days[-1] + timedelta(days=1), p.end),
+    ]
+
+
+def test_edge_hours_are_the_whole_hours_of_partial_days_before_today():
+    at = lambda d, h, m=0: datetime(2026, 11, d, h, m, tzinfo=NOW.tzinfo)  # noqa: E731
+    keys = lambda p, now: [stats.hour_key(h) for h in stats.edge_hours(p, now)]  # noqa: E731
+    # "the last 3 days" at 21:30: 21:00 of the first day is partial; today is left out
+    p = stats.Period(at(1, 21, 30), at(4, 21, 30))
+    assert keys(p, at(4, 21, 30)) == ["2026-11-01T22", "2026-11-01T23"]
+    # a period ending in the past: both partial days, whole hours only
+    p = stats.Period(at(1, 21, 30), at(3, 2, 15))
+    assert keys(p, at(9, 0)) == ["2026-11-01T22", "2026-11-01T23", "2026-11-03T00", "2026-11-03T01"]
+    # whole days only (midnight to midnight): none; inside one day: its whole hours
+    assert keys(stats.Period(at(1, 0), at(3, 0)), at(9, 0)) == []
+    assert keys(stats.Period(at(2, 9, 5), at(2, 12, 0)), at(9, 0)) == [
+        "2026-11-02T10",
+        "2026-11-02T11",
+    ]
+    assert keys(stats.Period(at(2, 9, 5), at(2, 12, 0)), at(2, 12, 0)) == []
+
+
+def test_a_warm_report_computes_at_most_an_hour_of_its_first_day_live(tmp_path, monkeypatch):
+    db, _config, _ = build(tmp_path, 2)
+    p = stats.period(now=NOW + timedelta(minutes=17), since="5d")
+    later = NOW + timedelta(minutes=17)
+    live = stats.compute(db, period=p, now=later, cache=False)
+    assert stats.compute(db, period=p, now=later) == live  # cold: stores days and hours
+    seen: list[list[tuple[str, str]]] = []
+    real = stats.stats_store.create_items
+
+    def spy(conn: Any, ranges: Any, *args: Any) -> None:
+        seen.append(list(ranges))
+        real(conn, ranges, *args)
+
+    monkeypatch.setattr(stats.stats_store, "create_items", spy)
+    assert stats.compute(db, period=p, now=later) == live
+    first_hour = p.start.replace(minute=0) + timedelta(hours=1)
+    today = later.replace(hour=0, minute=0)
+    assert seen == [[(iso(p.start), iso(first_hour)), (iso(today), iso(later))]]
 
 
 def test_warm_stores_the_rollups_the_next_report_reads(tmp_path):

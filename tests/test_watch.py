@@ -580,9 +580,9 @@ def test_rollups_are_warmed_after_start_then_hourly_recomputing_only_changed_day
     live: list[Any] = []
     real_live, real_count = stats._compute_live, digest._count_ranges
 
-    def compute_live(conn: Any, hours: Any, select: str, period: Any, ranges: Any, now: Any):
+    def compute_live(conn: Any, hours: Any, select: str, period: Any, ranges: Any, *rest: Any):
         live.extend((select, lo, hi) for lo, hi in ranges)
-        return real_live(conn, hours, select, period, ranges, now)
+        return real_live(conn, hours, select, period, ranges, *rest)
 
     def count_ranges(conn: Any, ranges: Any, voice: Any) -> Any:
         live.extend(("digest", lo, hi) for lo, hi in ranges)

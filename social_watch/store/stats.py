@@ -86,7 +86,7 @@ SELECT day, due_at, network, agent, tags, frt, messages, needs,
            AND (status IN ('open', 'claimed') OR closed_at IS NULL)
            THEN 1 ELSE 0 END AS now_dependent
 FROM (
-    SELECT h.id, substr(h.created_at, 1, 10) AS day, h.network, h.status, h.due_at,
+    SELECT h.id, {bucket} AS day, h.network, h.status, h.due_at,
         h.closed_at,
         CASE WHEN h.first_response_at IS NOT NULL THEN {greatest}(0, CAST(round(
             (julianday(h.first_response_at) - julianday(h.created_at)) * 86400) AS INTEGER))
@@ -157,9 +157,17 @@ def drop_temp(db: Store) -> None:
     db.drop_temp(_TEMP)
 
 
-def create_items(db: Store, ranges: Sequence[tuple[str, str]], select: str, now: str) -> None:
+def create_items(
+    db: Store,
+    ranges: Sequence[tuple[str, str]],
+    select: str,
+    now: str,
+    whole: tuple[str, str] | None = None,
+) -> None:
     """The temp tables of the items whose heads lie in ``ranges`` (UTC ISO bounds, first
-    range earliest), kept to ``select`` hours (``_sw_windows`` loaded for business/off)."""
+    range earliest), kept to ``select`` hours (``_sw_windows`` loaded for business/off).
+    ``day`` is the item's UTC day inside ``whole`` (the period's whole days), its UTC hour
+    ('YYYY-MM-DDTHH') outside it: the slots rollups are kept for."""
     bounds: dict[str, str] = {}
     heads = []
     for i, (lo, hi) in enumerate(ranges):
@@ -171,11 +179,20 @@ def create_items(db: Store, ranges: Sequence[tuple[str, str]], select: str, now:
     clause = _hours_clause(select, "h.created_at")
     # One statement (a DML statement would open a transaction): UNION ALL of the ranges.
     params: dict[str, str] = {"now": now}
+    bucket = "substr(h.created_at, 1, 13)"
+    if whole is not None:
+        params["w0"], params["w1"] = whole
+        bucket = (
+            "CASE WHEN h.created_at >= :w0 AND h.created_at < :w1 THEN substr(h.created_at, 1, 10) "
+            f"ELSE {bucket} END"
+        )
     selects = []
     for i, (lo, hi) in enumerate(ranges):
         params[f"lo{i}"], params[f"hi{i}"] = lo, hi
         selects.append(
-            _ITEMS_SQL.format(hours=clause, action=db.unindexed("a.action"), greatest=db.greatest)
+            _ITEMS_SQL.format(
+                hours=clause, action=db.unindexed("a.action"), greatest=db.greatest, bucket=bucket
+            )
             .replace(":lo", f":lo{i}")
             .replace(":hi", f":hi{i}")
         )
@@ -299,13 +316,15 @@ def new_days(db: Store, mark: int) -> set[str]:
     return {r[0] for r in db.execute(new_days, {"mark": mark}) if r[0] is not None}
 
 
-def rollup_rows(db: Store, scope: str, first: str, last: str) -> list[tuple[Any, ...]]:
-    """(day, fingerprint, version, computed_now, lo, hi, data) of unmarked days in [first, last]."""
+def rollup_rows(db: Store, scopes: Sequence[str], first: str, last: str) -> list[tuple[Any, ...]]:
+    """(day, scope, fingerprint, version, computed_now, lo, hi, data) of the rollups of
+    ``scopes`` for unmarked days in [first, last]."""
+    marks = ", ".join("?" for _ in scopes)
     rows = db.execute(
-        "SELECT day, fingerprint, version, computed_now, lo, hi, data FROM stats_rollups "
-        "WHERE scope = ? AND day >= ? AND day <= ? "
+        "SELECT day, scope, fingerprint, version, computed_now, lo, hi, data FROM stats_rollups "
+        f"WHERE scope IN ({marks}) AND day >= ? AND day <= ? "
         "AND day NOT IN (SELECT day FROM stats_dirty)",
-        (scope, first, last),
+        (*scopes, first, last),
     )
     return [tuple(r) for r in rows]
 
