@@ -146,6 +146,11 @@ class Store:
     # Appended to a TEXT operand of lower() or a comparison: SQLite's meaning, whatever the
     # database's collation (bytewise order, lower() of ASCII letters only).
     bytewise: ClassVar[str] = ""
+    # Ends an EXISTS subquery that must stay a per-row filter: PostgreSQL turns EXISTS into
+    # a semi-join unless it has an OFFSET, and with its guess of one matching row it then
+    # sorts every candidate instead of walking an index in order and stopping at LIMIT.
+    # SQLite runs EXISTS per row anyway.
+    per_row: ClassVar[str] = ""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"

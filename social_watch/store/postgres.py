@@ -124,6 +124,7 @@ class PostgresStore(Store):
     bytewise: ClassVar[str] = ' COLLATE "C"'
     temp_schema: ClassVar[str] = "pg_temp"
     for_update: ClassVar[str] = " FOR UPDATE"
+    per_row: ClassVar[str] = " OFFSET 0"
 
     def __init__(self, url: str, *, password_env: str | None = None, migrate: bool = True) -> None:
         self.url = safe_url(url)

@@ -80,7 +80,7 @@ def item_heads(
     if tag:
         where.append(
             "EXISTS (SELECT 1 FROM mentions c, json_each(c.tags) t WHERE c.item_id = m.id "
-            "AND c.status IN ('open', 'claimed') AND t.value = ?)"
+            f"AND c.status IN ('open', 'claimed') AND t.value = ?{db.per_row})"
         )
         params.append(tag)
     if text:
@@ -89,13 +89,14 @@ def item_heads(
         where.append(
             "EXISTS (SELECT 1 FROM mentions c WHERE c.item_id = m.id AND c.status IN "
             f"('open', 'claimed') AND (c.text {db.like} ? ESCAPE '\\' OR c.author_handle "
-            f"{db.like} ? ESCAPE '\\' OR c.author_name {db.like} ? ESCAPE '\\'))"
+            f"{db.like} ? ESCAPE '\\' OR c.author_name {db.like} ? ESCAPE '\\'){db.per_row})"
         )
         params += [like, like, like]
     if sentiment:
         where.append(
             "EXISTS (SELECT 1 FROM mentions c WHERE c.item_id = m.id AND "
-            "c.status IN ('open', 'claimed') AND COALESCE(c.sentiment_override, c.sentiment_label) = ?)"
+            "c.status IN ('open', 'claimed') AND COALESCE(c.sentiment_override, c.sentiment_label) = ?"
+            f"{db.per_row})"
         )
         params.append(sentiment)
     select = (
