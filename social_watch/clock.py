@@ -24,8 +24,10 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is UTC and value.year >= 1000:
-        # what strftime writes, ~1.5 us sooner (it runs twice for every imported mention)
-        return value.isoformat(timespec="seconds")[:19] + "Z"
+        # what strftime writes, ~1.8 us sooner (it runs twice for every imported mention);
+        # the first 19 characters are the same with or without microseconds, and a
+        # keyword argument costs a third of the call
+        return value.isoformat()[:19] + "Z"
     return to_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

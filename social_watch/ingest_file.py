@@ -106,6 +106,7 @@ def run(
         # would still walk the young objects every 700 allocations (~5 % of an import).
         thresholds = gc.get_threshold()
         gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
+        stack.enter_context(db.bulk_load())
         try:
             for counts in batches:
                 result.counts = result.counts + counts

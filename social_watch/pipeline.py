@@ -43,6 +43,17 @@ class BrandIdentity:
 
     handles: dict[str, set[str]]
 
+    def __post_init__(self) -> None:
+        # Every mention is asked about; the local parts ("user" of "user@instance") are
+        # computed once here instead of once per brand handle per mention.
+        self._local_parts = {
+            network: {h.split("@", 1)[0] for h in own} for network, own in self.handles.items()
+        }
+        self._plain_local_parts = {
+            network: {h.split("@", 1)[0] for h in own if "@" not in h}
+            for network, own in self.handles.items()
+        }
+
     @classmethod
     def from_config(cls, config: Config) -> BrandIdentity:
         handles: dict[str, set[str]] = {}
@@ -58,8 +69,11 @@ class BrandIdentity:
         h = _norm_handle(handle)
         if h in own:
             return True
-        local = h.split("@", 1)[0]
-        return any(o.split("@", 1)[0] == local and ("@" not in h or "@" not in o) for o in own)
+        # 'user' matches any brand handle 'user@…'; 'user@a' matches a brand 'user' (no
+        # instance) only: two instances are two different accounts
+        if "@" not in h:
+            return h in self._local_parts[network]
+        return h.split("@", 1)[0] in self._plain_local_parts[network]
 
 
 # (sentiment label, compound, tags, sensitive reasons, language): an Enrichment's fields

@@ -128,3 +128,32 @@ def test_the_lean_language_model_is_the_stock_one_restricted():
     assert lean.tk_output == stock.tk_output
     for text in ("meine Bestellung ist nicht angekommen", "objednávka stále nedorazila"):
         assert lean.classify(text) == stock.classify(text)
+
+
+def test_an_import_checkpoints_less_often_and_restores_the_setting(tmp_path, monkeypatch):
+    """SQLite: the WAL is checkpointed every BULK_CHECKPOINT_PAGES while importing only."""
+    from social_watch import store
+    from social_watch.store.sqlite import BULK_CHECKPOINT_PAGES
+
+    db = open_db(tmp_path, "bulk.db")
+    if db.dialect != "sqlite":
+        pytest.skip("a SQLite setting")
+    seen: list[int] = []
+    real = store.ingest
+
+    def spy(db_, *args, **kwargs):
+        seen.append(db_.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+        return real(db_, *args, **kwargs)
+
+    monkeypatch.setattr(store, "ingest", spy)
+    path = tmp_path / "m.jsonl"
+    path.write_text("\n".join(_lines(50)) + "\n", encoding="utf-8")
+    p = pipeline(make_config())
+    before = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    ingest_file.run(db, p.config, str(path), pipeline=p, workers=0)
+    assert seen and set(seen) == {BULK_CHECKPOINT_PAGES} != {before}
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
+    # restored on the way out of a failed import too
+    with pytest.raises(FileNotFoundError), db.bulk_load():
+        raise FileNotFoundError
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before

@@ -74,6 +74,12 @@ class Store:
         raise NotImplementedError
         yield self  # pragma: no cover
 
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Around many write transactions in a row (an import): tune the backend for
+        throughput without changing what is stored or when it is committed."""
+        yield
+
     def try_write(self, fn: Callable[[], T], *, wait_s: float = 0.25) -> T | None:
         """``fn()`` in a write transaction if the lock comes within ``wait_s``, else None:
         for best-effort writes (a cache) that must never hold up a reader. Also None on a
