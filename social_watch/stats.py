@@ -640,9 +640,13 @@ def warm(
     span = Period(end - days * _DAY, end)
     now_s = iso(now) or ""
     done = {}
+    # Today's reports over the last ``days`` start inside the first of these days: its
+    # whole hours from 01:00 are cached too, so the day's first report is warm as well.
+    edge = Period(span.start + _HOUR, end)
     for select in HOURS if hours is not None else ("all",):
         compute(db, period=span, now=now, hours=hours, select=select, groups=("overall",))
         done[f"stats:{select}"] = stamped(conn, f"stats:{select}", span, now_s)
+        compute(db, period=edge, now=now, hours=hours, select=select, groups=("overall",))
     return done
 
 

@@ -326,3 +326,29 @@ def test_warm_stores_the_rollups_the_next_report_reads(tmp_path):
         "stats:business": 0,
         "stats:off": 0,
     }
+
+
+def test_after_warm_the_days_first_report_computes_only_an_hour_and_today(tmp_path, monkeypatch):
+    db, _config, _ = build(tmp_path, 3)
+    stats.warm(db, now=NOW, days=5)
+    seen: list[list[tuple[str, str]]] = []
+    real = stats.stats_store.create_items
+
+    def spy(conn: Any, ranges: Any, *args: Any) -> None:
+        seen.append(list(ranges))
+        real(conn, ranges, *args)
+
+    monkeypatch.setattr(stats.stats_store, "create_items", spy)
+    later = NOW + timedelta(hours=3, minutes=20)  # 13:20, the day's first report
+    p = stats.period(now=later, since="5d")
+    monkeypatch.setattr(stats.stats_store, "create_items", real)
+    live = stats.compute(db, period=p, now=later, cache=False)
+    monkeypatch.setattr(stats.stats_store, "create_items", spy)
+    assert stats.compute(db, period=p, now=later) == live
+    today = later.replace(hour=0, minute=0)
+    assert seen == [
+        [
+            (iso(p.start), iso(p.start.replace(minute=0) + timedelta(hours=1))),
+            (iso(today), iso(later)),
+        ]
+    ]

@@ -568,12 +568,16 @@ def test_rollups_are_warmed_after_start_then_hourly_recomputing_only_changed_day
     first = clock.advance(seconds=1)
     w.spawn_warm()
     stats_days, digest_days = past_days(NOW, 30), past_days(NOW, 60)
-    assert rollup_days(w.db) == {
+    found = rollup_days(w.db)
+    assert {scope: days for scope, days in found.items() if "@" not in scope} == {
         "stats:all": stats_days,
         "stats:business": stats_days,
         "stats:off": stats_days,
         "digest": digest_days,  # a 30-day digest reads the 30 days before, too
     }
+    # and the hours of the first day, where today's "last 30 days" start
+    hours = {f"stats:{s}@{h:02d}": stats_days[:1] for s in stats.HOURS for h in range(1, 24)}
+    assert {scope: days for scope, days in found.items() if "@" in scope} == hours
     assert "report rollups warm in" in caplog.text and "stats:all 30" in caplog.text
 
     # Every report over those days now reads only rollups (and the partial day of today).
