@@ -285,12 +285,8 @@ def test_edge_hours_are_the_whole_hours_of_partial_days_before_today():
     assert keys(stats.Period(at(2, 9, 5), at(2, 12, 0)), at(2, 12, 0)) == []
 
 
-def test_a_warm_report_computes_at_most_an_hour_of_its_first_day_live(tmp_path, monkeypatch):
-    db, _config, _ = build(tmp_path, 2)
-    p = stats.period(now=NOW + timedelta(minutes=17), since="5d")
-    later = NOW + timedelta(minutes=17)
-    live = stats.compute(db, period=p, now=later, cache=False)
-    assert stats.compute(db, period=p, now=later) == live  # cold: stores days and hours
+def live_ranges_seen(monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[str, str]]]:
+    """From now on, the live ranges of every report (what ``create_items`` is given)."""
     seen: list[list[tuple[str, str]]] = []
     real = stats.stats_store.create_items
 
@@ -299,6 +295,16 @@ def test_a_warm_report_computes_at_most_an_hour_of_its_first_day_live(tmp_path, 
         real(conn, ranges, *args)
 
     monkeypatch.setattr(stats.stats_store, "create_items", spy)
+    return seen
+
+
+def test_a_warm_report_computes_at_most_an_hour_of_its_first_day_live(tmp_path, monkeypatch):
+    db, _config, _ = build(tmp_path, 2)
+    later = NOW + timedelta(minutes=17)
+    p = stats.period(now=later, since="5d")
+    live = stats.compute(db, period=p, now=later, cache=False)
+    assert stats.compute(db, period=p, now=later) == live  # cold: stores days and hours
+    seen = live_ranges_seen(monkeypatch)
     assert stats.compute(db, period=p, now=later) == live
     first_hour = p.start.replace(minute=0) + timedelta(hours=1)
     today = later.replace(hour=0, minute=0)
@@ -331,24 +337,11 @@ def test_warm_stores_the_rollups_the_next_report_reads(tmp_path):
 def test_after_warm_the_days_first_report_computes_only_an_hour_and_today(tmp_path, monkeypatch):
     db, _config, _ = build(tmp_path, 3)
     stats.warm(db, now=NOW, days=5)
-    seen: list[list[tuple[str, str]]] = []
-    real = stats.stats_store.create_items
-
-    def spy(conn: Any, ranges: Any, *args: Any) -> None:
-        seen.append(list(ranges))
-        real(conn, ranges, *args)
-
-    monkeypatch.setattr(stats.stats_store, "create_items", spy)
     later = NOW + timedelta(hours=3, minutes=20)  # 13:20, the day's first report
     p = stats.period(now=later, since="5d")
-    monkeypatch.setattr(stats.stats_store, "create_items", real)
     live = stats.compute(db, period=p, now=later, cache=False)
-    monkeypatch.setattr(stats.stats_store, "create_items", spy)
+    seen = live_ranges_seen(monkeypatch)
     assert stats.compute(db, period=p, now=later) == live
     today = later.replace(hour=0, minute=0)
-    assert seen == [
-        [
-            (iso(p.start), iso(p.start.replace(minute=0) + timedelta(hours=1))),
-            (iso(today), iso(later)),
-        ]
-    ]
+    first_hour = p.start.replace(minute=0) + timedelta(hours=1)
+    assert seen == [[(iso(p.start), iso(first_hour)), (iso(today), iso(later))]]
