@@ -2,8 +2,8 @@
 builds them once at its end (issue 16).
 
 Updating an index row by row costs more than building it once from the finished table:
-100,000 mentions inserted with the five indexes below take ~1.3 s more of the main
-process's CPU than without them, and building them afterwards ~0.6 s. So it pays only
+100,000 mentions inserted (bare executemany) with these indexes and idx_mentions_conversation
+took ~1.3 s more CPU than without them, and building them afterwards ~0.6 s. So it pays only
 when the table is small beside what is coming (``worth_deferring``).
 
 Crash safety: each dropped index's ``CREATE INDEX`` (read from ``sqlite_master``, never
@@ -49,8 +49,9 @@ DEFERRABLE = (
 # The import reads global_id's unique index, idx_mentions_thread_key, idx_mentions_reply_to
 # and idx_mentions_item, so those stay too.
 
-# Measured at 100,000 mentions (bench/README.md, issue 16): deferring saves ~13 µs of CPU a
-# new row and the rebuild costs ~6 µs a row of the finished table. Below some thousands
+# Measured at 100,000 mentions with bare executemany (bench/README.md, issue 16; six indexes,
+# idx_mentions_conversation among them, so these five save a little less): deferring saves
+# ~13 µs of CPU a new row and the rebuild costs ~6 µs a row of the finished table. Below some thousands
 # of rows neither matters; above, deferring wins while the table holds no more rows than
 # are coming (saving 13 x new against 6 x (existing + new) breaks even near existing =
 # 1.2 x new). A large table also keeps its indexes because the web inbox and reports
