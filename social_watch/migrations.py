@@ -516,6 +516,29 @@ def m0014(db: sqlite_utils.Database) -> None:
     """
 
 
+@migrations(name="0015_deferred_indexes")
+def m0015(db: sqlite_utils.Database) -> None:
+    """The mentions indexes a large import dropped, to build once at its end (issue 16).
+
+    ``SQLiteStore.bulk_load`` saves each index's ``CREATE INDEX`` (from ``sqlite_master``)
+    here in the transaction that drops it, and rebuilds and deletes it in one transaction
+    at the end; ``owner`` (``host:pid``) and ``owner_started`` (``process.start_token``)
+    name the import, so the next open of the database rebuilds the indexes of an import
+    that died (SIGKILL, power cut), and leaves a running one alone. Empty on PostgreSQL,
+    whose imports keep their indexes.
+    """
+    db.executescript(
+        """
+        CREATE TABLE deferred_indexes (
+            name TEXT PRIMARY KEY NOT NULL,     -- an index of mentions, dropped for now
+            sql TEXT NOT NULL,                  -- its CREATE INDEX, as sqlite_master had it
+            owner TEXT NOT NULL,                -- host:pid of the import that dropped it
+            owner_started TEXT                  -- that process's start token (pid reuse)
+        );
+        """
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     applied = {m.name for m in migrations.applied(db)}
     known = {m.name for m in migrations._migrations}

@@ -19,6 +19,7 @@ from bench.gen import CONFIG_TOML
 from bench.gen import write_jsonl as gen_jsonl
 from social_watch import config as cfg
 from social_watch import ingest_file, parallel
+from social_watch.store import deferred
 from tests.helpers import NOW, open_db, pipeline
 
 GOLDEN = Path(__file__).parent / "data" / "import_rows_main.json.gz"
@@ -29,8 +30,11 @@ COLUMNS = (
 )
 
 
-def import_rows(tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -> list[list]:
-    """The decided columns of every mention after importing the generated sample."""
+def import_rows(
+    tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch, *, defer: bool = False
+) -> list[list]:
+    """The decided columns of every mention after importing the generated sample
+    (``defer``: with the indexes ``store.deferred`` drops built at the end)."""
     sample = tmp_path / "sample.jsonl"
     gen_jsonl(sample, 3000, seed=16, days=5, now=NOW)
     conf_path = tmp_path / "social-watch.toml"
@@ -39,18 +43,24 @@ def import_rows(tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(parallel, "PARALLEL_AFTER", 400)
     config = cfg.load(str(conf_path), env={})
     db = open_db(tmp_path, f"w{workers}.db")
+    dropped: list[list[str]] = []
+    if defer:
+        monkeypatch.setattr(deferred, "MIN_ROWS", 1000)  # the sample is ~3,000 mentions
+        real = deferred.defer
+        monkeypatch.setattr(deferred, "defer", lambda *a: dropped.append(real(*a)) or dropped[-1])
     ingest_file.run(db, config, str(sample), pipeline=pipeline(config), workers=workers)
+    assert dropped == ([sorted(deferred.DEFERRABLE)] if defer else [])
     out = [list(r) for r in db.conn.execute(f"SELECT {COLUMNS} FROM mentions ORDER BY id")]
     out += [list(r) for r in db.conn.execute("SELECT mention_id, action, agent, at FROM actions")]
     return out
 
 
-@pytest.mark.parametrize("workers", [0, 1])
-def test_an_import_stores_exactly_the_rows_main_stored(tmp_path, monkeypatch, workers):
+@pytest.mark.parametrize(("workers", "defer"), [(0, False), (1, False), (1, True)])
+def test_an_import_stores_exactly_the_rows_main_stored(tmp_path, monkeypatch, workers, defer):
     if workers and not parallel.can_fork():
         pytest.skip("needs fork and two CPUs")
     expected = json.loads(gzip.decompress(GOLDEN.read_bytes()))
-    got = json.loads(json.dumps(import_rows(tmp_path, workers, monkeypatch)))
+    got = json.loads(json.dumps(import_rows(tmp_path, workers, monkeypatch, defer=defer)))
     assert len(got) == len(expected) > 3000
     for row, want in zip(got, expected, strict=True):
         assert row == want

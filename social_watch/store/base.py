@@ -15,10 +15,21 @@ into ``%s``.
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
 T = TypeVar("T")
+
+_INDEX_HINT = re.compile(r"\s+(?:NOT\s+INDEXED\b|INDEXED\s+BY\s+\w+)", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def without_index_hints(sql: str) -> str:
+    """``sql`` without SQLite's ``INDEXED BY``/``NOT INDEXED`` hints: for PostgreSQL, and
+    for SQLite while an import has dropped the hinted index (``SQLiteStore.bulk_load``)."""
+    return _INDEX_HINT.sub("", sql)
 
 
 class Cursor(Protocol):
@@ -75,9 +86,13 @@ class Store:
         yield self  # pragma: no cover
 
     @contextlib.contextmanager
-    def bulk_load(self) -> Iterator[None]:
+    def bulk_load(self, *, expected_rows: int | None = None) -> Iterator[None]:
         """Around many write transactions in a row (an import): tune the backend for
-        throughput without changing what is stored or when it is committed."""
+        throughput without changing what is stored or when it is committed.
+
+        ``expected_rows``: about how many mentions are coming (None: unknown, as from
+        stdin); the backend may prepare differently for a load much larger than its table.
+        """
         yield
 
     def try_write(self, fn: Callable[[], T], *, wait_s: float = 0.25) -> T | None:

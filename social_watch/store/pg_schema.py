@@ -429,6 +429,15 @@ CREATE TABLE watch_workers (
 ALTER TABLE watch_connectors ADD COLUMN lease_owner TEXT;
 """
 
+M0015 = """
+CREATE TABLE deferred_indexes (
+    name TEXT PRIMARY KEY NOT NULL,     -- an index of mentions, dropped for now (SQLite only)
+    sql TEXT NOT NULL,                  -- its CREATE INDEX, as sqlite_master had it
+    owner TEXT NOT NULL,                -- host:pid of the import that dropped it
+    owner_started TEXT                  -- that process's start token (pid reuse)
+);
+"""
+
 # There is no 0010 on either side (none was ever released).
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_mentions_actions_cursors", M0001),
@@ -444,4 +453,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0012_accounts", M0012),
     ("0013_watch_workers", M0013),
     ("0014_pg_functions", PORTABLE_FUNCTIONS),
+    ("0015_deferred_indexes", M0015),
 ]

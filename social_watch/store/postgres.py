@@ -24,7 +24,7 @@ import psycopg
 from psycopg.adapt import Loader
 
 from social_watch.errors import ConfigError, StoreBusy, StoreError
-from social_watch.store.base import Cursor, Store, T
+from social_watch.store.base import Cursor, Store, T, without_index_hints
 
 log = logging.getLogger("social_watch.db")
 MIGRATION_SET = "social_watch"
@@ -44,20 +44,12 @@ class _NumberLoader(Loader):
         return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
-_INDEX_HINT = re.compile(r"\s+(?:NOT\s+INDEXED\b|INDEXED\s+BY\s+\w+)", re.IGNORECASE)
-
-
-@functools.lru_cache(maxsize=4096)
-def _without_hints(sql: str) -> str:
-    return _INDEX_HINT.sub("", sql)
-
-
 @functools.lru_cache(maxsize=4096)
 def translate(sql: str, named: bool = False) -> str:
     """``?`` placeholders to ``%s`` (``:name`` to ``%(name)s`` when ``named``) and a
     literal ``%`` to ``%%``, outside quoted text. SQLite's ``INDEXED BY`` hints (its planner
     needs them on a few reports; PostgreSQL's has statistics) are dropped."""
-    sql = _without_hints(sql)
+    sql = without_index_hints(sql)
     out: list[str] = []
     quote: str | None = None
     i = 0
@@ -182,7 +174,7 @@ class PostgresStore(Store):
         try:
             if params:
                 return self.pg.execute(translate(sql, isinstance(params, dict)), params)
-            return self.pg.execute(_without_hints(sql))
+            return self.pg.execute(without_index_hints(sql))
         except psycopg.errors.LockNotAvailable as exc:
             raise StoreBusy(f"{self.url}: the database is busy: {exc}") from None
 

@@ -24,7 +24,8 @@ from typing import Any, ClassVar
 import sqlite_utils
 
 from social_watch.errors import StoreBusy, StoreError, UsageError
-from social_watch.store.base import Cursor, Store, T
+from social_watch.store import deferred
+from social_watch.store.base import Cursor, Store, T, without_index_hints
 
 log = logging.getLogger("social_watch.db")
 DEFAULT_BUSY_TIMEOUT_S = 20.0
@@ -89,14 +90,41 @@ class SQLiteStore(Store, sqlite_utils.Database):
             # casefold() in SQL: SQLite's lower() folds ASCII only ('Žabka' never matched).
             conn.create_function("sw_fold", 1, _fold, deterministic=True)
             migrate(self)
+            if deferred.pending(self):
+                self._restore_abandoned()
         except sqlite3.DatabaseError as exc:
             if (locked := busy(exc)) is not None:
                 raise locked from None
             raise StoreError(f"{path}: cannot open the database: {exc}") from None
 
+    def _restore_abandoned(self) -> None:
+        """Open: build the indexes an import dropped and did not live to rebuild. Until
+        they are, every query still answers (more slowly), so a database this process
+        cannot write now (busy, read-only) opens anyway, with a warning."""
+        try:
+            names = deferred.restore(self, abandoned_only=True)
+        except (StoreBusy, sqlite3.OperationalError) as exc:
+            log.warning(
+                "%s: could not rebuild the indexes of an interrupted import: %s", self.url, exc
+            )
+            return
+        if names:
+            log.warning(
+                "%s: rebuilt the indexes an interrupted import had dropped: %s",
+                self.url,
+                ", ".join(names),
+            )
+
     # -- statements ----------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = ()) -> Cursor:  # type: ignore[override]
-        return self.conn.execute(sql, params if params is not None else ())
+        try:
+            return self.conn.execute(sql, params if params is not None else ())
+        except sqlite3.OperationalError as exc:
+            if not str(exc).startswith("no such index:"):
+                raise
+            # An import dropped the hinted index for now (``bulk_load``): the same answer
+            # without the hint, by whatever plan is left.
+            return self.conn.execute(without_index_hints(sql), params or ())
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> None:
         self.conn.executemany(sql, seq)
@@ -124,22 +152,55 @@ class SQLiteStore(Store, sqlite_utils.Database):
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
     @contextlib.contextmanager
-    def bulk_load(self) -> Iterator[None]:
-        """Checkpoint the WAL every ``BULK_CHECKPOINT_PAGES`` instead of every 1,000 pages.
+    def bulk_load(self, *, expected_rows: int | None = None) -> Iterator[None]:
+        """Checkpoint the WAL every ``BULK_CHECKPOINT_PAGES`` instead of every 1,000 pages,
+        and for a load much larger than the table, build the reports' and the queue's
+        indexes once at the end instead of row by row (``store.deferred``).
 
         Each checkpoint copies the WAL's pages into the database file and syncs both; an
         import's batches rewrite the same index pages again and again, so checkpointing
         less often copies each page fewer times (about 8 % of the insert time at 100,000
         mentions). Commits, and so durability, are unchanged; the WAL file grows to ~16 MB
         and is reset by the next checkpoint.
+
+        ``expected_rows``: about how many mentions are coming. At least
+        ``deferred.MIN_ROWS`` into a table holding no more than that: the indexes in
+        ``deferred.DEFERRABLE`` are dropped now and rebuilt when the block ends, also
+        when it ends with an exception. Dropping and rebuilding each take the write lock
+        as any writer does. If the process dies in between, the next open of the database
+        rebuilds them; if the rebuild cannot get the lock in time, the import's rows stay
+        committed and the next open rebuilds them too (a warning says so).
         """
         conn = self.conn
         before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
         conn.execute(f"PRAGMA wal_autocheckpoint = {max(int(before), BULK_CHECKPOINT_PAGES)}")
         try:
-            yield
+            dropped = deferred.defer(self, expected_rows)
+            try:
+                yield
+            except BaseException:
+                if dropped:
+                    self._rebuild_deferred(quiet=True)
+                raise
+            if dropped:
+                self._rebuild_deferred(quiet=False)
         finally:
             conn.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
+
+    def _rebuild_deferred(self, *, quiet: bool) -> None:
+        """``bulk_load``'s end: build the indexes it dropped. A busy database (or with
+        ``quiet``, an import already failing) leaves them to the next open, with a warning."""
+        try:
+            deferred.restore(self, abandoned_only=False)
+        except (StoreBusy, sqlite3.Error) as exc:
+            if not quiet and not isinstance(exc, StoreBusy):
+                raise
+            log.warning(
+                "%s: could not build the indexes the import deferred (%s); the next "
+                "social-watch command that opens the database builds them",
+                self.url,
+                exc,
+            )
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Store]:
