@@ -15,12 +15,12 @@ Generates ``--n`` import-format mentions (``bench/gen.py``), then times, on the 
 
 Prints mentions/s for each, by wall time and by CPU time (the process's own, or the
 child's from ``os.wait4``: steadier on a shared machine), and the ratio import / raw
-bound (issue 3 floor: >= 60 %, aim 100 %). An import of this size parses and enriches on a
-second core (``social_watch.parallel``): its CPU time includes the worker's, so the CPU
-ratio is the work per mention (the cost of the care layer, the store and the hand-over),
-and the wall ratio is the throughput; the in-process run also prints how the CPU time
-splits between the main process (read, store, and the chunks it parses while it would
-otherwise wait) and the worker (parse, classify, enrich, build rows). The raw bound is run before and after the
+bound (issue 3 floor: >= 60 %, aim 100 %). An import of this size enriches on a second
+core (``social_watch.parallel``): its CPU time includes the worker's, so the CPU ratio is
+the work per mention (the cost of the care layer, the store and the hand-over), and the
+wall ratio is the throughput; the in-process run also prints how the CPU time splits
+between the main process (read, store) and the worker (enrich), the slower of which
+bounds the wall time. The raw bound is run before and after the
 imports and the faster of the two is used, so noise makes the ratio look worse, never
 better. Then profiles the
 in-process ingest of the first ``--profile-n`` lines once (cProfile, top 15 by cumulative
@@ -105,7 +105,7 @@ def fresh(path: Path) -> Path:
 
 def _cpu() -> float:
     """CPU seconds of this process and of its children that have ended (the import's
-    worker, joined before ``ingest_file.run`` returns)."""
+    enrichment worker, joined before ``ingest_file.run`` returns)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         show("ingest_file.run", wall, cpu, res.describe())
         own1, kids1 = _split_cpu()
         print(
-            f"{'':<24}of it: main process {own1 - own0:.1f} s CPU, worker "
+            f"{'':<24}of it: main process {own1 - own0:.1f} s CPU, enrichment worker "
             f"{kids1 - kids0:.1f} s (the slower side bounds the wall time)"
         )
         wall, cpu, count = timed(raw_bound, data, fresh(work / "raw.db"))

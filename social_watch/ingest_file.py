@@ -63,7 +63,7 @@ def run(
 ) -> ImportResult:
     """Stream ``file`` (a path, or ``-`` for stdin) through the pipeline, in batches.
 
-    ``workers``: None lets a long import parse and enrich on a second core when it can
+    ``workers``: None lets a long import enrich on a second core when it can
     (``social_watch.parallel``), 0 keeps it in one process; the rows are the same.
     """
     pipeline = pipeline or Pipeline(config)
