@@ -150,14 +150,9 @@ def mention_from_dict(
     )
 
 
-def read_jsonl(
-    lines: Iterable[str | bytes | TooLong], *, start: int = 1
-) -> Iterator[Mention | Rejected]:
-    """Yield a Mention or a Rejected (with its 1-based line number) for each non-blank line.
-
-    ``start``: the number of the first of ``lines`` (a later chunk of a file).
-    """
-    for number, line in enumerate(lines, start=start):
+def read_jsonl(lines: Iterable[str | bytes | TooLong]) -> Iterator[Mention | Rejected]:
+    """Yield a Mention or a Rejected (with its 1-based line number) for each non-blank line."""
+    for number, line in enumerate(lines, start=1):
         if isinstance(line, TooLong):
             yield Rejected(number, f"line is longer than {MAX_LINE_BYTES} bytes")
             continue

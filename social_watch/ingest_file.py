@@ -6,6 +6,7 @@ import gc
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -13,8 +14,8 @@ from typing import IO, Any
 from social_watch import parallel
 from social_watch.config import Config
 from social_watch.errors import UsageError
-from social_watch.importer import Rejected, bounded_lines
-from social_watch.models import IngestResult
+from social_watch.importer import Rejected, bounded_lines, read_jsonl
+from social_watch.models import IngestResult, Mention
 from social_watch.pipeline import BATCH_SIZE, Pipeline
 from social_watch.store.base import Store
 
@@ -81,29 +82,30 @@ def run(
                     f"cannot read {file}: a device, not a file (pipe it to 'import -')"
                 )
 
-        def note(mentions: int, rejected: list[Rejected]) -> None:
-            before = result.lines
-            result.lines += mentions + len(rejected)
-            result.rejected_total += len(rejected)
-            room = KEEP_REJECTED - len(result.rejected)
-            if room > 0:
-                result.rejected.extend(rejected[:room])
-            if progress and result.lines // 5000 > before // 5000:
-                sys.stderr.write(f"\r{result.lines // 5000 * 5000} lines read…")
-                sys.stderr.flush()
+        def mentions() -> Iterator[Mention]:
+            for item in read_jsonl(bounded_lines(fh)):
+                result.lines += 1
+                if isinstance(item, Rejected):
+                    result.rejected_total += 1
+                    if len(result.rejected) < KEEP_REJECTED:
+                        result.rejected.append(item)
+                    continue
+                yield item
+                if progress and result.lines % 5000 == 0:
+                    sys.stderr.write(f"\r{result.lines} lines read…")
+                    sys.stderr.flush()
 
         # A file known to be long starts the worker at once; stdin and short files first
         # show that they are long (``parallel.PARALLEL_AFTER`` lines).
         size = os.fstat(fh.fileno()).st_size if file != "-" else None  # a pipe: unknown
         long_file = size is not None and size >= LONG_FILE_BYTES
-        batches = parallel.ingest_lines(
+        batches = parallel.ingest_stream(
             pipeline,
             db,
-            bounded_lines(fh),
+            mentions(),
             batch_size=BATCH_SIZE,
             workers=workers,
             parallel_after=0 if long_file else None,
-            note=note,
         )
         # Batches free what they allocate by reference counting; the default collector
         # would still walk the young objects every 700 allocations (~5 % of an import).

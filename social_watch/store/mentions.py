@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from social_watch.authors import ANONYMOUS, NAMED_NETWORKS
@@ -86,43 +86,20 @@ def ingest(
     poll: dict[str, Any] | None = None,
 ) -> IngestResult:
     """Store a batch (and optionally the cursor and poll record that cover it) atomically."""
-    return ingest_rows(
-        db,
-        [new_row(p) for p in batch],
-        now=now,
-        ignored=ignored,
-        source=source,
-        cursor=cursor,
-        poll=poll,
-    )
-
-
-def ingest_rows(
-    db: Store,
-    batch: Sequence[NewRow],
-    *,
-    now: datetime,
-    ignored: int = 0,
-    source: str | None = None,
-    cursor: Any = None,
-    poll: dict[str, Any] | None = None,
-) -> IngestResult:
-    """``ingest`` for rows already built by ``new_row`` (an import's worker builds them)."""
     fetched_at = iso(now)
     new = updated = unchanged = answered = 0
     # The same mention twice in one batch (two queries found it) is one row.
-    unique: dict[str, NewRow] = {}
+    unique: dict[str, Prepared] = {}
     found_by: dict[str, list[str]] = {}
-    for r in batch:
-        gid = r[_GID]
-        query = r[_QUERY]
-        if query:
-            queries = found_by.setdefault(gid, [])
-            if query not in queries:
-                queries.append(query)
+    for p in batch:
+        gid = p.mention.global_id
+        if p.mention.query:
+            found_by.setdefault(gid, [])
+            if p.mention.query not in found_by[gid]:
+                found_by[gid].append(p.mention.query)
         if gid in unique:
             unchanged += 1
-        unique[gid] = r
+        unique[gid] = p
     with db.write():
         # One ingest at a time (PostgreSQL: an advisory lock; SQLite has one writer anyway):
         # ids are assigned MAX(id) + 1 in the INSERT, and two workers storing the same
@@ -131,17 +108,17 @@ def ingest_rows(
         conn = db
         existing = _existing(conn, list(unique))
         # In posting order, so a reply in the same batch finds the messages it answers.
-        ordered = sorted(unique.items(), key=lambda item: item[1][_AT])
-        writer = _Inserter(conn, fetched_at, [(g, r) for g, r in ordered if g not in existing])
-        for gid, r in ordered:
+        ordered = sorted(unique.items(), key=lambda item: item[1].mention.created_at)
+        writer = _Inserter(conn, fetched_at, [(g, p) for g, p in ordered if g not in existing])
+        for gid, p in ordered:
             sources = found_by.get(gid, [])
             old = existing.get(gid)
             if old is None:
-                answered += writer.insert(r, sources)
+                answered += writer.insert(gid, p, sources)
                 new += 1
             else:
                 writer.flush()
-                if _update(conn, r, old, sources, fetched_at):
+                if _update(conn, p, old, sources, fetched_at):
                     updated += 1
                 else:
                     unchanged += 1
@@ -222,33 +199,15 @@ def _existing(conn: Any, gids: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-# A new mention's row as built where it is enriched (in the import's worker process, too),
-# before the batch it is stored in is known: the ``_NEW_KEYS`` columns, then the query that
-# found it and its time in microseconds (the batch is stored in posting order). A plain
-# tuple, cheap to send between processes; ``_stored`` adds the batch's columns.
-_NEW_KEYS = (
-    *("global_id", "network", "native_id", "url", "author_handle", "author_name"),
-    *("author_followers", "text", "lang", "created_at", "conversation_id", "in_reply_to"),
-    *("raw", "kind", "sentiment_label", "sentiment_compound", "tags", "sensitive"),
-    *("sensitive_reasons", "status", "thread_key", "due_at", "rating"),
-)
-_INSERT_KEYS = (*_NEW_KEYS, "fetched_at", "sources")
-_N = len(_NEW_KEYS)
-(_GID, _NETWORK, _NATIVE, _URL, _HANDLE, _NAME, _FOLLOWERS, _TEXT, _LANG, _CREATED) = range(10)
-(_CONVERSATION, _REPLY_TO, _RAW, _KIND, _LABEL, _COMPOUND, _TAGS, _SENSITIVE) = range(10, 18)
-(_REASONS, _STATUS, _KEY, _DUE, _RATING, _QUERY, _AT) = range(18, 25)
-NewRow = tuple[Any, ...]
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def new_row(p: Prepared) -> NewRow:
-    """``p`` as the row a new mention gets (see ``_NEW_KEYS``); pure, so a worker can build it."""
+def _row_values(
+    gid: str, p: Prepared, sources: list[str], fetched_at: str | None, key: str | None
+) -> tuple[Any, ...]:
+    """The columns of a new mention's row, in ``_ROW_KEYS`` order (a tuple: the common
+    row goes to ``executemany`` as is, without a dict built and taken apart per row)."""
     m, e = p.mention, p.enrichment
     author = m.author
-    brand = p.kind == "brand"
     return (
-        m.global_id,
+        gid,
         m.network,
         m.native_id,
         m.url,
@@ -258,8 +217,10 @@ def new_row(p: Prepared) -> NewRow:
         m.text,
         e.lang or m.lang,
         iso(m.created_at),
+        fetched_at,
         m.conversation_id,
         m.in_reply_to,
+        _dumps_list(sources),
         _raw_text(m),
         p.kind,
         e.sentiment.label,
@@ -268,17 +229,24 @@ def new_row(p: Prepared) -> NewRow:
         int(bool(e.sensitive_reasons)),
         _dumps_list(e.sensitive_reasons),
         "open",
-        None if brand else thread_key(m),
+        key,
         iso(p.due_at),
         m.rating,
-        m.query,
-        (m.created_at - _EPOCH) // _MICROSECOND,
     )
 
 
-def _stored(r: NewRow, fetched_at: str | None, sources: list[str]) -> tuple[Any, ...]:
-    """The values of ``_INSERT_KEYS`` for a new row stored in a batch fetched at ``fetched_at``."""
-    return (*r[:_N], fetched_at, _dumps_list(sources))
+def _row(gid: str, p: Prepared, sources: list[str], fetched_at: str | None) -> dict[str, Any]:
+    """The columns of a new mention's row (``thread_key`` filled in by the caller)."""
+    return dict(zip(_ROW_KEYS, _row_values(gid, p, sources, fetched_at, None), strict=True))
+
+
+# The order of ``_row_values``'s columns (every new row has them all, in this order).
+_ROW_KEYS = (
+    *("global_id", "network", "native_id", "url", "author_handle", "author_name"),
+    *("author_followers", "text", "lang", "created_at", "fetched_at", "conversation_id"),
+    *("in_reply_to", "sources", "raw", "kind", "sentiment_label", "sentiment_compound"),
+    *("tags", "sensitive", "sensitive_reasons", "status", "thread_key", "due_at", "rating"),
+)
 
 
 class _Inserter:
@@ -295,51 +263,53 @@ class _Inserter:
     """
 
     def __init__(
-        self, conn: Any, fetched_at: str | None, new: Sequence[tuple[str, NewRow]]
+        self, conn: Any, fetched_at: str | None, new: Sequence[tuple[str, Prepared]]
     ) -> None:
         self.conn = conn
         self.fetched_at = fetched_at
         self.pending: list[tuple[Any, ...]] = []
-        mentions = [r for _g, r in new if r[_KIND] != "brand"]
-        self.open_keys = _open_thread_keys(conn, {r[_KEY] for r in mentions})
-        self.replied = _brand_replied(conn, {(r[_NETWORK], r[_NATIVE]) for r in mentions})
+        self.keys = {gid: thread_key(p.mention) for gid, p in new if p.kind != "brand"}
+        self.open_keys = _open_thread_keys(conn, set(self.keys.values()))
+        self.replied = _brand_replied(
+            conn, {(p.mention.network, p.mention.native_id) for _g, p in new if p.kind != "brand"}
+        )
         self.keys_inserted: set[str] = set()
 
     def flush(self) -> None:
         if self.pending:
-            cols = [*_INSERT_KEYS, "id", "item_id"]
-            marks = ["?"] * len(_INSERT_KEYS) + [_NEXT_ID, _NEXT_ID]
+            cols = [*_ROW_KEYS, "id", "item_id"]
+            marks = ["?"] * len(_ROW_KEYS) + [_NEXT_ID, _NEXT_ID]
             self.conn.executemany(
                 f"INSERT INTO mentions ({', '.join(cols)}) VALUES ({', '.join(marks)})",
                 self.pending,
             )
             self.pending = []
 
-    def insert(self, r: NewRow, sources: list[str]) -> int:
+    def insert(self, gid: str, p: Prepared, sources: list[str]) -> int:
         """Insert one new mention; returns how many open mentions a brand reply answered."""
-        conn = self.conn
-        values = _stored(r, self.fetched_at, sources)
-        if r[_KIND] == "brand":
+        conn, m = self.conn, p.mention
+        if p.kind == "brand":
             self.flush()
-            row = dict(zip(_INSERT_KEYS, values, strict=True))
+            row = _row(gid, p, sources, self.fetched_at)
             row["status"] = "done"
             row["closed_at"] = row["created_at"]
             mention_id = _insert_row(conn, row)
-            if r[_REPLY_TO]:
-                self.replied.add((r[_NETWORK], r[_REPLY_TO]))
-            return _answer_natively(conn, r, mention_id)
+            if m.in_reply_to:
+                self.replied.add((m.network, m.in_reply_to))
+            return _answer_natively(conn, m, mention_id)
 
-        key = r[_KEY]
+        key = self.keys[gid]
         may_join = key in self.open_keys or key in self.keys_inserted
-        may_be_answered = (r[_NETWORK], r[_NATIVE]) in self.replied
+        may_be_answered = (m.network, m.native_id) in self.replied
         self.keys_inserted.add(key)
+        values = _row_values(gid, p, sources, self.fetched_at, key)
         if not may_join and not may_be_answered:
             self.pending.append(values)
             return 0
         self.flush()
-        row = dict(zip(_INSERT_KEYS, values, strict=True))
+        row = dict(zip(_ROW_KEYS, values, strict=True))
         return _insert_mention(
-            conn, r, row, key, look_up_head=may_join, look_up_reply=may_be_answered
+            conn, m, row, key, look_up_head=may_join, look_up_reply=may_be_answered
         )
 
 
@@ -382,7 +352,7 @@ def _brand_replied(conn: Any, ids: set[tuple[str, str]]) -> set[tuple[str, str]]
 
 def _insert_mention(
     conn: Any,
-    r: NewRow,
+    m: Mention,
     row: dict[str, Any],
     key: str,
     *,
@@ -430,7 +400,7 @@ def _insert_mention(
     native = conn.execute(
         "SELECT id, native_id, author_handle, created_at, url, text FROM mentions "
         "WHERE network = ? AND in_reply_to = ? AND kind = 'brand' ORDER BY created_at LIMIT 1",
-        (r[_NETWORK], r[_NATIVE]),
+        (m.network, m.native_id),
     ).fetchone()
     if native is None:
         return 0
@@ -458,17 +428,16 @@ def _insert_row(conn: Any, row: dict[str, Any], *, new_item: bool = False) -> in
     return int(cur.fetchone()[0])
 
 
-def _answer_natively(conn: Any, brand_post: NewRow, brand_row_id: int) -> int:
+def _answer_natively(conn: Any, brand_post: Mention, brand_row_id: int) -> int:
     """A brand reply seen by a poll answers the item it replies to, at its own time."""
-    network, in_reply_to = brand_post[_NETWORK], brand_post[_REPLY_TO]
-    if not in_reply_to:
+    if not brand_post.in_reply_to:
         return 0
     # By global_id (network:native_id), the unique index: (network, native_id) has no index
     # of its own, and scanning a network's rows for every brand reply made import quadratic.
     target = conn.execute(
         "SELECT item_id FROM mentions WHERE global_id = ? AND kind = 'mention' "
         "AND status IN ('open', 'claimed')",
-        (f"{network}:{in_reply_to}",),
+        (f"{brand_post.network}:{brand_post.in_reply_to}",),
     ).fetchone()
     if target is None:
         return 0
@@ -476,11 +445,11 @@ def _answer_natively(conn: Any, brand_post: NewRow, brand_row_id: int) -> int:
         conn,
         target[0],
         brand_row_id,
-        brand_post[_NATIVE],
-        brand_post[_HANDLE],
-        brand_post[_CREATED],
-        brand_post[_URL],
-        brand_post[_TEXT],
+        brand_post.native_id,
+        brand_post.author.handle,
+        iso(brand_post.created_at),
+        brand_post.url,
+        brand_post.text,
     )
 
 
@@ -534,17 +503,20 @@ def _answer_item(
 
 
 def _update(
-    conn: Any, r: NewRow, old: dict[str, Any], sources: list[str], fetched_at: str | None
+    conn: Any, p: Prepared, old: dict[str, Any], sources: list[str], fetched_at: str | None
 ) -> bool:
     """Apply what the network changed; True if anything but the query list changed."""
+    m, e = p.mention, p.enrichment
     fresh = {
-        "text": r[_TEXT],
-        "url": r[_URL] or old["url"],
-        "author_name": r[_NAME] or old["author_name"],
-        "author_followers": r[_FOLLOWERS] if r[_FOLLOWERS] is not None else old["author_followers"],
-        "lang": r[_LANG] or old["lang"],
-        "rating": r[_RATING] if r[_RATING] is not None else old["rating"],
-        "raw": r[_RAW] if r[_RAW] is not None else old["raw"],
+        "text": m.text,
+        "url": m.url or old["url"],
+        "author_name": m.author.name or old["author_name"],
+        "author_followers": m.author.followers
+        if m.author.followers is not None
+        else old["author_followers"],
+        "lang": e.lang or m.lang or old["lang"],
+        "rating": m.rating if m.rating is not None else old["rating"],
+        "raw": _raw_text(m) if m.raw is not None else old["raw"],
     }
     changed = {k: v for k, v in fresh.items() if v != old[k] and k != "raw"}
     merged_sources = list(json.loads(old["sources"]))
@@ -559,12 +531,12 @@ def _update(
         if "text" in changed or "rating" in changed:
             # Text edited: rescore the model's view; agents' corrections and work stay.
             tags = list(json.loads(old["tags"]))
-            tags += [t for t in json.loads(r[_TAGS]) if t not in tags]
+            tags += [t for t in e.tags if t not in tags]
             reasons = list(json.loads(old["sensitive_reasons"]))
-            reasons += [x for x in json.loads(r[_REASONS]) if x not in reasons]
+            reasons += [r for r in e.sensitive_reasons if r not in reasons]
             sets.update(
-                sentiment_label=r[_LABEL],
-                sentiment_compound=r[_COMPOUND],
+                sentiment_label=e.sentiment.label,
+                sentiment_compound=e.sentiment.compound,
                 tags=_dumps(tags),
                 sensitive=int(bool(reasons)),
                 sensitive_reasons=_dumps(reasons),
