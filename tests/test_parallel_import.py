@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from social_watch import ingest_file, parallel
+from social_watch import ingest_file, parallel, store
 from tests.helpers import NOW, make_config, open_db, pipeline, rows
 
 TEXTS = [
@@ -101,6 +101,45 @@ def test_the_worker_writes_exactly_the_rows_of_the_in_process_import(
         "neutral",
     } <= labels  # every language gen.py writes is scored now
     assert any(r.get("action") == "replied" for r in alone)
+
+
+@pytest.mark.skipif(not parallel.can_fork(), reason="needs fork and two CPUs")
+def test_bad_lines_keep_their_numbers_and_batches_their_mentions(tmp_path, monkeypatch):
+    """With the worker on, a bad or blank line must not shift a batch's
+    boundary (40 mentions each, as in one process) nor the line number it is reported at."""
+    lines = _lines(900, seed=9)
+    bad_at = {}
+    for n in (1, 17, 41, 333, 334, 700):  # 1-based numbers in the final file
+        bad = "{not json" if n % 2 else ""
+        lines.insert(n - 1, bad)
+        if bad:
+            bad_at[n] = bad
+    lines.insert(500, json.dumps({"network": "x", "id": "late", "text": "hi"}))
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(ingest_file, "BATCH_SIZE", 40)
+    monkeypatch.setattr(parallel, "PARALLEL_AFTER", 100)
+    batches: dict[int, list[int]] = {}
+    real = store.ingest
+
+    def spy(db_, batch_, **kwargs):
+        batches.setdefault(id(db_), []).append(len(batch_) + kwargs.get("ignored", 0))
+        return real(db_, batch_, **kwargs)
+
+    monkeypatch.setattr(store, "ingest", spy)
+    results, dumps = [], []
+    for workers in (0, 1):
+        db = open_db(tmp_path, f"bad{workers}.db")
+        p = pipeline(make_config())
+        results.append(ingest_file.run(db, p.config, str(path), pipeline=p, workers=workers))
+        dumps.append(_dump(db))
+    alone, shared = results
+    assert dumps[0] == dumps[1] and len(dumps[0]) > 800
+    assert shared.as_dict() == alone.as_dict() and shared.lines == alone.lines
+    assert [r.line for r in shared.rejected] == sorted([*bad_at, 501])
+    assert "created_at" in shared.rejected[-1].reason
+    sizes = list(batches.values())
+    assert sizes[0] == sizes[1] and set(sizes[1][:-1]) == {40}
 
 
 def test_a_short_import_stays_in_one_process(tmp_path, monkeypatch):
