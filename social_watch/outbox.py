@@ -34,7 +34,6 @@ leaves a 'replied' action with the whole text in the audit trail.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -43,6 +42,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from social_watch import db as dbmod
+from social_watch import process
 from social_watch.clock import from_db, iso
 from social_watch.connector import Connector, PostedReply
 from social_watch.errors import (
@@ -55,7 +55,7 @@ from social_watch.errors import (
     UsageError,
 )
 from social_watch.models import Mention
-from social_watch.process import pid_alive, start_token
+from social_watch.process import start_token
 from social_watch.redact import redact
 from social_watch.store import add_action
 from social_watch.store import outbox as store
@@ -67,7 +67,7 @@ LEASE = timedelta(minutes=10)  # how long a silent sender is waited for (any hos
 # How long after an attempt a network that ignores idempotency keys may still create the
 # post (a request the server is still working on): no second post before that.
 GRACE = timedelta(minutes=2)
-HOST = socket.gethostname()
+HOST = process.HOST
 # Rows this process is recording or sending right now: row key -> the thread doing it
 # (threads share host:pid, so this is how one thread sees another's send as alive).
 _IN_FLIGHT: dict[str, int] = {}
@@ -119,7 +119,7 @@ def new_key(item_id: int, kind: str) -> str:
 
 
 def owner_id() -> str:
-    return f"{HOST}:{os.getpid()}"
+    return process.owner_id()
 
 
 def owner_started() -> str | None:
@@ -230,22 +230,12 @@ def owner_alive(row: dict[str, Any], now: datetime) -> bool:
     lease = from_db(row.get("lease_until"))
     if lease is None or lease <= now:
         return False  # no request takes that long: the owner is stuck or gone
-    host, _, pid_text = owner.rpartition(":")
-    if host != HOST:
-        return True
-    try:
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if pid == os.getpid():
+
+    def mine() -> bool:  # another thread of this process sending it
         holder = _IN_FLIGHT.get(row["key"])
         return holder is not None and holder != threading.get_ident()
-    if not pid_alive(pid):
-        return False
-    recorded = row.get("owner_started")
-    now_started = start_token(pid)
-    # The pid runs, but is it still the process that took the row (pid reuse)?
-    return not (recorded and now_started and recorded != now_started)
+
+    return process.owner_alive(owner, row.get("owner_started"), mine=mine)
 
 
 def _take(db: Store, row: dict[str, Any], now: datetime) -> dict[str, Any] | None:

@@ -1,8 +1,13 @@
-"""Is a process on this host still alive? Shared by the outbox owner and the watch lock."""
+"""Is a process on this host still alive? Shared by the outbox owner, the watch lock and an
+import's deferred indexes."""
 
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Callable
+
+HOST = socket.gethostname()
 
 
 def pid_alive(pid: int) -> bool:
@@ -40,3 +45,27 @@ def start_token(pid: int) -> str | None:
     except OSError:
         boot = ""
     return f"{boot}:{fields[19]}"
+
+
+def owner_id() -> str:
+    """This process as a row's owner: ``host:pid``."""
+    return f"{HOST}:{os.getpid()}"
+
+
+def owner_alive(owner: str, started: str | None, *, mine: Callable[[], bool]) -> bool:
+    """Might ``owner`` (``host:pid``, as ``owner_id`` writes it), which recorded ``started``
+    (its ``start_token``), still run? Another host's: True, this host cannot tell. This
+    process's: ``mine()``. A pid now run by another process (reused) is not the owner."""
+    host, _, pid_text = owner.rpartition(":")
+    if host != HOST:
+        return True
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return mine()
+    if not pid_alive(pid):
+        return False
+    now_started = start_token(pid)
+    return not (started and now_started and started != now_started)

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from typing import TYPE_CHECKING
 
-from social_watch.process import pid_alive, start_token
+from social_watch.process import owner_alive, owner_id, start_token
 
 if TYPE_CHECKING:
     from social_watch.store.sqlite import SQLiteStore
@@ -67,31 +66,20 @@ def worth_deferring(expected_rows: int | None, existing_rows: int) -> bool:
 
 
 def _me() -> tuple[str, str | None]:
-    return f"{socket.gethostname()}:{os.getpid()}", start_token(os.getpid())
+    return owner_id(), start_token(os.getpid())
 
 
 def _owner_alive(owner: str, started: str | None) -> bool:
-    """Is the import that dropped an index (``host:pid``) still running?"""
-    host, _, pid_text = owner.rpartition(":")
-    if host != socket.gethostname():
-        return True  # cannot tell; SQLite files are not shared across hosts anyway
-    try:
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if pid == os.getpid():
-        return True  # this process's own import, on another connection
-    if not pid_alive(pid):
-        return False
-    now_started = start_token(pid)
-    return not (started and now_started and started != now_started)  # pid reused
+    """Is the import that dropped an index (``host:pid``) still running? This process's
+    own, on another connection, counts as running."""
+    return owner_alive(owner, started, mine=lambda: True)
 
 
 def defer(db: SQLiteStore, expected_rows: int | None) -> list[str]:
     """Drop the ``DEFERRABLE`` indexes if a load of ``expected_rows`` makes it pay; returns
     the names dropped (none when another import holds deferred indexes)."""
-    if expected_rows is None or expected_rows < MIN_ROWS or db.conn.in_transaction:
-        return []
+    if db.conn.in_transaction or not worth_deferring(expected_rows, 0):
+        return []  # too small whatever the table holds: no write lock taken
     marks = ", ".join("?" for _ in DEFERRABLE)
     with db.write():
         if db.scalar("SELECT COUNT(*) FROM deferred_indexes"):

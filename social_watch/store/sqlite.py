@@ -124,7 +124,7 @@ class SQLiteStore(Store, sqlite_utils.Database):
                 raise
             # An import dropped the hinted index for now (``bulk_load``): the same answer
             # without the hint, by whatever plan is left.
-            return self.conn.execute(without_index_hints(sql), params or ())
+            return self.conn.execute(without_index_hints(sql), params if params is not None else ())
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> None:
         self.conn.executemany(sql, seq)
