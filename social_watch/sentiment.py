@@ -199,64 +199,21 @@ def _get_identifier() -> Any:
 
 
 def _load_identifier() -> Any:
-    """py3langid restricted to ``_LANGID_LANGS``, loaded with a lower memory peak.
-
-    py3langid's loader holds its 39 MB state table twice (NumPy array and ``array``
-    copy) and ``set_languages`` keeps the whole model beside the restricted one; an
-    import's peak memory was mostly that. Here the table streams into the ``array`` and
-    only the restricted columns are kept. Any surprise in the model file: the stock path.
-    """
-    from py3langid import langid
+    """py3langid restricted to ``_LANGID_LANGS``, from the unpacked copy in the user's
+    cache when there is one (``langid_model``). Any surprise in the model file: the
+    stock loader."""
+    from social_watch import langid_model
 
     try:
-        ident = _load_identifier_lean(langid)
+        return langid_model.load(_LANGID_LANGS)
     except Exception:  # another py3langid layout: its own loader
+        from py3langid import langid
+
         ident = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
         ident.set_languages(_LANGID_LANGS)
-    # set_languages keeps the full model to reset to; nothing here resets
-    ident._full_model = (ident.nb_ptc, ident.nb_pc, ident.nb_classes)
-    return ident
-
-
-def _load_identifier_lean(langid: Any) -> Any:
-    import lzma
-    import shutil
-    import tempfile
-    from array import array
-
-    import numpy as np
-
-    path = langid.MODEL_DIR / langid.MODEL_FILE
-    with tempfile.TemporaryFile(suffix=".npz") as tmp:
-        with lzma.open(path) as src:
-            shutil.copyfileobj(src, tmp, length=1 << 20)
-        tmp.seek(0)
-        with np.load(tmp, allow_pickle=False) as data:
-            classes = data["classes"].tolist()
-            keep = [i for i, c in enumerate(classes) if c in set(_LANGID_LANGS)]
-            ptc = np.asarray(data["ptc"][:, keep])
-            pc = np.asarray(data["pc"][keep])
-            row = array("H" if data["nextmove_row"].dtype.itemsize == 2 else "I")
-            row.frombytes(np.ascontiguousarray(data["nextmove_row"]).tobytes())
-            output = data["out_feat"].tolist()
-            with data.zip.open("nextmove.npy") as f:
-                version = np.lib.format.read_magic(f)
-                fmt = np.lib.format
-                read_header = (
-                    fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-                )
-                shape, fortran, dtype = read_header(f)
-                if fortran or len(shape) != 1 or dtype.kind != "u" or dtype.byteorder == ">":
-                    raise ValueError("unexpected state table layout")
-                nextmove = array({2: "H", 4: "I", 8: "L"}[dtype.itemsize])
-                while chunk := f.read(1 << 20):
-                    nextmove.frombytes(chunk)
-                if len(nextmove) != shape[0]:
-                    raise ValueError("truncated state table")
-    ident = langid.LanguageIdentifier(
-        ptc, pc, [classes[i] for i in keep], nextmove, output, norm_probs=True, tk_row=row
-    )
-    return ident
+        # set_languages keeps the full model to reset to; nothing here resets
+        ident._full_model = (ident.nb_ptc, ident.nb_pc, ident.nb_classes)
+        return ident
 
 
 def _looks_english(cleaned: str, words: set[str] | None = None) -> bool:

@@ -15,8 +15,15 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"  # recorded payloads, se
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="session")
+def langid_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One unpacked language model for the session's tests (``social_watch.langid_model``),
+    instead of one written into every test's own home."""
+    return tmp_path_factory.mktemp("langid-cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, langid_cache: Path) -> Iterator[Path]:
     """No developer config, agent, token or proxy leaks into a test."""
     import os
 
@@ -34,6 +41,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HOME", str(home))
     for var in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SOCIAL_WATCH_CACHE_DIR", str(langid_cache))
     monkeypatch.chdir(tmp_path)
     # One table width whatever runs the tests (a terminal, a pipe, a pytest-xdist worker):
     # tables are cut to the terminal's width, and a test reads whole cells.

@@ -152,23 +152,6 @@ def test_a_short_import_stays_in_one_process(tmp_path, monkeypatch):
     assert result.counts.new > 0
 
 
-def test_the_lean_language_model_is_the_stock_one_restricted():
-    import numpy as np
-    from py3langid import langid
-
-    from social_watch import sentiment
-
-    lean = sentiment._load_identifier_lean(langid)
-    stock = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
-    stock.set_languages(sentiment._LANGID_LANGS)
-    assert lean.nb_classes == stock.nb_classes
-    assert np.array_equal(lean.nb_ptc, stock.nb_ptc) and np.array_equal(lean.nb_pc, stock.nb_pc)
-    assert lean.tk_nextmove == stock.tk_nextmove and lean.tk_row == stock.tk_row
-    assert lean.tk_output == stock.tk_output
-    for text in ("meine Bestellung ist nicht angekommen", "objednávka stále nedorazila"):
-        assert lean.classify(text) == stock.classify(text)
-
-
 def test_an_import_checkpoints_less_often_and_restores_the_setting(tmp_path, monkeypatch):
     """SQLite: the WAL is checkpointed every BULK_CHECKPOINT_PAGES while importing only."""
     from social_watch import store
