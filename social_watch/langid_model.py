@@ -26,6 +26,7 @@ from typing import IO, Any
 log = logging.getLogger(__name__)
 
 FORMAT = 1  # bump when what is written changes
+KEEP = 2  # model files kept: this one and one other (a second install, the previous version)
 CACHE_ENV = "SOCIAL_WATCH_CACHE_DIR"  # overrides the directory; "off" disables the cache
 
 
@@ -170,8 +171,20 @@ def _save(ident: Any, out_feat: Any, path: Path) -> None:
                         out.write(data[start : start + (1 << 20)])
         os.replace(tmp, path)
         tmp = None
+        _prune(path)
     except Exception as exc:
         log.debug("could not write the language model cache %s: %s", path, exc)
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+
+
+def _prune(written: Path) -> None:
+    """Remove all but the ``KEEP`` newest model files: each py3langid upgrade (or language
+    list) writes a new ~50 MB file, and the old ones would stay forever."""
+    files = sorted(
+        written.parent.glob("langid-*.npz"), key=lambda f: f.stat().st_mtime_ns, reverse=True
+    )
+    for old in files[KEEP:]:
+        if old != written:
+            old.unlink(missing_ok=True)

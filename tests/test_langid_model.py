@@ -120,3 +120,22 @@ def test_detection_uses_the_cache_between_processes(tmp_path, monkeypatch):
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert second.stdout == first.stdout
     assert path.stat().st_mtime_ns == before  # read, not rewritten
+
+
+def test_old_model_files_are_removed_but_one(tmp_path, monkeypatch):
+    """A py3langid upgrade writes a new file; the cache keeps it and one other, not all."""
+    import os
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv(langid_model.CACHE_ENV, str(cache))
+    for age, name in enumerate(("langid-old1.npz", "langid-old2.npz", "langid-old3.npz")):
+        stale = cache / name
+        stale.write_bytes(b"an earlier version's model")
+        os.utime(stale, ns=(10**18 + age, 10**18 + age))  # old3 is the newest of them
+    (cache / "notes.txt").write_text("not ours")
+    langid_model.load(LANGS)
+    left = {p.name for p in cache.iterdir()}
+    written = [n for n in left if n.startswith("langid-") and not n.startswith("langid-old")]
+    assert len(written) == 1
+    assert left == {written[0], "langid-old3.npz", "notes.txt"}
