@@ -411,6 +411,16 @@ _CARE_EMOJI: dict[str, str] = {
     "\u2705": "check mark button good",
     "\U0001f4af": "hundred points good",
 }
+# VADER reads an emoji as its Unicode name, and some names say the opposite of what the
+# emoji means in a message or nothing at all: "fire" is negative (🔥 is praise: "love
+# these 🔥"), "broken heart" positive (its "heart"), "face vomiting" and "star-struck"
+# neutral. Those take the valence the lexicon languages give them
+# (``emoji_valence``), so "love it 🔥" reads the same in English as in
+# Polish. Not 🙏 (a request's "please", which the care lexicon keeps neutral) nor 👏 (as
+# often sarcastic as not: "awesome job losing my bag 👏"); the complaint emoji (🙄 😡 …)
+# are a care cue (``_RULES``) and keep VADER's reading.
+_EMOJI_KEEP_VADER = frozenset("\U0001f64f\U0001f44f")
+_EMOJI_MIN_VALENCE = 1.5  # a clear meaning; milder ones (💀, 😈) are left to VADER
 
 
 def _make_care_analyzer(care_lexicon: bool = True) -> Any:
@@ -546,7 +556,31 @@ def _make_care_analyzer(care_lexicon: bool = True) -> Any:
                 lexicon.pop(word, None)
             else:
                 lexicon[word] = valence
+        _agree_on_emoji(analyzer)
     return analyzer
+
+
+def _agree_on_emoji(analyzer: Any) -> None:
+    """Give an emoji whose VADER reading contradicts (or misses) its shared valence that
+    valence, as a word of its own in the lexicon (negation and boosters still apply)."""
+    from social_watch.emoji_valence import EMOJI_VALENCE
+
+    cues = _emoji_cues()
+    for emoji, valence in EMOJI_VALENCE.items():
+        if abs(valence) < _EMOJI_MIN_VALENCE or emoji in _EMOJI_KEEP_VADER or emoji in cues:
+            continue
+        compound = analyzer.polarity_scores(emoji)["compound"]
+        if compound * valence > 0:
+            continue  # VADER's description already says it
+        token = "emoji" + "".join(f"{ord(ch):x}" for ch in emoji)
+        analyzer.emojis[emoji] = token
+        analyzer.lexicon[token] = valence
+
+
+def _emoji_cues() -> frozenset[str]:
+    pattern = next(p for name, _w, _t, p in _RULES if name == "emoji")
+    assert pattern is not None and pattern.startswith("[") and pattern.endswith("]")
+    return frozenset(pattern[1:-1])
 
 
 _plain_analyzer: Any = None

@@ -450,3 +450,48 @@ def test_more_complaints_to_brands(text: str) -> None:
 
 def test_couldnt_be_happier_is_praise() -> None:
     assert score("thanks for the help, couldn't be happier").label == "positive"
+
+
+# --------------------------------------------------------------------------- emoji
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("love these trainers 🔥🔥", "positive"),  # VADER reads "fire": negative
+        ("Shop Example clearance 90% OFF 🔥 all sizes, today only", "positive"),
+        ("order cancelled for the third time 💔", "negative"),  # VADER: "heart", positive
+        ("the soup in the box was 🤮", "negative"),  # VADER: nothing
+        ("delivered the next morning 🤩", "positive"),
+        ("not 🔥 at all, the sole came off", "negative"),  # negation still applies
+    ],
+)
+def test_an_emoji_means_in_english_what_it_means_elsewhere(text: str, label: str) -> None:
+    assert score(text, "en").label == label
+
+
+def test_every_clear_emoji_has_the_same_sign_in_english_and_the_lexicon_languages() -> None:
+    """The one table (``emoji_valence``) decides, except where the care layer reads the
+    emoji itself (complaint cues) or keeps it neutral on purpose (🙏, 👏)."""
+    from social_watch.emoji_valence import EMOJI_VALENCE
+
+    cues = sentiment._emoji_cues()
+    checked = 0
+    for emoji, valence in EMOJI_VALENCE.items():
+        if abs(valence) < sentiment._EMOJI_MIN_VALENCE or emoji in cues:
+            continue
+        if emoji in sentiment._EMOJI_KEEP_VADER:
+            continue
+        english = sentiment._get_care().polarity_scores(f"the parcel {emoji}")["compound"]
+        polish = score(f"paczka {emoji}", "pl").compound
+        assert english * valence > 0 and polish * valence > 0, emoji
+        checked += 1
+    assert checked >= 40
+
+
+def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
+    """🙏 is a request's "please" (neutral in care), 👏 as often sarcastic as not."""
+    plain = sentiment._make_care_analyzer(care_lexicon=False)
+    for emoji in sentiment._EMOJI_KEEP_VADER:
+        care = sentiment._get_care()
+        assert care.emojis[emoji] == plain.emojis[emoji]
