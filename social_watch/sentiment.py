@@ -357,6 +357,14 @@ _CARE_LEXICON: dict[str, float] = {
     "scratched": -1.2,
     "scratches": -1.0,
     "cracked": -1.4,
+    # damage in a parcel, as a customer names it ("a massive crack down the side")
+    "crack": -1.4,
+    "cracks": -1.4,
+    "chipped": -1.4,
+    "stained": -1.2,
+    "frayed": -1.2,
+    "fraying": -1.2,
+    "ripped": -1.4,
     "soaked": -1.0,
     "ruined": -2.2,
     "expired": -1.0,
@@ -434,7 +442,8 @@ def _make_care_analyzer(care_lexicon: bool = True) -> Any:
         SentiText,
     )
 
-    negate = frozenset(NEGATE)
+    # "zero regrets", "zero issues": a shop's customers negate with "zero" as with "no"
+    negate = frozenset(NEGATE) | ({"zero"} if care_lexicon else frozenset())
 
     class _CareAnalyzer(SentimentIntensityAnalyzer):
         """VADER with the care lexicon and a faster, equivalent emoji pass.
@@ -927,7 +936,7 @@ _RULES: list[tuple[str, float, str, str | None]] = [
         "again twice second third fourth fifth 2nd 3rd 4th 5th time row",
         r"yet again|once again|again[?!]|happened (?:again|twice)|twice now|(?:second|third"
         r"|fourth|fifth|2nd|3rd|4th|5th) (?:time|email|call|message|attempt|exchange|complaint"
-        r"|damaged|one)|for the \w+ time|in a row",
+        r"|damaged|one)|for the (?!first |1st )\w+ time|in a row",
     ),
     ("not_yet", 0.35, "yet", _NEG + r" (?:\S+ ){0,4}?yet|yet another"),
     (
@@ -1039,7 +1048,7 @@ _RULES: list[tuple[str, float, str, str | None]] = [
         "complained complaining poor lack avoid stars star copy hung apology sorry apologised "
         "apologized",
         r"(?:is a|absolute|what a|such a) joke|fed up|sick of|tired of|had enough"
-        r"|going in circles|waste of|(?<!never )regret\w*|(?<!can't )(?<!cant )complain(?:ed|ing)?\b"
+        r"|going in circles|waste of|(?<!never )(?<!no )(?<!zero )(?<!not )(?<!don't )(?<!dont )regret\w*|(?<!can't )(?<!cant )complain(?:ed|ing)?\b"
         r"|poor (?:service|quality|communication|packaging)|lack of|(?<!to )avoid|zero stars"
         r"|(?:one|1) star|copy[- ]paste|hung up|not (?:a|one) (?:single )?(?:apology|sorry)"
         r"|(?:nobody|no one) (?:even )?apologi[sz]ed",

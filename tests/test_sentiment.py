@@ -495,3 +495,20 @@ def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
     for emoji in sentiment._EMOJI_KEEP_VADER:
         care = sentiment._get_care()
         assert care.emojis[emoji] == plain.emojis[emoji]
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("@shopexample the dresser arrived with a massive crack down the side", "negative"),
+        ("mug arrived chipped and the box was stained", "negative"),
+        ("the upper is already fraying at the toe box", "negative"),
+        ("own 3 pairs of the linen trousers, zero regrets", "positive"),  # "zero" negates
+        ("no regrets ordering the big sofa", "positive"),
+        ("I regret ordering from you", "negative"),
+        ("just ordered for the first time, fingers crossed the sizing is good", "positive"),
+        ("for the third time, where is my order", "negative"),
+    ],
+)
+def test_care_words_a_shop_hears(text: str, label: str) -> None:
+    assert score(text, "en").label == label
