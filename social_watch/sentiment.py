@@ -939,6 +939,15 @@ _RULES: list[tuple[str, float, str, str | None]] = [
         r"|damaged|one)|for the (?!first |1st )\w+ time|in a row",
     ),
     ("not_yet", 0.35, "yet", _NEG + r" (?:\S+ ){0,4}?yet|yet another"),
+    # counting the days of a wait: "today is day 12", "day 17. not a peep"
+    (
+        "day_count",
+        0.35,
+        "day",
+        r"(?:today is|it's|its|now|we're on|this is) day \d{1,3}\b|^day \d{1,3}(?:[.!,:]|$)",
+    ),
+    # what the shop said would happen, told back: "was promised within 5 working days"
+    ("was_promised", 0.3, "promised", r"(?:was|were|been|got) promised\b"),
     (
         "another_fail",
         0.4,

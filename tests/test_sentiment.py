@@ -508,6 +508,10 @@ def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
         ("I regret ordering from you", "negative"),
         ("just ordered for the first time, fingers crossed the sizing is good", "positive"),
         ("for the third time, where is my order", "negative"),
+        ('my refund was promised "within 5 working days". Today is day 12.', "negative"),
+        ("day 9. nothing from you", "negative"),
+        ("day 2 of my holiday and loving the new bag", "positive"),
+        ("we were promised free returns", "negative"),
     ],
 )
 def test_care_words_a_shop_hears(text: str, label: str) -> None:
