@@ -365,6 +365,10 @@ _CARE_LEXICON: dict[str, float] = {
     "frayed": -1.2,
     "fraying": -1.2,
     "ripped": -1.4,
+    # silence and broken things, as customers say it
+    "crickets": -1.2,
+    "404": -1.5,
+    "lie": -1.5,
     "soaked": -1.0,
     "ruined": -2.2,
     "expired": -1.0,
@@ -945,6 +949,22 @@ _RULES: list[tuple[str, float, str, str | None]] = [
         0.35,
         "day",
         r"(?:today is|it's|its|now|we're on|this is) day \d{1,3}\b|^day \d{1,3}(?:[.!,:]|$)",
+    ),
+    # the least a customer still asks for: "can I at least get the shipping fee back?"
+    (
+        "at_least",
+        0.35,
+        "least",
+        r"(?:can|could|would|will) (?:i|you|we|someone) (?:\w+ )?at least"
+        r"|at least (?:reply|answer|respond|acknowledge|tell|let|refund|give|send|apologi[sz]e)",
+    ),
+    # a parcel that has not moved since: "it's been sat in the hub ever since"
+    (
+        "ever_since",
+        0.35,
+        "since",
+        r"(?:sat|sitting|stuck|waiting|nothing|silence|no (?:word|reply|update|news))\b"
+        r".{0,60}\bever since",
     ),
     # what the shop said would happen, told back: "was promised within 5 working days"
     ("was_promised", 0.3, "promised", r"(?:was|were|been|got) promised\b"),

@@ -512,6 +512,12 @@ def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
         ("day 9. nothing from you", "negative"),
         ("day 2 of my holiday and loving the new bag", "positive"),
         ("we were promised free returns", "negative"),
+        ("it showed up in 6 days. can I at least get the shipping fee back?", "negative"),
+        ("at least it arrived in the end, thanks", "positive"),
+        ("ordered on the 3rd and it's been sat in the hub ever since", "negative"),
+        ("been loving them ever since", "positive"),
+        ("the tracking link in your email goes to a 404 page", "negative"),
+        ("tried twitter too, crickets", "negative"),
     ],
 )
 def test_care_words_a_shop_hears(text: str, label: str) -> None:
