@@ -147,6 +147,25 @@ def test_general_vocabulary(lang: str, text: str, label: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("lang", "text", "label"),
+    [
+        ("sk", "Poslali ste mi zlú veľkosť a výmenu mám platiť ja?", "negative"),
+        ("sk", "Ľúbim ťa, zlatko", "positive"),  # "zl" stays masked
+        (
+            "pl",
+            "Zamówienie miało być w poniedziałek, a dziś jest piątek. Zero kontaktu.",
+            "negative",
+        ),
+        ("pl", "Zero problemów, wszystko doszło szybko", "positive"),  # "zero" negates
+        ("cs", "Kurýr nechal balík před domem v dešti, krabice byla promočená.", "negative"),
+        ("sk", "Balík prišiel premočený", "negative"),
+    ],
+)
+def test_care_words_a_shop_hears(lang: str, text: str, label: str) -> None:
+    assert score(text, lang).label == label
+
+
+@pytest.mark.parametrize(
     ("lang", "text"),
     [
         ("sk", "Dnes mi nič nevychádza"),  # negative concord: one negation, not two
