@@ -367,6 +367,8 @@ _CARE_LEXICON: dict[str, float] = {
     "ripped": -1.4,
     # silence and broken things, as customers say it
     "crickets": -1.2,
+    "greyed": -1.2,  # "my downloads are greyed out"
+    "grayed": -1.2,
     "404": -1.5,
     "lie": -1.5,
     "soaked": -1.0,
@@ -792,6 +794,9 @@ _RULES: list[tuple[str, float, str, str | None]] = [
         "hasnt_done",
         0.5,
         "hasn't hasnt haven't havent not yet isn't wasn't n't",
+        # not after "that"/"which": "an order that hasn't shipped" names the order a
+        # question is about ("how do I change the address on ..."), it does not complain
+        r"(?<!that )(?<!which )"
         r"(?:hasn't|hasnt|haven't|havent|has not|have not|yet to|still not|still hasn't"
         r"|still haven't|isn't|is not|wasn't)(?: \w+)? " + _NOT_ARRIVED,
     ),

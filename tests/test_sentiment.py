@@ -518,6 +518,9 @@ def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
         ("been loving them ever since", "positive"),
         ("the tracking link in your email goes to a 404 page", "negative"),
         ("tried twitter too, crickets", "negative"),
+        ("how do I change the address on an order that hasn't shipped?", "neutral"),
+        ("my order hasn't arrived", "negative"),
+        ("my downloaded songs are greyed out", "negative"),
     ],
 )
 def test_care_words_a_shop_hears(text: str, label: str) -> None:
