@@ -279,6 +279,21 @@ def fold(word: str) -> str:
 
 _CLAUSE_RE = re.compile(r"[,.;:!?()\n]+|\s[-–]\s")
 # "but": what follows weighs more than what went before (VADER's 0.5 / 1.5)
+# Greetings open most messages to a shop and are no mood: "Dobrý den, objednávka
+# nedorazila" is a complaint, "Dzień dobry, czy wysyłacie na Słowację?" a question, but
+# "dobrý"/"dobry"/"добрый"/"guten" score as praise. They are dropped before scoring and
+# still count as a sign of the language (short texts are placed by what the lexicon knows).
+_GREETING_RE = {
+    lang: re.compile(rf"(?<!\w)(?:{pattern})(?!\w)")
+    for lang, pattern in {
+        "cs": r"dobr[ýyée] (?:den|r[áa]no|odpoledne|ve[čc]er)|dobrou noc",
+        "sk": r"dobr[ýyée] (?:de[ňn]|r[áa]no|popoludnie|ve[čc]er)",
+        "pl": r"dzie[ńn] dobry|dobry wiecz[óo]r|dobrego dnia",
+        "ru": r"добр(?:ый|ое|ого) (?:день|вечер|утро|дня|вечера|утра)|доброй ночи",
+        "uk": r"добр(?:ий|ого|е) (?:день|вечір|ранок|дня|вечора|ранку)|на добраніч",
+        "de": r"guten (?:tag|morgen|abend)",
+    }.items()
+}
 _BUT_RE = re.compile(r"\b(?:ale|lecz|jednak|však|но|але|однако|проте|aber|jedoch)\b")
 _NEG_WINDOW = 3  # a negator reaches three words on, within its clause: "nie je to dobré"
 # German negates after the verb too: "funktioniert nicht", "gefällt mir gar nicht"
@@ -472,6 +487,10 @@ def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
     low = text.lower()
     total = 0.0
     signal = False
+    greeting = _GREETING_RE.get(lang)
+    if greeting is not None:
+        low, greeted = greeting.subn(" ", low)
+        signal = greeted > 0
     buts = [m.start() for m in _BUT_RE.finditer(low)]
     but = buts[-1] if buts else None
     cut = but if but is not None else 0

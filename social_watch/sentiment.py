@@ -1387,8 +1387,16 @@ def _fired_rules(text: str) -> list[str]:
     return out
 
 
+# "Good evening, I'd like to return a jacket" is a request, not praise: an opening greeting
+# is dropped before VADER reads the text (the care cues still see it).
+_GREETING_EN = re.compile(
+    r"^(?:(?:hi|hello|hey|dear \w+)[ ,!.]*)?good (?:morning|afternoon|evening)\b", re.I
+)
+
+
 def _care_compound(cleaned: str, low: str, toks: list[str], words: set[str]) -> float:
-    compound: float = _get_care().polarity_scores(cleaned)["compound"]
+    text = _GREETING_EN.sub("", cleaned) if "good" in words else cleaned
+    compound: float = _get_care().polarity_scores(text)["compound"]
     neg, pos = _care_cues(low, toks, words)
     if neg > pos:
         if compound > 0:

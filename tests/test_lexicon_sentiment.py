@@ -166,6 +166,29 @@ def test_care_words_a_shop_hears(lang: str, text: str, label: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("lang", "question", "complaint"),
+    [
+        ("cs", "Dobrý den, posíláte zboží i na Slovensko?", "Dobrý den, objednávka nedorazila"),
+        ("cs", "Dobry den, mate XL?", "Dobry den, objednavka stale nedorazila"),
+        ("sk", "Dobrý deň, posielate aj do Česka?", "Dobrý deň, objednávka stále neprišla"),
+        ("pl", "Dzień dobry, czy wysyłacie na Słowację?", "Dzień dobry, paczka nie dotarła"),
+        ("ru", "Добрый день, есть ли доставка в Казахстан?", "Добрый день, заказ так и не пришёл"),
+        ("uk", "Добрий день, чи є доставка до Польщі?", "Добрий день, замовлення досі не прийшло"),
+        (
+            "de",
+            "Guten Tag, liefern Sie auch nach Österreich?",
+            "Guten Tag, das Paket ist nie angekommen",
+        ),
+    ],
+)
+def test_a_greeting_is_no_mood(lang: str, question: str, complaint: str) -> None:
+    """Most messages to a shop open with "good day"; it must not read as praise."""
+    assert score(question, lang).label == "neutral"
+    assert score(complaint, lang).label == "negative"
+    assert score(question).label == "neutral"  # detected, the greeting still places it
+
+
+@pytest.mark.parametrize(
     ("lang", "text"),
     [
         ("sk", "Dnes mi nič nevychádza"),  # negative concord: one negation, not two

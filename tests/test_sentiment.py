@@ -521,6 +521,9 @@ def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
         ("how do I change the address on an order that hasn't shipped?", "neutral"),
         ("my order hasn't arrived", "negative"),
         ("my downloaded songs are greyed out", "negative"),
+        ("Good evening, I would like to return a jacket", "neutral"),  # a greeting, no praise
+        ("Hi, good morning! the jacket is great", "positive"),
+        ("good afternoon, my parcel never arrived", "negative"),
     ],
 )
 def test_care_words_a_shop_hears(text: str, label: str) -> None:
