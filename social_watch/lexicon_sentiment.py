@@ -290,8 +290,39 @@ _GREETING_RE = {
         "sk": r"dobr[ýyée] (?:de[ňn]|r[áa]no|popoludnie|ve[čc]er)",
         "pl": r"dzie[ńn] dobry|dobry wiecz[óo]r|dobrego dnia",
         "ru": r"добр(?:ый|ое|ого) (?:день|вечер|утро|дня|вечера|утра)|доброй ночи",
-        "uk": r"добр(?:ий|ого|е) (?:день|вечір|ранок|дня|вечора|ранку)|на добраніч",
+        # "Вітаю," opens a message; "вітаю з ..." congratulates
+        "uk": r"добр(?:ий|ого|е) (?:день|вечір|ранок|дня|вечора|ранку)|на добраніч"
+        r"|вітаю(?: вас)?(?! (?:вас )?(?:з|зі|із)(?!\w))",
         "de": r"guten (?:tag|morgen|abend)",
+    }.items()
+}
+# "Děkuji", "Dziękuję", "Спасибо", "Danke" close most messages to a shop. After a
+# complaint or a question that is politeness ("thanks for your answer", "thanks in
+# advance"), not praise, and its +2.5 turned "the parcel has not arrived. Thank you."
+# positive. So a thanks counts only when the rest of the message is not negative and asks
+# nothing: "Děkuji!", "Děkuji za rychlé doručení" stay praise (English: the care layer).
+_THANKS_RE = {
+    lang: re.compile(rf"(?<!\w)(?:{pattern})(?!\w)")
+    for lang, pattern in {
+        "cs": r"d[ěe]kuj\w*|d[íi]ky|d[íi]k",
+        "sk": r"[ďd]akuj\w*|v[ďd]aka",
+        "pl": r"dzi[ęe]kuj\w*|dzi[ęe]ki",
+        "ru": r"спасиб\w*|благодар\w*",
+        "uk": r"дяку\w*|спасиб\w*",
+        "de": r"danke\w*|dank|vielen dank",
+    }.items()
+}
+# A request without a question mark ("chtěla bych se zeptat, jestli ...", "prosím o ..."):
+# its thanks is a closing formula too.
+_REQUEST_RE = {
+    lang: re.compile(rf"(?<!\w)(?:{pattern})(?!\w)")
+    for lang, pattern in {
+        "cs": r"zeptat|dotaz\w*|prosím|prosim",
+        "sk": r"sp[ýy]ta[ťt]|op[ýy]ta[ťt]|otázk\w*|prosím|prosim",
+        "pl": r"zapyta[ćc]|pytani\w*|prosz[ęe]",
+        "ru": r"подскажите|вопрос\w*|пожалуйста|спросить",
+        "uk": r"підкажіть|питання|будь ласка|запитати",
+        "de": r"frage\w*|bitte",
     }.items()
 }
 _BUT_RE = re.compile(r"\b(?:ale|lecz|jednak|však|но|але|однако|проте|aber|jedoch)\b")
@@ -468,6 +499,20 @@ def _words_total(
     return total, found
 
 
+def _clauses_total(lex: _Lexicon, lang: str, low: str) -> tuple[float, bool]:
+    """The words' valence, the clause after the last "but" weighing more."""
+    total = 0.0
+    signal = False
+    buts = [m.start() for m in _BUT_RE.finditer(low)]
+    but = buts[-1] if buts else None
+    cut = but if but is not None else 0
+    for start, part in ((0, low[:cut]), (cut, low[cut:])):
+        weight = 1.0 if but is None else 0.5 if start == 0 else 1.5
+        total, found = _words_total(lex, part, lang in _NEG_AFTER, weight, total)
+        signal = signal or found
+    return total, signal
+
+
 def _bracket_mood(text: str) -> float:
     """Bare brackets as smileys: more ")" than "(" smiles, "((" frowns; (asides) cancel."""
     opened = text.count("(")
@@ -491,13 +536,16 @@ def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
     if greeting is not None:
         low, greeted = greeting.subn(" ", low)
         signal = greeted > 0
-    buts = [m.start() for m in _BUT_RE.finditer(low)]
-    but = buts[-1] if buts else None
-    cut = but if but is not None else 0
-    for start, part in ((0, low[:cut]), (cut, low[cut:])):
-        weight = 1.0 if but is None else 0.5 if start == 0 else 1.5
-        total, found = _words_total(lex, part, lang in _NEG_AFTER, weight, total)
-        signal = signal or found
+    # the words are scored without the thanks, which are weighed at the end (in their
+    # context: "moc děkuju" is boosted); phrases see them all
+    total, found = _clauses_total(lex, lang, low)
+    signal = signal or found
+    thanks = 0.0
+    thanks_re = _THANKS_RE.get(lang)
+    if thanks_re is not None and thanks_re.search(low):
+        with_thanks = total
+        total, _ = _clauses_total(lex, lang, thanks_re.sub(" ", low))
+        thanks = with_thanks - total
     if lex.phrases is not None:
         for m in lex.phrases.findall(low):
             total += lex.phrase_values[m]
@@ -527,6 +575,10 @@ def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
     if w is not None and w.search(low):
         total -= _WAITING_WEIGHT
         signal = True
+    if thanks > 0 and total >= 0 and "?" not in text:
+        request = _REQUEST_RE.get(lang)
+        if request is None or not request.search(low):
+            total += thanks  # gratitude, not a closing formula
     if _SARCASM_RE.search(low):
         total = -abs(total) - 1.5
         signal = True

@@ -418,3 +418,62 @@ def test_russian_nobody_answers_is_negative() -> None:
 def test_mixed_language_texts_keep_their_polarity(text: str, label: str, langs: set[str]) -> None:
     result, used = sentiment.score_detail(text)
     assert result.label == label and used in langs
+
+
+@pytest.mark.parametrize(
+    ("lang", "complaint", "question", "praise"),
+    [
+        (
+            "cs",
+            "Dobrý den, objednávka stále nedorazila. Děkuji za odpověď.",
+            "Dobrý den, chtěla bych se zeptat, jestli máte velikost M. Děkuji",
+            "Moc děkuji za rychlé doručení",
+        ),
+        (
+            "sk",
+            "Dobrý deň, tovar mi ešte neprišiel. Ďakujem za info.",
+            "Dobrý deň, dá sa platiť aj kartou? Ďakujem",
+            "Ďakujem, balík prišiel v poriadku",
+        ),
+        (
+            "pl",
+            "Dzień dobry, paczka nie dotarła do dzisiaj. Z góry dziękuję za pomoc.",
+            "Dzień dobry, czy mogę zmienić adres dostawy? Dziękuję",
+            "Dziękuję, wszystko doszło",
+        ),
+        (
+            "ru",
+            "Здравствуйте, заказ до сих пор не пришёл. Спасибо за ответ.",
+            "Здравствуйте, можно ли оплатить картой? Спасибо",
+            "Спасибо большое!",
+        ),
+        (
+            "uk",
+            "Вітаю, замовлення досі не отримала. Дякую за відповідь.",
+            "Вітаю, чи можна оплатити карткою? Дякую",
+            "Дякую за швидку доставку",
+        ),
+        (
+            "de",
+            "Hallo, meine Bestellung ist immer noch nicht da. Danke für Ihre Antwort.",
+            "Hallo, kann ich auch mit Karte zahlen? Danke",
+            "Vielen Dank, alles angekommen",
+        ),
+    ],
+)
+def test_a_closing_thanks_is_politeness(
+    lang: str, complaint: str, question: str, praise: str
+) -> None:
+    """ "Thanks for your answer" after a complaint or a question is no praise; thanks for
+    the thing itself is."""
+    for given in (lang, None):
+        assert score(complaint, given).label == "negative"
+        assert score(question, given).label == "neutral"
+        assert score(praise, given).label == "positive"
+
+
+def test_help_the_noun_is_a_request_and_vitayu_a_greeting() -> None:
+    assert score("Prosím o pomoc, balík nedorazil", "cs").label == "negative"
+    assert score("Paní na infolince byla moc pomocná, děkuji", "cs").label == "positive"
+    assert score("Ich bitte um Hilfe, das Paket ist nicht angekommen", "de").label == "negative"
+    assert score("Вітаю з днем народження!", "uk").label == "positive"  # congratulations
