@@ -1394,9 +1394,27 @@ _GREETING_EN = re.compile(
 )
 
 
+# "my order is late. thanks": a closing thanks after a complaint or a question is
+# politeness, not praise (VADER's "thanks" is +1.9, more than "late" is negative); it counts
+# only when the rest is not negative and asks nothing. "thanks!" alone stays thanks.
+_CLOSING_THANKS_EN = re.compile(
+    r"[\s,.!;:-]*\b(?:many thanks|thanks(?: a lot| so much| very much)?|thank you(?: so much"
+    r"| very much)?|thx|cheers)(?: in advance)?[\s.!]*$",
+    re.I,
+)
+_THANKS_WORDS = frozenset(("thanks", "thank", "thx", "cheers"))
+
+
 def _care_compound(cleaned: str, low: str, toks: list[str], words: set[str]) -> float:
     text = _GREETING_EN.sub("", cleaned) if "good" in words else cleaned
-    compound: float = _get_care().polarity_scores(text)["compound"]
+    care = _get_care()
+    compound: float = care.polarity_scores(text)["compound"]
+    if compound > 0 and not words.isdisjoint(_THANKS_WORDS):
+        closing = _CLOSING_THANKS_EN.search(text)
+        if closing is not None and closing.start() > 0:
+            rest: float = care.polarity_scores(text[: closing.start()])["compound"]
+            if rest < 0 or "?" in text:
+                compound = rest
     neg, pos = _care_cues(low, toks, words)
     if neg > pos:
         if compound > 0:

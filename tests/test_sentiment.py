@@ -524,6 +524,10 @@ def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
         ("Good evening, I would like to return a jacket", "neutral"),  # a greeting, no praise
         ("Hi, good morning! the jacket is great", "positive"),
         ("good afternoon, my parcel never arrived", "negative"),
+        ("my order is late. thanks", "negative"),  # a closing thanks is politeness
+        ("the box was damaged. Many thanks", "negative"),
+        ("thanks!", "positive"),
+        ("arrived today, thanks", "positive"),
     ],
 )
 def test_care_words_a_shop_hears(text: str, label: str) -> None:
