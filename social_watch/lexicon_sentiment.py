@@ -286,14 +286,21 @@ _CLAUSE_RE = re.compile(r"[,.;:!?()\n]+|\s[-–]\s")
 _GREETING_RE = {
     lang: re.compile(rf"(?<!\w)(?:{pattern})(?!\w)")
     for lang, pattern in {
-        "cs": r"dobr[ýyée] (?:den|r[áa]no|odpoledne|ve[čc]er)|dobrou noc",
-        "sk": r"dobr[ýyée] (?:de[ňn]|r[áa]no|popoludnie|ve[čc]er)",
-        "pl": r"dzie[ńn] dobry|dobry wiecz[óo]r|dobrego dnia",
-        "ru": r"добр(?:ый|ое|ого) (?:день|вечер|утро|дня|вечера|утра)|доброй ночи",
+        # and the sign-offs ("S pozdravem", "С уважением", "Mit freundlichen Grüßen"),
+        # which end as many messages: "Paket nicht angekommen. MfG" is no praise. A wish
+        # ("miłego dnia", "schönen Tag") is kept: it is friendly, and scored so.
+        "cs": r"dobr[ýyée] (?:den|r[áa]no|odpoledne|ve[čc]er)|dobrou noc|zdrav[íi]m"
+        r"|s pozdravem",
+        "sk": r"dobr[ýyée] (?:de[ňn]|r[áa]no|popoludnie|ve[čc]er)|zdrav[íi]m|s pozdravom",
+        "pl": r"dzie[ńn] dobry|dobry wiecz[óo]r|witam(?: serdecznie)?"
+        r"|pozdrawiam(?: serdecznie)?|z powa[żz]aniem",
+        "ru": r"добр(?:ый|ое|ого) (?:день|вечер|утро|дня|вечера|утра)|доброй ночи"
+        r"|с уважением|приветствую",
         # "Вітаю," opens a message; "вітаю з ..." congratulates
         "uk": r"добр(?:ий|ого|е) (?:день|вечір|ранок|дня|вечора|ранку)|на добраніч"
-        r"|вітаю(?: вас)?(?! (?:вас )?(?:з|зі|із)(?!\w))",
-        "de": r"guten (?:tag|morgen|abend)",
+        r"|вітаю(?: вас)?(?! (?:вас )?(?:з|зі|із)(?!\w))|з повагою",
+        "de": r"guten (?:tag|morgen|abend)|(?:mit )?freundlichen? gr[üu](?:ß|ss)en?"
+        r"|(?:viele|liebe|beste|herzliche) gr[üu](?:ß|ss)e|mfg|lg",
     }.items()
 }
 # "Děkuji", "Dziękuję", "Спасибо", "Danke" close most messages to a shop. After a

@@ -1392,6 +1392,12 @@ def _fired_rules(text: str) -> list[str]:
 _GREETING_EN = re.compile(
     r"^(?:(?:hi|hello|hey|dear \w+)[ ,!.]*)?good (?:morning|afternoon|evening)\b", re.I
 )
+# ... and so is a sign-off ("Kind regards, Anna"; a wish, "have a nice day", is friendly).
+_SIGN_OFF_EN = re.compile(
+    r"\b(?:(?:kind|best|warm|many) regards|regards)\b[^.!?\n]{0,40}[.!]*\s*$",
+    re.I,
+)
+_SIGN_OFF_WORDS = frozenset(("regards",))
 
 
 # "my order is late. thanks": a closing thanks after a complaint or a question is
@@ -1407,6 +1413,8 @@ _THANKS_WORDS = frozenset(("thanks", "thank", "thx", "cheers"))
 
 def _care_compound(cleaned: str, low: str, toks: list[str], words: set[str]) -> float:
     text = _GREETING_EN.sub("", cleaned) if "good" in words else cleaned
+    if not words.isdisjoint(_SIGN_OFF_WORDS):
+        text = _SIGN_OFF_EN.sub("", text)
     care = _get_care()
     compound: float = care.polarity_scores(text)["compound"]
     if compound > 0 and not words.isdisjoint(_THANKS_WORDS):

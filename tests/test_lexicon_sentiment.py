@@ -477,3 +477,19 @@ def test_help_the_noun_is_a_request_and_vitayu_a_greeting() -> None:
     assert score("Paní na infolince byla moc pomocná, děkuji", "cs").label == "positive"
     assert score("Ich bitte um Hilfe, das Paket ist nicht angekommen", "de").label == "negative"
     assert score("Вітаю з днем народження!", "uk").label == "positive"  # congratulations
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "label"),
+    [
+        ("pl", "Paczka nie dotarła. Pozdrawiam", "negative"),
+        ("ru", "Заказ не пришёл. С уважением, Анна", "negative"),
+        ("de", "Paket nicht angekommen. Mit freundlichen Grüßen", "negative"),
+        ("cs", "Zdravím, máte skladem XL?", "neutral"),
+        ("pl", "Witam, czy macie rozmiar XL?", "neutral"),
+        ("pl", "Dzień dobry wszystkim, miłego dnia!", "positive"),  # a wish is friendly
+        ("de", "Ich liebe diese Jacke", "positive"),  # not "liebe Grüße"
+    ],
+)
+def test_a_sign_off_is_no_mood(lang: str, text: str, label: str) -> None:
+    assert score(text, lang).label == label

@@ -528,6 +528,8 @@ def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
         ("the box was damaged. Many thanks", "negative"),
         ("thanks!", "positive"),
         ("arrived today, thanks", "positive"),
+        ("Do you ship to Norway? Best regards", "neutral"),  # a sign-off is no praise
+        ("love it! have a great day", "positive"),
     ],
 )
 def test_care_words_a_shop_hears(text: str, label: str) -> None:
