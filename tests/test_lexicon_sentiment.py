@@ -159,6 +159,7 @@ def test_general_vocabulary(lang: str, text: str, label: str) -> None:
         ("pl", "Zero problemów, wszystko doszło szybko", "positive"),  # "zero" negates
         ("cs", "Kurýr nechal balík před domem v dešti, krabice byla promočená.", "negative"),
         ("sk", "Balík prišiel premočený", "negative"),
+        ("uk", "Замовлення скасували без пояснень", "negative"),  # not only "скасов-"
     ],
 )
 def test_care_words_a_shop_hears(lang: str, text: str, label: str) -> None:
