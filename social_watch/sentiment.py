@@ -948,6 +948,42 @@ _RULES: list[tuple[str, float, str, str | None]] = [
         r"|damaged|one)|for the (?!first |1st )\w+ time|in a row",
     ),
     ("not_yet", 0.35, "yet", _NEG + r" (?:\S+ ){0,4}?yet|yet another"),
+    # late by a count, a worse-than-expected product, the wrong thing sent, a wait at a depot
+    (
+        "late_by",
+        0.4,
+        "late",
+        r"\b\d+ (?:min(?:ute)?s?|hours?|hrs?|days?|weeks?) late\b"
+        r"|(?:is|was|are|were|running|arrived|came|delivered) (?:\w+ )?late\b",
+    ),
+    ("expected_better", 0.5, "expected hoped", r"(?:expected|hoped for) (?:much )?(?:better|more)"),
+    ("in_reality", 0.4, "reality", r"in reality"),
+    (
+        "ordered_got",
+        0.5,
+        "ordered",
+        # something else than ordered: "ordered a medium, got a small" (not "the blue one
+        # and received the blue one")
+        r"ordered (?:a |an |the )(\w+)(?: \w+)?,? (?:but |and )?(?:got|received|they sent)"
+        r"(?: me)? (?:a |an |the )(?!\1\b)\w+",
+    ),
+    ("someone_elses", 0.5, "else's", r"someone else's (?:order|parcel|package|item)"),
+    (
+        "cant_get_through",
+        0.5,
+        "trying tried through hold",
+        r"(?:trying|tried) to (?:get through|reach|contact|get hold)|can'?t get (?:through|hold)",
+    ),
+    (
+        "stuck_at_depot",
+        0.4,
+        "sitting sat stuck",
+        r"(?:sitting|sat|stuck) (?:in|at) (?:a |the |your )?(?:\w+ )?"
+        r"(?:depot|warehouse|hub|sorting|customs|post office)",
+    ),
+    ("downhill", 0.5, "downhill", r"(?:gone|going|went) downhill"),
+    # a failure told in one word after it: "got a small. Again."
+    ("again_alone", 0.4, "again", r"(?:^|[.!?] *)again[.!?]*$"),
     # counting the days of a wait: "today is day 12", "day 17. not a peep"
     (
         "day_count",

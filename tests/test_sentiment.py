@@ -530,6 +530,17 @@ def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
         ("arrived today, thanks", "positive"),
         ("Do you ship to Norway? Best regards", "neutral"),  # a sign-off is no praise
         ("love it! have a great day", "positive"),
+        ("Love your stuff but my order is 5 days late", "negative"),
+        ("Honestly expected better from you guys", "negative"),
+        ("looks great in the photos, in reality it's a cheap thin fabric", "negative"),
+        ("Ordered a medium, got a small. Again.", "negative"),
+        ("ordered the blue one and received the blue one, perfect", "positive"),
+        ("will definitely order again.", "positive"),
+        ("Been trying to get through to customer service all morning", "negative"),
+        ("Received someone else's order, where's mine?", "negative"),
+        ("My parcel is sitting in a depot 200 miles away", "negative"),
+        ("the quality has gone downhill lately", "negative"),
+        ("not late at all, arrived early", "positive"),
     ],
 )
 def test_care_words_a_shop_hears(text: str, label: str) -> None:
