@@ -278,17 +278,23 @@ def fold(word: str) -> str:
 
 
 _CLAUSE_RE = re.compile(r"[,.;:!?()\n]+|\s[-–]\s")
+
+
 # "but": what follows weighs more than what went before (VADER's 0.5 / 1.5)
+def _whole_words(patterns: dict[str, str]) -> dict[str, re.Pattern[str]]:
+    """Per language, one regex matching any of its alternatives as whole words."""
+    return {lang: re.compile(rf"(?<!\w)(?:{p})(?!\w)") for lang, p in patterns.items()}
+
+
 # Greetings open most messages to a shop and are no mood: "Dobrý den, objednávka
 # nedorazila" is a complaint, "Dzień dobry, czy wysyłacie na Słowację?" a question, but
 # "dobrý"/"dobry"/"добрый"/"guten" score as praise. They are dropped before scoring and
 # still count as a sign of the language (short texts are placed by what the lexicon knows).
-_GREETING_RE = {
-    lang: re.compile(rf"(?<!\w)(?:{pattern})(?!\w)")
-    for lang, pattern in {
-        # and the sign-offs ("S pozdravem", "С уважением", "Mit freundlichen Grüßen"),
-        # which end as many messages: "Paket nicht angekommen. MfG" is no praise. A wish
-        # ("miłego dnia", "schönen Tag") is kept: it is friendly, and scored so.
+# So are the sign-offs ("S pozdravem", "С уважением", "Mit freundlichen Grüßen"), which end
+# as many messages: "Paket nicht angekommen. MfG" is no praise. A wish ("miłego dnia",
+# "schönen Tag") is kept: it is friendly, and scored so.
+_GREETING_RE = _whole_words(
+    {
         "cs": r"dobr[ýyée] (?:den|r[áa]no|odpoledne|ve[čc]er)|dobrou noc|zdrav[íi]m"
         r"|s pozdravem",
         "sk": r"dobr[ýyée] (?:de[ňn]|r[áa]no|popoludnie|ve[čc]er)|zdrav[íi]m|s pozdravom",
@@ -301,37 +307,35 @@ _GREETING_RE = {
         r"|вітаю(?: вас)?(?! (?:вас )?(?:з|зі|із)(?!\w))|з повагою",
         "de": r"guten (?:tag|morgen|abend)|(?:mit )?freundlichen? gr[üu](?:ß|ss)en?"
         r"|(?:viele|liebe|beste|herzliche) gr[üu](?:ß|ss)e|mfg|lg",
-    }.items()
-}
+    }
+)
 # "Děkuji", "Dziękuję", "Спасибо", "Danke" close most messages to a shop. After a
 # complaint or a question that is politeness ("thanks for your answer", "thanks in
 # advance"), not praise, and its +2.5 turned "the parcel has not arrived. Thank you."
 # positive. So a thanks counts only when the rest of the message is not negative and asks
 # nothing: "Děkuji!", "Děkuji za rychlé doručení" stay praise (English: the care layer).
-_THANKS_RE = {
-    lang: re.compile(rf"(?<!\w)(?:{pattern})(?!\w)")
-    for lang, pattern in {
+_THANKS_RE = _whole_words(
+    {
         "cs": r"d[ěe]kuj\w*|d[íi]ky|d[íi]k",
         "sk": r"[ďd]akuj\w*|v[ďd]aka",
         "pl": r"dzi[ęe]kuj\w*|dzi[ęe]ki",
         "ru": r"спасиб\w*|благодар\w*",
         "uk": r"дяку\w*|спасиб\w*",
         "de": r"danke\w*|dank|vielen dank",
-    }.items()
-}
+    }
+)
 # A request without a question mark ("chtěla bych se zeptat, jestli ...", "prosím o ..."):
 # its thanks is a closing formula too.
-_REQUEST_RE = {
-    lang: re.compile(rf"(?<!\w)(?:{pattern})(?!\w)")
-    for lang, pattern in {
+_REQUEST_RE = _whole_words(
+    {
         "cs": r"zeptat|dotaz\w*|prosím|prosim",
         "sk": r"sp[ýy]ta[ťt]|op[ýy]ta[ťt]|otázk\w*|prosím|prosim",
         "pl": r"zapyta[ćc]|pytani\w*|prosz[ęe]",
         "ru": r"подскажите|вопрос\w*|пожалуйста|спросить",
         "uk": r"підкажіть|питання|будь ласка|запитати",
         "de": r"frage\w*|bitte",
-    }.items()
-}
+    }
+)
 _BUT_RE = re.compile(r"\b(?:ale|lecz|jednak|však|но|але|однако|проте|aber|jedoch)\b")
 _NEG_WINDOW = 3  # a negator reaches three words on, within its clause: "nie je to dobré"
 # German negates after the verb too: "funktioniert nicht", "gefällt mir gar nicht"
