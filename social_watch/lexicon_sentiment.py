@@ -280,7 +280,6 @@ def fold(word: str) -> str:
 _CLAUSE_RE = re.compile(r"[,.;:!?()\n]+|\s[-–]\s")
 
 
-# "but": what follows weighs more than what went before (VADER's 0.5 / 1.5)
 def _whole_words(patterns: dict[str, str]) -> dict[str, re.Pattern[str]]:
     """Per language, one regex matching any of its alternatives as whole words."""
     return {lang: re.compile(rf"(?<!\w)(?:{p})(?!\w)") for lang, p in patterns.items()}
@@ -336,6 +335,7 @@ _REQUEST_RE = _whole_words(
         "de": r"frage\w*|bitte",
     }
 )
+# "but": what follows weighs more than what went before (VADER's 0.5 / 1.5)
 _BUT_RE = re.compile(r"\b(?:ale|lecz|jednak|však|но|але|однако|проте|aber|jedoch)\b")
 _NEG_WINDOW = 3  # a negator reaches three words on, within its clause: "nie je to dobré"
 # German negates after the verb too: "funktioniert nicht", "gefällt mir gar nicht"
@@ -541,7 +541,6 @@ def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
     """(compound in [-1, 1], whether any signal was found) of a cleaned text."""
     lex = _lexicon(lang)
     low = text.lower()
-    total = 0.0
     signal = False
     greeting = _GREETING_RE.get(lang)
     if greeting is not None:
@@ -553,10 +552,12 @@ def lexicon_compound(text: str, lang: str) -> tuple[float, bool]:
     signal = signal or found
     thanks = 0.0
     thanks_re = _THANKS_RE.get(lang)
-    if thanks_re is not None and thanks_re.search(low):
-        with_thanks = total
-        total, _ = _clauses_total(lex, lang, thanks_re.sub(" ", low))
-        thanks = with_thanks - total
+    if thanks_re is not None:
+        without, thanked = thanks_re.subn(" ", low)
+        if thanked:
+            with_thanks = total
+            total, _ = _clauses_total(lex, lang, without)
+            thanks = with_thanks - total
     if lex.phrases is not None:
         for m in lex.phrases.findall(low):
             total += lex.phrase_values[m]

@@ -1433,7 +1433,6 @@ _SIGN_OFF_EN = re.compile(
     r"\b(?:(?:kind|best|warm|many) regards|regards)\b[^.!?\n]{0,40}[.!]*\s*$",
     re.I,
 )
-_SIGN_OFF_WORDS = frozenset(("regards",))
 
 
 # "my order is late. thanks": a closing thanks after a complaint or a question is
@@ -1449,7 +1448,7 @@ _THANKS_WORDS = frozenset(("thanks", "thank", "thx", "cheers"))
 
 def _care_compound(cleaned: str, low: str, toks: list[str], words: set[str]) -> float:
     text = _GREETING_EN.sub("", cleaned) if "good" in words else cleaned
-    if not words.isdisjoint(_SIGN_OFF_WORDS):
+    if "regards" in words:
         text = _SIGN_OFF_EN.sub("", text)
     care = _get_care()
     compound: float = care.polarity_scores(text)["compound"]
