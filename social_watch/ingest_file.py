@@ -113,10 +113,6 @@ def run(
         gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
         expected = None if size is None else size // BYTES_PER_MENTION
         stack.enter_context(db.bulk_load(expected_rows=expected))
-        if file != "-" and stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            # Several batches a transaction; not from a pipe (stdin, a FIFO), where the
-            # next line may be minutes away while the group holds the write lock.
-            stack.enter_context(db.grouped_writes())
         try:
             for counts in batches:
                 result.counts = result.counts + counts

@@ -95,15 +95,6 @@ class Store:
         """
         yield
 
-    @contextlib.contextmanager
-    def grouped_writes(self) -> Iterator[None]:
-        """Around an import's many ``write()`` blocks in a row: the backend may commit
-        several of them as one transaction, for at most a fraction of a second of work,
-        so the lock is never held for long. Only for a caller that does nothing slow
-        between its writes (reading a file, not a pipe), and whose writes may be redone
-        after a failure: an exception rolls back the group's uncommitted blocks too."""
-        yield
-
     def try_write(self, fn: Callable[[], T], *, wait_s: float = 0.25) -> T | None:
         """``fn()`` in a write transaction if the lock comes within ``wait_s``, else None:
         for best-effort writes (a cache) that must never hold up a reader. Also None on a

@@ -17,9 +17,7 @@ import logging
 import math
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,27 +31,6 @@ log = logging.getLogger("social_watch.db")
 DEFAULT_BUSY_TIMEOUT_S = 20.0
 ENV_BUSY_TIMEOUT = "SOCIAL_WATCH_BUSY_TIMEOUT"
 BULK_CHECKPOINT_PAGES = 4000  # 16 MB of WAL between checkpoints during an import
-# ``grouped_writes``: an import's batches commit this many at a time, or after this many
-# seconds, whichever comes first, with this much page cache (KiB; SQLite's default is
-# 2,000) so a group's dirty pages fit without spilling into the WAL before the commit.
-GROUP_WRITES = 4
-GROUP_SECONDS = 0.25
-GROUP_CACHE_KIB = 4000
-
-
-@dataclass
-class _CommitGroup:
-    """``write()`` blocks riding on one transaction (``SQLiteStore.grouped_writes``)."""
-
-    max_writes: int
-    max_seconds: float
-    clock: Callable[[], float]
-    writes: int = 0
-    started: float = 0.0
-    inside: bool = False  # in one of the group's write() blocks (a nested one is a savepoint)
-
-    def due(self) -> bool:
-        return self.writes >= self.max_writes or self.clock() - self.started >= self.max_seconds
 
 
 def busy_timeout() -> float:
@@ -96,7 +73,6 @@ class SQLiteStore(Store, sqlite_utils.Database):
 
         path = Path(path)
         self.url = str(path)
-        self._group: _CommitGroup | None = None
         if path.is_dir():
             raise StoreError(f"{path}: is a directory, expected a database file")
         if path.parent and not path.parent.exists():
@@ -227,88 +203,8 @@ class SQLiteStore(Store, sqlite_utils.Database):
             )
 
     @contextlib.contextmanager
-    def grouped_writes(
-        self,
-        *,
-        max_writes: int = GROUP_WRITES,
-        max_seconds: float = GROUP_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> Iterator[None]:
-        """Commit up to ``max_writes`` consecutive ``write()`` blocks as one transaction,
-        committing early once one started ``max_seconds`` ago.
-
-        Every commit writes each page the transaction touched once, whole, to the WAL. An
-        import's mentions land all over the indexes of random-looking keys (a Bluesky
-        post's URI, a thread key), so each batch rewrote most of their leaf pages:
-        committing four batches at a time writes ~13 % less and costs ~6 % less wall time
-        at 100,000 mentions (bench/README.md, issue 16). Other writers wait for the lock
-        a quarter of a second at most instead of a twentieth; readers never wait (WAL).
-        A failure rolls back the blocks not yet committed (at most that quarter second of
-        work), which a re-run of the import stores again, once.
-        """
-        conn = self.conn
-        if self._group is not None or conn.in_transaction:  # a caller's transaction: as is
-            yield
-            return
-        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-        if 0 > cache > -GROUP_CACHE_KIB:  # a negative size is in KiB; a positive, pages
-            conn.execute(f"PRAGMA cache_size = -{GROUP_CACHE_KIB}")
-        self._group = _CommitGroup(max_writes, max_seconds, clock)
-        try:
-            yield
-            if conn.in_transaction:
-                self._commit_group()
-        finally:
-            self._group = None
-            if conn.in_transaction:  # an exception between two writes of the group
-                conn.execute("ROLLBACK")
-            conn.execute(f"PRAGMA cache_size = {int(cache)}")
-
-    def _commit_group(self) -> None:
-        try:
-            self.conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            if (locked := busy(exc)) is not None:
-                raise locked from None
-            raise
-        if self._group is not None:
-            self._group.writes = 0
-
-    @contextlib.contextmanager
-    def _group_write(self, group: _CommitGroup) -> Iterator[Store]:
-        conn = self.conn
-        if not conn.in_transaction:
-            try:
-                self._begin()
-            except sqlite3.OperationalError as exc:
-                if (locked := busy(exc)) is not None:
-                    raise locked from None
-                raise
-            group.started = group.clock()
-            group.writes = 0
-        group.inside = True
-        try:
-            yield self
-        except BaseException as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            if (locked := busy(exc)) is not None:
-                raise locked from None
-            raise
-        finally:
-            group.inside = False
-        group.writes += 1
-        if group.due():
-            self._commit_group()
-
-    @contextlib.contextmanager
     def write(self) -> Iterator[Store]:
         conn = self.conn
-        group = self._group
-        if group is not None and not group.inside:  # one block of an import's group
-            with self._group_write(group):
-                yield self
-            return
         if conn.in_transaction:  # nested: ride on the outer transaction
             with self.atomic():
                 yield self
