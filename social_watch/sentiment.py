@@ -48,7 +48,9 @@ What the care layer does, in order
    - not arrived / not working ("hasn't arrived", "not received", "doesn't work",
      "can't log in", "keeps crashing"), lost / damaged / wrong / missing items;
    - money: "charged twice", "I was charged", "took my money", "hidden fee",
-     refunds that are missing, pending or requested, "cancelled", "scam";
+     refunds that are missing, pending or requested, "cancelled", "scam"; the price as
+     the complaint ("costs a fortune", "daylight robbery"; "expensive" is a care word);
+   - worse than the shop said: "3 days later than promised", "smaller than pictured";
    - "still" + negation or failure, "again" after a failure (but "will order again" is
      praise), "never ... again", "not ... yet", "yet another";
    - questions that imply failure: "where is my ...", "why haven't/isn't/does it ...",
@@ -406,6 +408,11 @@ _CARE_LEXICON: dict[str, float] = {
     "undercooked": -1.5,
     "soggy": -1.0,
     "overpriced": -1.5,
+    # price complaints ("love it but so expensive"); a question about the price is an
+    # information request, and the combine step damps its negative reading
+    "expensive": -1.0,
+    "pricey": -0.8,
+    "extortionate": -2.0,
     # hashtags are scored as their word; these compounds are common in complaints
     "neveragain": -2.5,
     "epicfail": -2.5,
@@ -1009,6 +1016,24 @@ _RULES: list[tuple[str, float, str, str | None]] = [
     ),
     # what the shop said would happen, told back: "was promised within 5 working days"
     ("was_promised", 0.3, "promised", r"(?:was|were|been|got) promised\b"),
+    # worse than the shop said: "3 days later than promised", "smaller than pictured"
+    (
+        "than_promised",
+        0.4,
+        "than",
+        r"(?:later|longer|slower|worse|smaller|shorter|thinner|less|fewer) than (?:promised"
+        r"|advertised|stated|quoted|expected|described|pictured|shown|estimated|you said"
+        r"|they said|it said|(?:on )?(?:the |your )?(?:website|site|app|listing|description"
+        r"|photos?|pictures?)(?: (?:said|says|shows?|showed))?)\b",
+    ),
+    # the price as the complaint: "shipping costs a fortune", "daylight robbery"
+    (
+        "costs_a_fortune",
+        0.4,
+        "fortune leg robbery",
+        r"cost(?:s|ed|ing)? (?:me |us )?(?:a (?:small )?fortune|an arm and a leg)"
+        r"|daylight robbery",
+    ),
     (
         "another_fail",
         0.4,
@@ -1355,7 +1380,9 @@ _REQUEST_RE = re.compile(
     r"|do you|does (?:the|your|my|it|this)|is it possible|what(?:'s| is| are) the"
     r"|what time|which|when (?:does|do|is|will the)|will (?:the|my|i|it|there)"
     r"|i'd like to (?:know|ask|check)|quick question|question\b|(?:just )?checking (?:if|whether)"
-    r"|(?:i was |i'm |just )?wondering (?:if|whether))"
+    r"|(?:i was |i'm |just )?wondering (?:if|whether)"
+    # the price asked about, not complained of: "how expensive is express?", "is it pricey?"
+    r"|how (?:much|expensive)\b|(?:is|are) (?:\S+ ){0,5}?(?:expensive|pricey|costly)\b[^.!]{0,30}\?)"
 )
 
 

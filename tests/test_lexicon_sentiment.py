@@ -160,6 +160,13 @@ def test_general_vocabulary(lang: str, text: str, label: str) -> None:
         ("cs", "Kurýr nechal balík před domem v dešti, krabice byla promočená.", "negative"),
         ("sk", "Balík prišiel premočený", "negative"),
         ("uk", "Замовлення скасували без пояснень", "negative"),  # not only "скасов-"
+        # the price as the complaint; "drog"/"дорог" alone (the road, "dear") stay masked
+        ("pl", "Sukienka piękna, ale wysyłka jest za droga", "negative"),
+        ("ru", "Платье красивое, но доставка очень дорогая", "negative"),
+        ("uk", "Сукня гарна, але доставка дуже дорога", "negative"),
+        ("pl", "Nie za drogie, dobra jakość, polecam", "positive"),
+        ("pl", "Paczka jest w drodze, dziękuję", "positive"),
+        ("ru", "Дорогой магазин, спасибо за подарок", "positive"),
     ],
 )
 def test_care_words_a_shop_hears(lang: str, text: str, label: str) -> None:

@@ -541,6 +541,17 @@ def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
         ("My parcel is sitting in a depot 200 miles away", "negative"),
         ("the quality has gone downhill lately", "negative"),
         ("not late at all, arrived early", "positive"),
+        # the price as the complaint, and as a plain question
+        ("love the dress but it is so expensive", "negative"),
+        ("love the new collection but shipping to Slovakia costs a fortune", "negative"),
+        ("not expensive at all, great quality", "positive"),
+        ("is shipping to Slovakia expensive?", "neutral"),
+        ("how expensive is express delivery?", "neutral"),
+        # worse than the shop said, and better
+        ("refund arrived 3 days later than promised", "negative"),
+        ("the jacket is smaller than pictured", "negative"),
+        ("arrived sooner than expected, love it", "positive"),
+        ("much better than expected", "positive"),
     ],
 )
 def test_care_words_a_shop_hears(text: str, label: str) -> None:
