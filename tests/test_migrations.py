@@ -54,3 +54,43 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path):
     db.close()
     with pytest.raises(StoreError, match="newer social-watch"):
         dbmod.connect(path)
+
+
+def test_the_reply_index_holds_replies_only_and_still_serves_its_lookups(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="0016_partial_reply_index")
+    for gid, reply_to in (("x:1", None), ("x:2", "1")):
+        old.conn.execute(
+            "INSERT INTO mentions (global_id, network, native_id, author_handle, text, "
+            "created_at, fetched_at, status, in_reply_to, kind) VALUES (?, 'x', ?, 'ann', 'hi', "
+            "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'open', ?, 'brand')",
+            (gid, gid[2:], reply_to),
+        )
+    old.conn.commit()
+    old.close()
+    db = dbmod.connect(path)
+    conn = db.conn
+    sql = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'idx_mentions_reply_to'"
+    ).fetchone()[0]
+    assert "WHERE in_reply_to IS NOT NULL" in sql
+    count = "SELECT COUNT(*) FROM mentions INDEXED BY idx_mentions_reply_to WHERE in_reply_to > ''"
+    assert conn.execute(count).fetchone()[0] == 1  # the reply, not the post
+
+    def plan(statement: str, *args: str) -> str:
+        return " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + statement, args))
+
+    # the store's two look-ups (store/mentions.py) still use it, and find the reply
+    lookups = (
+        "SELECT DISTINCT in_reply_to FROM mentions WHERE network = ? AND in_reply_to IN (?, ?)",
+        "SELECT id FROM mentions WHERE network = ? AND in_reply_to = ? AND kind = 'brand' "
+        "ORDER BY created_at LIMIT 1",
+    )
+    for statement in lookups:
+        args = ("x", "1", "9")[: statement.count("?")]
+        assert "idx_mentions_reply_to" in plan(statement, *args)
+        assert conn.execute(statement, args).fetchone() is not None
+    from social_watch.store.queue import networks
+
+    assert networks(db) == ["x"]

@@ -438,6 +438,12 @@ CREATE TABLE deferred_indexes (
 );
 """
 
+M0016 = """
+DROP INDEX IF EXISTS idx_mentions_reply_to;
+CREATE INDEX idx_mentions_reply_to ON mentions (network, in_reply_to)
+    WHERE in_reply_to IS NOT NULL;
+"""
+
 # There is no 0010 on either side (none was ever released).
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_mentions_actions_cursors", M0001),
@@ -454,4 +460,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0013_watch_workers", M0013),
     ("0014_pg_functions", PORTABLE_FUNCTIONS),
     ("0015_deferred_indexes", M0015),
+    ("0016_partial_reply_index", M0016),
 ]

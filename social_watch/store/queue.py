@@ -219,8 +219,9 @@ def claimed_count(db: Store, now: datetime, agent: str) -> int:
 def networks(db: Store) -> list[str]:
     """The networks of the stored mentions.
 
-    A skip scan of the (network, in_reply_to) index, one probe per network: DISTINCT
-    would read every index entry (6 s cold at 1 M mentions)."""
+    A skip scan of the (network, conversation_id) index, one probe per network (the reply
+    index holds replies only, so it cannot answer this): DISTINCT would read every index
+    entry (6 s cold at 1 M mentions)."""
     return [
         r[0]
         for r in db.execute(
