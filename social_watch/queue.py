@@ -19,7 +19,7 @@ from typing import Any
 from social_watch import db as dbmod
 from social_watch.clock import from_db, iso
 from social_watch.errors import Conflict, NotFound, Refused, UsageError
-from social_watch.models import DISMISS_REASONS, SENTIMENT_LABELS
+from social_watch.models import DISMISS_REASONS, SENTIMENT_LABELS, STATUSES
 from social_watch.sla import BusinessHours, sla_state
 from social_watch.store import add_action
 from social_watch.store import queue as q_sql
@@ -449,8 +449,34 @@ def parse_where(clauses: list[str]) -> tuple[str, list[Any]]:
             raise UsageError(
                 f"--where {clause!r}: expected KEY=VALUE with KEY one of {', '.join(q_sql.WHERE_KEYS)}"
             )
-        filters.append((key, value.strip()))
+        filters.append((key, _where_value(clause, key, value.strip())))
     return q_sql.where_sql(filters)
+
+
+def _where_value(clause: str, key: str, value: str) -> str:
+    """The value as stored: a mistyped status or label must not quietly match nothing,
+    and an empty one (``text=``) must not match everything."""
+    if not value:
+        raise UsageError(f"--where {clause!r}: give a value after '='")
+    if key == "status":
+        if value.lower() not in STATUSES:
+            raise UsageError(f"--where {clause!r}: status must be one of {', '.join(STATUSES)}")
+        return value.lower()
+    if key in ("sentiment", "model"):
+        try:
+            return sentiment_label(value)
+        except UsageError as exc:
+            raise UsageError(f"--where {clause!r}: {exc}") from None
+    if key == "tag":
+        try:
+            return tag_name(value)
+        except UsageError as exc:
+            raise UsageError(f"--where {clause!r}: {exc}") from None
+    if key == "network":
+        return value.lower()
+    if key == "author":
+        return value.lstrip("@")
+    return value
 
 
 BULK_BATCH = 1_000  # rows per transaction of a bulk write: each holds the lock briefly

@@ -190,6 +190,46 @@ def test_bulk_label_with_where(db):
         q.parse_where(["id=1"])
 
 
+def test_bulk_label_text_is_a_literal_substring(db):
+    everything = rows(db, "SELECT COUNT(*) AS n FROM mentions WHERE kind = 'mention'")[0]["n"]
+    assert everything > 2
+    # LIKE's wildcards typed as text are looked for literally, not as "anything"
+    assert q.label_where(db, ["text=%"], "neutral", "jana", now=NOW) == 0
+    assert q.label_where(db, ["text=_"], "neutral", "jana", now=NOW) == 0
+    assert (
+        rows(db, "SELECT COUNT(*) AS n FROM mentions WHERE sentiment_override IS NOT NULL")[0]["n"]
+        == 0
+    )
+    db.execute("UPDATE mentions SET text = 'save 100% now' WHERE id = 4")
+    db.execute("UPDATE mentions SET text = 'save 1000 now' WHERE id = 2")
+    assert q.label_where(db, ["text=100%"], "negative", "jana", now=NOW) == 1
+
+
+@pytest.mark.parametrize(
+    ("clause", "message"),
+    [
+        ("text=", "give a value"),
+        ("status=wat", "status must be one of"),
+        ("sentiment=nope", "sentiment must be one of"),
+        ("model=", "give a value"),
+        ("tag=bad tag!", "bad tag name"),
+    ],
+)
+def test_bulk_filters_refuse_values_that_can_never_match(db, clause, message):
+    with pytest.raises(UsageError, match=message):
+        q.label_where(db, [clause], "negative", "jana", now=NOW)
+
+
+def test_bulk_filters_take_values_as_typed_elsewhere(db):
+    """Short labels, upper-case tags and networks, an @ before a handle: what the rest of
+    the CLI accepts, a filter accepts too."""
+    where, params = q.parse_where(
+        ["sentiment=neg", "model=POS", "tag=VIP", "network=X", "author=@ann", "status=Open"]
+    )
+    assert params == ["negative", "positive", "vip", "x", "ann", "open"]
+    assert where.startswith("kind = 'mention'")
+
+
 def test_retag(db):
     result = q.retag(db, 4, "jana", now=NOW, add=["vip"], remove=["review"])
     assert "vip" in result["tags"] and "review" not in result["tags"]

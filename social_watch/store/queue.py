@@ -85,7 +85,7 @@ def item_heads(
         params.append(tag)
     if text:
         # LIKE with escaped wildcards: what was typed is looked for, literally.
-        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = "%" + like_literal(text) + "%"
         where.append(
             "EXISTS (SELECT 1 FROM mentions c WHERE c.item_id = m.id AND c.status IN "
             f"('open', 'claimed') AND (c.text {db.like} ? ESCAPE '\\' OR c.author_handle "
@@ -298,16 +298,24 @@ WHERE_KEYS = {
     "sentiment": "COALESCE(sentiment_override, sentiment_label) = ?",
     "model": "sentiment_label = ?",
     "tag": "EXISTS (SELECT 1 FROM json_each(tags) t WHERE t.value = ?)",
-    "lang": "lang = ?",
+    "lang": "lower(lang) = lower(?)",
     "query": "EXISTS (SELECT 1 FROM json_each(sources) s WHERE s.value = ?)",
-    "text": "text LIKE '%' || ? || '%'",
+    # a literal substring (case-insensitive for ASCII, as LIKE is on SQLite): the value's
+    # own % and _ are escaped, so "text=%" matches a percent sign, not every mention
+    "text": "text LIKE '%' || ? || '%' ESCAPE '\\'",
 }
+
+
+def like_literal(value: str) -> str:
+    """``value`` with LIKE's wildcards (and the escape character) escaped."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def where_sql(filters: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
     """The condition and parameters for ``(key, value)`` filters whose keys are in WHERE_KEYS."""
     parts = ["kind = 'mention'", *(WHERE_KEYS[key] for key, _ in filters)]
-    return " AND ".join(parts), [value for _, value in filters]
+    params = [like_literal(value) if key == "text" else value for key, value in filters]
+    return " AND ".join(parts), params
 
 
 def sentiment_batch(
