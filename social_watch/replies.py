@@ -25,10 +25,13 @@ does not.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from social_watch import db as dbmod
@@ -307,13 +310,58 @@ def to_mention(row: Mapping[str, Any]) -> Mention:
 def is_replay(db: Store, row: Mapping[str, Any]) -> bool:
     """Did this mention come from a replay source (the demo, offline tests)?
 
-    True when a query it was found by starts with ``replay:``, or when the database was
-    filled by a replay source at all (the demo refuses to mix sample and real mentions).
+    True when a query it was found by starts with ``replay:``, or when a file a replay
+    source polled into this database holds it. Not merely because a replay source ever
+    polled here: real mentions imported beside the demo's would be "answered" in the
+    local outbox while the customer heard nothing.
     """
     sources = json.loads(row.get("sources") or "[]")
     if any(str(s) == "replay" or str(s).startswith("replay:") for s in sources):
         return True
-    return r_sql.has_replay_cursor(db)
+    gid = row.get("global_id")
+    return gid is not None and any(gid in replayed_ids(p) for p in r_sql.replay_paths(db))
+
+
+REPLAY_SCAN_LIMIT = 64 * 1024 * 1024  # a larger replay file is not read for this check
+DEMO_FILE = "demo_mentions.jsonl"
+
+
+def replayed_ids(path_text: str) -> frozenset[str]:
+    """The global ids of the mentions in a replay file (remembered while it is unchanged).
+
+    The demo's sample moves with the installation; a cursor naming a sample that is gone
+    (a venv rebuilt elsewhere) means the bundled one. An unreadable or huge file holds
+    nothing: a reply then needs a real connector, the safe side."""
+    path = Path(path_text)
+    if path.name == DEMO_FILE and not path.is_file():
+        path = Path(str(resources.files("social_watch") / "data" / DEMO_FILE))
+    try:
+        st = path.stat()
+    except OSError:
+        return frozenset()
+    if st.st_size > REPLAY_SCAN_LIMIT:
+        return frozenset()
+    return _ids_in(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _ids_in(path: str, size: int, mtime_ns: int) -> frozenset[str]:
+    ids: set[str] = set()
+    try:
+        with open(path, "rb") as fh:
+            for line in fh:
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                if not isinstance(obj, dict):
+                    continue
+                network, native = obj.get("network"), obj.get("id")
+                if isinstance(network, str) and type(native) in (str, int):
+                    ids.add(f"{network.strip().lower()}:{str(native).strip()}")
+    except OSError:
+        return frozenset()
+    return frozenset(ids)
 
 
 def connector_for(

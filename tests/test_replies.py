@@ -399,3 +399,42 @@ def test_the_greeting_on_networks_whose_handles_are_names(network, name, handle,
 
     config = cfg.Config(None, {"brand": {"name": "Shop Example"}})
     assert replies.public_name(config, Author(handle, name, None), network) == greeting
+
+
+def test_a_real_mention_beside_replayed_ones_is_not_answered_in_the_local_outbox(
+    tmp_path: Path, cli: Any, write_jsonl: Any
+) -> None:
+    """A replay source polled into the database once does not make every mention a demo
+    one: a reply to a real X mention needs the X connector, not the local outbox."""
+    replay_file = tmp_path / "rp.jsonl"
+    replay_file.write_text(
+        mention_line(network="mastodon", id="r1", text="hello", handle="bob@m.s") + "\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "rp.toml"
+    config.write_text(
+        '[brand]\nname = "Shop"\n[agents.jana]\nname = "Jana"\nsignature = "^JN"\n'
+        f"[connectors.replay]\npath = {json.dumps(str(replay_file))}\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "rp.db"
+    opts = ("--config", str(config), "--db", str(db))
+    assert cli("poll", *opts).exit_code == 0
+    real = write_jsonl([mention_line(id="1899", text="@shop where is my parcel", handle="ann")])
+    assert cli("import", str(real), *opts).exit_code == 0
+
+    result = cli("reply", "x:1899", "Hi Ann, sorry for the wait", "--as", "jana", *opts)
+    assert result.exit_code == 2
+    assert "no connector configured for x" in result.output
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+        status = conn.execute("SELECT status FROM mentions WHERE global_id = 'x:1899'")
+        assert status.fetchone()[0] == "open"
+    finally:
+        conn.close()
+
+    # the replayed mention is still answered in the local outbox, as in the demo
+    result = cli("reply", "mastodon:r1", "Hi Bob", "--as", "jana", *opts)
+    assert result.exit_code == 0, result.output
+    assert "nothing left this machine" in result.output

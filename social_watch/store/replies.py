@@ -19,10 +19,11 @@ def item_mentions(db: Store, item_id: int) -> list[dict[str, Any]]:
     )
 
 
-def has_replay_cursor(db: Store) -> bool:
-    """True when a replay source (the demo's) has polled into this database."""
-    found = db.execute("SELECT 1 FROM cursors WHERE source LIKE 'replay:%' LIMIT 1")
-    return found.fetchone() is not None
+def replay_paths(db: Store) -> list[str]:
+    """The files replay sources (the demo's) have polled into this database, from their
+    cursors' names (``replay:mentions:<path>``)."""
+    rows = db.execute("SELECT source FROM cursors WHERE source LIKE 'replay:%'").fetchall()
+    return [r[0].split(":", 2)[2] for r in rows if r[0].count(":") >= 2]
 
 
 def first_answer_by_other(
