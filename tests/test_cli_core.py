@@ -265,6 +265,20 @@ def test_read_commands_refuse_a_missing_database_and_create_nothing(cli, tmp_pat
     assert not (tmp_path / "typo.db").exists()
 
 
+def test_read_commands_refuse_an_empty_file_and_leave_it_empty(cli, tmp_path):
+    """SQLite would quietly turn a 0-byte file (mentions.jsonl given as --db) into an
+    empty database and answer "Inbox zero"."""
+    (tmp_path / "mentions.jsonl").write_bytes(b"")
+    for args in (["queue"], ["show", "1"], ["db", "status"], ["stats"]):
+        result = cli(*args, "--db", "mentions.jsonl")
+        assert result.exit_code == 2 and "is an empty file" in result.output, args
+    assert (tmp_path / "mentions.jsonl").stat().st_size == 0
+    # a command that fills a database may start one in an empty file
+    result = cli("import", "-", "--db", "mentions.jsonl", input=mention_line(id="1") + "\n")
+    assert result.exit_code == 0, result.output
+    assert cli("queue", "--db", "mentions.jsonl").exit_code == 0
+
+
 def test_python_dash_m_works():
     import subprocess
     import sys
