@@ -191,6 +191,8 @@ def cli_hint(exc: SocialWatchError, command: str | None) -> str:
         if exc.variant == "again":
             return f"; see `social-watch show {item}`, or --force to answer again"
         return "; --force to post another"
+    if exc.guard == "closed":
+        return f"; see `social-watch show {item}`, or --force to answer it anyway"
     if exc.guard == "claimed":
         if command == "release":
             return "; use --force to release it anyway"

@@ -92,7 +92,7 @@ class Conflict(SocialWatchError):
 
 
 #: The guards a reply or an action can be refused by; each is overridden on its own.
-GUARDS = ("sensitive", "personal_data", "answered", "claimed")
+GUARDS = ("sensitive", "personal_data", "answered", "closed", "claimed")
 
 
 class Refused(Conflict):

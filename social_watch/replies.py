@@ -10,6 +10,7 @@ do instead:
   IBAN, tracking code, in the ways people write them: ``SensitiveDetector(strict=True)``),
   except the brand's own help-desk addresses from ``[email]`` and the hand-off reference:
   nothing personal in public (nor in the greeting: see ``public_name``);
+- the item was closed (``done``, or dismissed as spam), naming who, why and when;
 - another agent holds the claim;
 - someone else answered since this agent claimed it (a colleague through social-watch, or
   the brand natively as a poll saw it), naming who and when.
@@ -498,6 +499,27 @@ def last_answer(
     return str(row[0] or "someone"), at, text
 
 
+def _closed_by(db: Store, head: Mapping[str, Any], now: datetime) -> str:
+    """' as spam by tom 5 min ago', from the item's close action ('' parts it lacks)."""
+    status = head["status"]
+    row = r_sql.last_close_action(db, head["id"])
+    if row is None:
+        return f" ({status})"
+    agent, at, details = row
+    try:
+        info = json.loads(details or "{}")
+    except ValueError:
+        info = {}
+    why = info.get("reason") if status == "dismissed" else None
+    note = info.get("note")
+    text = f" as {why}" if why else f" ({status})"
+    when = from_db(at)
+    text += f" by {agent or 'someone'}" + (f" {_ago(when, now)}" if when else "")
+    if note:
+        text += f": '{note if len(note) <= 40 else note[:40].rstrip() + '…'}'"
+    return text
+
+
 def _ago(then: datetime, now: datetime) -> str:
     seconds = max(0, int((now - then).total_seconds()))
     if seconds < 60:
@@ -563,6 +585,12 @@ def check_guards(
             guard="answered",
             item_id=item,
             holder=who,
+        )
+    if head["status"] in ("done", "dismissed") and "closed" not in skip:
+        raise Refused(
+            f"mention {item} was closed{_closed_by(db, head, now)}",
+            guard="closed",
+            item_id=item,
         )
     holder = claim_holder(head, now)
     if holder and holder != draft.agent and "claimed" not in skip:

@@ -232,6 +232,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 _URL_FOR = pytest.StashKey[Callable[[Any], str]]()
 
 
+PG_PLACEHOLDER = b"this test's database is in PostgreSQL\n"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Which backend this run of the test uses; on PostgreSQL, file paths map to databases."""
@@ -252,7 +255,7 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
         key = str(path.resolve())
         if key not in by_path:
             by_path[key] = make()
-            if path.is_file() and path.stat().st_size > 0:
+            if path.is_file() and path.read_bytes()[:16] == b"SQLite format 3\x00":
                 # A test that built its database as a file (a copied template): the same
                 # rows in PostgreSQL, by the product's own `db copy`.
                 from social_watch.store.copy import copy
@@ -263,7 +266,8 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
                 src.close()
                 dst.close()
             elif not path.exists() and path.parent.is_dir():
-                path.touch()  # commands that refuse a missing database find it there
+                # commands that refuse a missing (or empty) database find one there
+                path.write_bytes(PG_PLACEHOLDER)
         return by_path[key]
 
     def open_store(target: Any, *, password_env: str | None = None) -> Any:

@@ -225,6 +225,24 @@ def test_someone_elses_claim_is_refused_unless_forced(setup):
     assert run(setup, "reply", str(first), "On it!", "--as", "jana", "--force").exit_code == 0
 
 
+def test_an_item_a_colleague_closed_is_not_answered_in_public_unless_forced(setup):
+    spam, done = item_id(setup, "101"), item_id(setup, "104")
+    assert run(setup, "dismiss", str(spam), "--reason", "spam", "--as", "tom").exit_code == 0
+    note = ["--note", "answered by phone"]
+    assert run(setup, "done", str(done), *note, "--as", "tom").exit_code == 0
+    result = run(setup, "reply", str(spam), "Sorry to hear that!", "--as", "jana")
+    assert result.exit_code == 1
+    assert re.search(rf"mention {spam} was closed as spam by tom \d+ s ago", result.stderr)
+    assert "--force" in result.stderr
+    result = run(setup, "reply", str(done), "Sorry to hear that!", "--as", "jana")
+    assert result.exit_code == 1
+    assert "closed (done) by tom" in result.stderr and "answered by phone" in result.stderr
+    assert posts(setup["remote"]) == []
+    forced = run(setup, "reply", str(done), "One more thing!", "--as", "jana", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert len(posts(setup["remote"])) == 1
+
+
 def test_a_colleagues_answer_since_my_claim_is_named(setup):
     first = item_id(setup, "101")
     run(setup, "claim", str(first), "--as", "jana")

@@ -50,6 +50,17 @@ def last_reply_action(db: Store, item_id: int) -> tuple[str | None, str, str | N
     return None if row is None else (row[0], row[1], row[2])
 
 
+def last_close_action(db: Store, item_id: int) -> tuple[str | None, str, str | None] | None:
+    """(agent, at, details JSON) of the newest ``done`` or ``dismissed`` action on the item."""
+    row = db.execute(
+        "SELECT a.agent, a.at, a.details FROM actions a JOIN mentions m ON m.id = a.mention_id "
+        "WHERE COALESCE(m.item_id, m.id) = ? AND a.action IN ('done', 'dismissed') "
+        "ORDER BY a.at DESC LIMIT 1",
+        (item_id,),
+    ).fetchone()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 def hold_unknown(db: Store, outbox_id: int, attempts: int, error: str) -> None:
     """Mark a row still ``sending`` at ``attempts`` as ``unknown`` (kept error wins)."""
     db.execute(
