@@ -18,12 +18,12 @@ from social_watch.errors import UsageError
 
 
 def _duration(value: str | None, option: str) -> timedelta | None:
-    from social_watch.config import parse_duration
+    from social_watch.config import parse_option_duration
 
     if value is None:
         return None
     try:
-        result = parse_duration(value)
+        result = parse_option_duration(value)
     except ValueError as exc:
         raise UsageError(f"{option}: {exc}") from None
     if result.total_seconds() <= 0:

@@ -25,7 +25,8 @@ from social_watch.errors import ConfigError, ConfigProblems
 ENV_CONFIG = "SOCIAL_WATCH_CONFIG"
 DEFAULT_CONFIG_NAME = "social-watch.toml"
 DEFAULT_DATABASE = "social-watch.db"
-NETWORKS = ("x", "reddit", "mastodon", "bluesky", "hackernews", "rss")
+NETWORKS = ("x", "reddit", "mastodon", "bluesky", "hackernews", "rss")  # examples, not a limit
+NETWORK_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")  # as an import line may name one
 #: The placeholder brand when [brand] name is not set (the demo's); a real reply is refused
 #: until it is set.
 DEFAULT_BRAND_NAME = "Shop Example"
@@ -55,6 +56,15 @@ def parse_duration(value: object) -> timedelta:
             raise ValueError(f"expected a duration of at most {MAX_DURATION.days} days")
         return timedelta(seconds=seconds)
     raise ValueError(f"expected a duration such as '30s', '30m', '2h' or '7d', got {value!r}")
+
+
+def parse_option_duration(text: str) -> timedelta:
+    """A duration typed on the command line: the unit is required there ('7' alone is not
+    7 days but, as in the config, 7 seconds, a report of nothing)."""
+    if _DURATION.match(text.lower()) and not re.search(r"[a-z]", text.lower()):
+        n = text.strip()
+        raise ValueError(f"give a unit: {n}d (days), {n}w, {n}h, {n}m (minutes) or {n}s")
+    return parse_duration(text)
 
 
 # --- the schema -------------------------------------------------------------------------
@@ -665,10 +675,23 @@ def _check_queue(raw: dict[str, Any]) -> None:
     if queue["urgent"] < queue["at_risk"]:
         raise _fail("queue.urgent", "must not be lower than queue.at_risk")
     for network in queue["targets"]:
-        if network not in NETWORKS:
+        # any network a connector or an import line may name (reviews, Facebook, ...)
+        if not NETWORK_NAME.fullmatch(network):
             raise _fail(
-                f"queue.targets.{network}", f"unknown network; known: {', '.join(NETWORKS)}"
+                f"queue.targets.{network}",
+                "a network name is lower-case letters, digits, '_', '-' or '.', such as "
+                + ", ".join(NETWORKS),
             )
+
+
+def _check_sentiment(raw: dict[str, Any]) -> None:
+    pos, neg = raw["sentiment"]["positive_threshold"], raw["sentiment"]["negative_threshold"]
+    if not 0 <= pos <= 1:
+        raise _fail("sentiment.positive_threshold", f"must be from 0 to 1, got {pos}")
+    if not -1 <= neg <= 0:
+        raise _fail("sentiment.negative_threshold", f"must be from -1 to 0, got {neg}")
+    if neg >= pos:
+        raise _fail("sentiment.negative_threshold", "must be lower than positive_threshold")
 
 
 def _check_business_hours(raw: dict[str, Any]) -> None:
@@ -691,8 +714,15 @@ def _check_business_hours(raw: dict[str, Any]) -> None:
 def _check_tags(raw: dict[str, Any]) -> None:
     tags = raw["tags"]
     if tags["rules"]:
-        from social_watch.tagging import Tagger
+        from social_watch.tagging import TAG_PATTERN, Tagger
 
+        for name in tags["rules"]:
+            if name != name.lower() or not TAG_PATTERN.fullmatch(name):
+                raise _fail(
+                    f"tags.rules.{name}",
+                    "a tag name is lower-case letters, digits, '-' and '_', starting with a "
+                    "letter or digit (up to 40 characters)",
+                )
         try:
             Tagger(tags["rules"])
         except ValueError as exc:
@@ -707,6 +737,7 @@ def _check_connector_names(raw: dict[str, Any]) -> None:
 
 _CROSS_CHECKS: tuple[Callable[[dict[str, Any]], None], ...] = (
     _check_queue,
+    _check_sentiment,
     _check_business_hours,
     _check_tags,
     _check_connector_names,

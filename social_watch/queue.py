@@ -9,7 +9,6 @@ trail, so two agents can never both win a claim and metrics can be rebuilt from 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from social_watch.store import add_action
 from social_watch.store import queue as q_sql
 from social_watch.store.base import Store
 from social_watch.store.queue import MAX_SQL_INT
+from social_watch.tagging import TAG_PATTERN
 
 
 @dataclass(frozen=True)
@@ -522,11 +522,6 @@ def label_where(
         if len(rows) < BULK_BATCH:
             return done
         last = rows[-1][0]
-
-
-#: A tag name: lower-case letters (any script), digits, '-' and '_', starting with a letter
-#: or digit, so '+-c', '+bad tag' and a stray option such as '--json' never become tags.
-TAG_PATTERN = re.compile(r"[^\W_][\w-]{0,39}")
 
 
 def tag_name(value: str) -> str:

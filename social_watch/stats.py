@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from social_watch.clock import iso, parse_iso
-from social_watch.config import parse_duration
+from social_watch.config import parse_duration, parse_option_duration
 from social_watch.errors import UsageError
 from social_watch.sla import BusinessHours
 from social_watch.store import stats as stats_store
@@ -86,7 +86,7 @@ def period(
             )
         return Period(lo, hi)
     try:
-        length = parse_duration(since or default)
+        length = parse_option_duration(since) if since else parse_duration(default)
     except ValueError as exc:
         raise UsageError(f"--since: {exc}") from None
     if length <= timedelta(0):

@@ -86,7 +86,19 @@ def test_the_example_config_is_valid():
             '[connectors.rss]\nfeeds = ["ftp://x"]',
             "connectors.rss.feeds[0]: expected an http(s) URL",
         ),
-        ('[queue.targets]\nmyspace = "1h"', "queue.targets.myspace: unknown network"),
+        ('[queue.targets]\n"My Space" = "1h"', "queue.targets.My Space: a network name is"),
+        ('[tags.rules]\n"Bad Tag!" = ["love"]', "tags.rules.Bad Tag!: a tag name is"),
+        ('[tags.rules]\nVIP = ["love"]', "tags.rules.VIP: a tag name is lower-case"),
+        ('[tags.rules]\n"" = ["ok"]', "tags.rules.: a tag name is"),
+        (
+            "[sentiment]\npositive_threshold = -0.5\nnegative_threshold = 0.5",
+            "sentiment.positive_threshold: must be from 0 to 1",
+        ),
+        ("[sentiment]\npositive_threshold = 5", "sentiment.positive_threshold: must be from 0"),
+        (
+            "[sentiment]\npositive_threshold = 0.0\nnegative_threshold = 0.0",
+            "sentiment.negative_threshold: must be lower than positive_threshold",
+        ),
         ("database = [", "invalid TOML"),
     ],
 )
@@ -94,6 +106,23 @@ def test_errors_name_the_key_and_reason(tmp_path, text, expected):
     message = error(tmp_path, text)
     assert expected in message
     assert message.startswith(str(tmp_path / "c.toml"))
+
+
+def test_review_portals_and_import_networks_take_their_own_target(tmp_path):
+    (tmp_path / "c.toml").write_text(
+        '[queue.targets]\ntrustpilot = "24h"\nfacebook = "1h"\ntiktok = "2h"\n'
+    )
+    config = cfg.load(str(tmp_path / "c.toml"), env={})
+    assert config.queue["targets"]["trustpilot"] == timedelta(hours=24)
+    assert config.queue["targets"]["tiktok"] == timedelta(hours=2)
+
+
+def test_a_duration_typed_on_the_command_line_needs_its_unit():
+    assert cfg.parse_option_duration("7d") == timedelta(days=7)
+    assert cfg.parse_option_duration("1w") == timedelta(weeks=1)
+    for bare in ("7", " 30 ", "1.5"):
+        with pytest.raises(ValueError, match="give a unit"):
+            cfg.parse_option_duration(bare)
 
 
 def test_missing_file_is_a_config_error(tmp_path):
