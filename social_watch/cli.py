@@ -759,9 +759,9 @@ def db_status(app: App, as_json: bool) -> None:
     click.echo(f"schema          version {version} ({name})")
     click.echo(f"mentions        {data['mentions']} ({data['brand_posts']} by the brand)")
     for status, count in sorted(data["by_status"].items()):
-        click.echo(f"  {status:<14}{count}")
+        click.echo(f"  {status:<15} {count}")
     for network, count in sorted(data["by_network"].items()):
-        click.echo(f"  {network:<14}{count}")
+        click.echo(f"  {network:<15} {count}")
     click.echo(f"actions         {data['actions']}")
     agreement = data["sentiment_agreement"]
     share = f"{agreement:.0%}" if agreement is not None else "n/a"
@@ -770,7 +770,7 @@ def db_status(app: App, as_json: bool) -> None:
     )
     for code, row in data["sentiment_agreement_by_lang"].items():
         click.echo(
-            f"  {code:<14}{row['reviewed']} reviewed, {row['agreement']:.0%} agreed with the model"
+            f"  {code:<15} {row['reviewed']} reviewed, {row['agreement']:.0%} agreed with the model"
         )
 
 

@@ -48,7 +48,8 @@ from social_watch.queue import resolve
 from social_watch.store import replies as r_sql
 from social_watch.store.base import Store
 
-READ_ONLY_NETWORKS = ("hackernews", "rss")
+# Networks whose connector cannot reply (tests/test_registry.py keeps this in step with them).
+READ_ONLY_NETWORKS = ("hackernews", "rss", "heureka")
 
 STARTER_TEMPLATES: dict[str, dict[str, str]] = {
     "thanks": {

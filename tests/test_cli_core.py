@@ -120,7 +120,7 @@ def test_label_and_db_status_agreement(cli, inbox):
     assert sum(r["reviewed"] for r in by_lang.values()) == 2
     # x sent no language: the detected English is what the agreement is counted under
     assert by_lang == {"en": {"reviewed": 2, "agreement": 0.5}}
-    assert "\n  en            2 reviewed, 50% agreed with the model" in cli("db", "status").output
+    assert "\n  en              2 reviewed, 50% agreed with the model" in cli("db", "status").output
     bulk = cli("label", "neutral", "--where", "author=spam")
     assert bulk.exit_code == 0 and "Labelled 1" in bulk.output
     assert cli("label", "1", "happy").exit_code == 2

@@ -65,3 +65,20 @@ def test_unknown_connectors_and_options_are_config_errors(plugin):
         ConfigError, match=r"connectors\.intranet\.querys: unknown option; did you mean 'queries'\?"
     ):
         registry.build(config, "intranet", env={})
+
+
+def test_read_only_networks_are_exactly_those_whose_connector_cannot_reply():
+    """The demo replies through the replay connector, so it knows a network is read-only
+    only from this list: a Heureka review must not look answerable there."""
+    from social_watch import registry
+    from social_watch.connector import REPLY
+    from social_watch.replies import READ_ONLY_NETWORKS
+
+    cannot = {
+        cls.network
+        for name in registry.BUILTIN
+        if name != "replay"
+        for cls in [registry.load_class(name)]
+        if REPLY not in cls.capabilities
+    }
+    assert cannot == set(READ_ONLY_NETWORKS)
