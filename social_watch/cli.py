@@ -641,11 +641,21 @@ def import_(app: App, file: str, as_json: bool) -> None:
     help="Language of the texts, if known: en, cs, sk, pl, uk, ru or de (a region such as "
     "cs-CZ is fine). Leave it out to detect each text's language.",
 )
-def sentiment(texts: tuple[str, ...], as_json: bool, lang: str | None) -> None:
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Config file whose [sentiment] thresholds label the scores, as import stores them "
+    "(else $SOCIAL_WATCH_CONFIG, else ./social-watch.toml).",
+)
+def sentiment(
+    texts: tuple[str, ...], as_json: bool, lang: str | None, config_path: str | None
+) -> None:
     """Score texts (arguments, or one per line on stdin): label, compound, language.
 
     The language is the one that decided the score: --lang, else the detected one
-    ('-' when none could be told).
+    ('-' when none could be told). Labels follow the config's [sentiment] thresholds, so
+    they are the ones an import of the same texts stores.
 
     \b
     Example:
@@ -653,7 +663,10 @@ def sentiment(texts: tuple[str, ...], as_json: bool, lang: str | None) -> None:
         cut -f2 messages.tsv | social-watch sentiment --json
     """
     from social_watch import sentiment as sent
+    from social_watch.pipeline import with_thresholds
 
+    thresholds = App(config_path, None).config.section("sentiment")
+    pos, neg = thresholds["positive_threshold"], thresholds["negative_threshold"]
     if not texts and sys.stdin.isatty():
         raise UsageError(
             "give texts as arguments or one per line on stdin, e.g. "
@@ -672,6 +685,7 @@ def sentiment(texts: tuple[str, ...], as_json: bool, lang: str | None) -> None:
     out = sys.stdout
     for text in lines:
         s, used = sent.score_detail(text, lang)
+        s = with_thresholds(s, pos, neg)
         if as_json:
             row = {"text": text, "label": s.label, "compound": s.compound, "lang": used}
             out.write(json.dumps(row, ensure_ascii=False) + "\n")

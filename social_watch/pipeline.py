@@ -76,6 +76,14 @@ class BrandIdentity:
         return h.split("@", 1)[0] in self._plain_local_parts[network]
 
 
+def with_thresholds(result: Sentiment, pos: float, neg: float) -> Sentiment:
+    """``result`` labelled by the config's ``[sentiment]`` thresholds (``unknown`` stays)."""
+    if result.label == "unknown" or (pos, neg) == (0.05, -0.05):
+        return result
+    c = result.compound
+    return Sentiment("positive" if c >= pos else "negative" if c <= neg else "neutral", c)
+
+
 # (sentiment label, compound, tags, sensitive reasons, language): an Enrichment's fields
 EnrichValues = tuple[str, float, tuple[str, ...], tuple[str, ...], str | None]
 
@@ -116,11 +124,7 @@ class Enricher:
     def _scored(self, text: str, lang: str | None) -> tuple[Sentiment, str | None]:
         """Sentiment under the configured thresholds, and the language detection found."""
         result, detected = sentiment.score_with_language(text, lang)
-        if result.label == "unknown" or (self.pos, self.neg) == (0.05, -0.05):
-            return result, detected
-        c = result.compound
-        label = "positive" if c >= self.pos else "negative" if c <= self.neg else "neutral"
-        return Sentiment(label, c), detected
+        return with_thresholds(result, self.pos, self.neg), detected
 
     def enrich(self, m: Mention) -> Enrichment:
         return rated(self.enrichment(self.enrich_values(m.text, m.lang, m.author.followers)), m)

@@ -501,3 +501,12 @@ def test_help_the_noun_is_a_request_and_vitayu_a_greeting() -> None:
 )
 def test_a_sign_off_is_no_mood(lang: str, text: str, label: str) -> None:
     assert score(text, lang).label == label
+
+
+def test_the_sentiment_command_labels_by_the_configured_thresholds(cli, tmp_path: Path) -> None:
+    """What `sentiment` prints is what an import with the same config stores."""
+    (tmp_path / "strict.toml").write_text("[sentiment]\npositive_threshold = 0.9\n")
+    strict = cli("sentiment", "--config", str(tmp_path / "strict.toml"), "I love it")
+    assert strict.exit_code == 0 and strict.output.startswith("neutral\t+0.6369")
+    plain = cli("sentiment", "I love it")
+    assert plain.output.startswith("positive\t+0.6369")
