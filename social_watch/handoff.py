@@ -355,6 +355,11 @@ def move_to_email(
     if dry_run:
         if connector is not None:
             connector.close()
+        if not held:
+            # drawn now only to show where it goes; the real run draws and keeps its own
+            result.notes.append(
+                f"{reference} is an example: moving it for real gives the thread its own code"
+            )
         return result
 
     if not result.already_emailed:

@@ -8,6 +8,7 @@ text with CR/LF and ``Bcc:`` never adds a header or a recipient, and that a fail
 from __future__ import annotations
 
 import json
+import re
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,9 @@ def test_dry_run_shows_the_e_mail_and_the_note_and_sends_nothing(tmp_path, cli, 
     assert result.exit_code == 0, result.stderr
     assert "Would e-mail care@shop.example" in result.output and "Would post on x" in result.output
     assert sink.envelopes == [] and posts(s["remote"]) == [] and status(s, 1) == "open"
+    # the code shown is not the one a real run keeps, and the preview says so
+    shown = re.search(r"Reference: (SW-\w{4})", result.output)
+    assert shown and f"Note: {shown.group(1)} is an example" in result.output
 
 
 def test_without_an_email_section_says_what_to_configure(tmp_path, cli, write_jsonl):
