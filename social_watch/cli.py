@@ -313,6 +313,18 @@ def main() -> None:
     cli(prog_name="social-watch")
 
 
+def _sentiment_option(value: str | None) -> str | None:
+    """--sentiment as `label` takes it: the short forms (neg) and any case."""
+    if value is None:
+        return None
+    from social_watch.queue import sentiment_label
+
+    try:
+        return sentiment_label(value)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 # --- the inbox --------------------------------------------------------------------------
 
 
@@ -320,11 +332,13 @@ def main() -> None:
 @store_options
 @agent_option
 @json_option
-@click.option(
-    "--network", help="Only this network (x, reddit, mastodon, bluesky, hackernews, rss)."
-)
+@click.option("--network", help="Only this network (x, facebook, reddit, trustpilot, heureka, …).")
 @click.option("--tag", help="Only items with this tag.")
-@click.option("--sentiment", type=click.Choice(["positive", "neutral", "negative", "unknown"]))
+@click.option(
+    "--sentiment",
+    callback=lambda _ctx, _param, value: _sentiment_option(value),
+    help="Only this sentiment: positive, neutral, negative or unknown (neg, pos, neu, unk).",
+)
 @click.option("--overdue", is_flag=True, help="Only items past their due time.")
 @click.option("--mine", is_flag=True, help="Only items claimed by you.")
 @click.option("--unclaimed", is_flag=True, help="Only items nobody holds.")

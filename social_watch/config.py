@@ -55,7 +55,7 @@ def parse_duration(value: object) -> timedelta:
         if not 0 <= seconds <= MAX_DURATION.total_seconds():
             raise ValueError(f"expected a duration of at most {MAX_DURATION.days} days")
         return timedelta(seconds=seconds)
-    raise ValueError(f"expected a duration such as '30s', '30m', '2h' or '7d', got {value!r}")
+    raise ValueError(f"expected a duration such as '30s', '30m', '2h' or '7d', got {_shown(value)}")
 
 
 def parse_option_duration(text: str) -> timedelta:
@@ -114,7 +114,7 @@ def local_time(value: Any, key: str) -> str:
     value = string(value, key)
     match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value)
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
-        raise _fail(key, f"expected a local time HH:MM (00:00 to 23:59), got {value!r}")
+        raise _fail(key, f"expected a local time HH:MM (00:00 to 23:59), got {_shown(value)}")
     return value
 
 
@@ -140,20 +140,20 @@ def integer(value: Any, key: str) -> int:
 def positive_int(value: Any, key: str) -> int:
     value = integer(value, key)
     if value <= 0:
-        raise _fail(key, f"must be greater than 0, got {value}")
+        raise _fail(key, f"must be greater than 0, got {_shown(value)}")
     return value
 
 
 def port(value: Any, key: str) -> int:
     value = integer(value, key)
     if not 1 <= value <= 65535:
-        raise _fail(key, f"expected a port between 1 and 65535, got {value}")
+        raise _fail(key, f"expected a port between 1 and 65535, got {_shown(value)}")
     return value
 
 
 def fraction(value: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise _fail(key, f"expected a number between 0 and 1, got {value!r}")
+        raise _fail(key, f"expected a number between 0 and 1, got {_shown(value)}")
     return float(value)
 
 
@@ -196,7 +196,7 @@ def one_of(*choices: str) -> Callable[[Any, str], str]:
     def check(value: Any, key: str) -> str:
         value = string(value, key)
         if value not in choices:
-            raise _fail(key, f"expected one of {', '.join(choices)}, got {value!r}")
+            raise _fail(key, f"expected one of {', '.join(choices)}, got {_shown(value)}")
         return value
 
     return check
@@ -254,7 +254,7 @@ def address(value: Any, key: str) -> str:
     """One e-mail address on one line ('care@shop.example' or 'Care <care@shop.example>')."""
     value = nonempty_string(value, key).strip()
     if any(not ch.isprintable() for ch in value) or "@" not in value or "," in value:
-        raise _fail(key, f"expected one e-mail address on one line, got {value!r}")
+        raise _fail(key, f"expected one e-mail address on one line, got {_shown(value)}")
     return value
 
 
@@ -267,7 +267,7 @@ def address_or_list(value: Any, key: str) -> tuple[str, ...]:
 def url(value: Any, key: str) -> str:
     value = nonempty_string(value, key)
     if not re.match(r"^https?://[^\s/]+", value):
-        raise _fail(key, f"expected an http(s) URL, got {value!r}")
+        raise _fail(key, f"expected an http(s) URL, got {_shown(value)}")
     return value.rstrip("/")
 
 
@@ -277,6 +277,13 @@ def feed(value: Any, key: str) -> str:
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value):
         return url(value, key)
     return value
+
+
+def _shown(value: Any) -> str:
+    """A value as the TOML file spells it (true, not Python's True)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 def _typename(value: Any) -> str:

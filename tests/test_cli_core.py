@@ -527,3 +527,12 @@ def test_queue_rows_fit_the_terminal_for_the_new_networks(
     assert "@@" not in text and "2315682678452791" not in text
     if columns >= 80:
         assert "google " in text and "Martina z Brna" in text
+
+
+def test_queue_sentiment_takes_the_short_forms_label_takes(cli, tmp_path):
+    cli("import", "-", input=mention_line(id="1", text="@shopexample worst service ever") + "\n")
+    short = cli("queue", "--sentiment", "neg", "--json")
+    assert short.exit_code == 0 and len(json.loads(short.output)) == 1
+    assert json.loads(cli("queue", "--sentiment", "pos", "--json").output) == []
+    bad = cli("queue", "--sentiment", "bogus")
+    assert bad.exit_code == 2 and "sentiment must be one of" in bad.output
