@@ -1582,8 +1582,20 @@ def _scored(text: str, lang: str | None) -> tuple[Sentiment, str | None, str | N
                 voted = best_lexicon(cleaned, _LATIN_LEXICONS)
                 if voted is not None:
                     return _score_lexicon(cleaned, voted), voted, voted
+    if not cleaned.isascii() and _foreign_script_only(cleaned):
+        # "שלום", "你好": too short for py3langid, and no scorer reads these scripts
+        return Sentiment("unknown", 0.0), None, None
     compound = round(_care_compound(cleaned, low, toks, words), 4)
     return Sentiment(_label(compound), compound), english, "en"
+
+
+# the scripts the scorers read: Latin (English, Czech, Slovak, Polish, German), Cyrillic
+_OUR_SCRIPTS_RE = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff\u0400-\u052f]")
+
+
+def _foreign_script_only(cleaned: str) -> bool:
+    """Letters, and none of them in a script a scorer reads (emoji are not letters)."""
+    return bool(_LETTERS_RE.search(cleaned)) and not _OUR_SCRIPTS_RE.search(cleaned)
 
 
 def score_detail(text: str, lang: str | None = None) -> tuple[Sentiment, str | None]:

@@ -556,3 +556,13 @@ def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
 )
 def test_care_words_a_shop_hears(text: str, label: str) -> None:
     assert score(text, "en").label == label
+
+
+@pytest.mark.parametrize("text", ["שלום", "مرحبا", "你好", "こんにちは", "Γεια σας"])
+def test_a_short_text_in_a_script_no_scorer_reads_is_unknown_not_neutral(text: str) -> None:
+    assert score(text).label == "unknown"
+
+
+@pytest.mark.parametrize(("text", "label"), [("👍", "positive"), ("ok 👍", "positive")])
+def test_emoji_alone_are_still_scored(text: str, label: str) -> None:
+    assert score(text).label == label
