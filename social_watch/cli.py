@@ -166,12 +166,13 @@ def echo_item_json(app: App, mention_id: int) -> None:
     echo_json(q.show(app.db, mention_id, now=app.now(), sla=app.sla()))
 
 
-def cli_hint(exc: SocialWatchError, command: str | None) -> str:
+def cli_hint(exc: SocialWatchError, command: str | None, group: str | None = None) -> str:
     """The way out in CLI words, appended to a library message that names none."""
     from social_watch.errors import NotFound, Refused
 
     if isinstance(exc, NotFound):
-        return " (see `social-watch queue`)"
+        where = "agents list" if group == "agents" else "queue"
+        return f" (see `social-watch {where}`)"
     if not isinstance(exc, Refused):
         return ""
     item = exc.item_id
@@ -248,7 +249,9 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except SocialWatchError as exc:
-            click.echo(f"Error: {exc}{cli_hint(exc, ctx.invoked_subcommand)}", err=True)
+            click.echo(
+                f"Error: {exc}{cli_hint(exc, ctx.invoked_subcommand, ctx.info_name)}", err=True
+            )
             ctx.exit(exc.exit_code)
         except sqlite3.DatabaseError as exc:  # a write outside db.write(), a full disk, ...
             from social_watch.db import busy

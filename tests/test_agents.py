@@ -46,6 +46,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert again.exit_code == 2 and "exists already" in again.output
     missing = run(db_path, "agents", "disable", "petr")
     assert missing.exit_code == 2 and "no agent account 'petr'" in missing.output
+    assert "social-watch agents list" in missing.output
     assert "Traceback" not in short.output + bad_id.output + again.output + missing.output
 
 
