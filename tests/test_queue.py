@@ -282,7 +282,16 @@ def test_label_refuses_what_is_not_one_label(db, typed):
 
 @pytest.mark.parametrize(
     ("seconds", "shown"),
-    [(42, "42s left"), (-5, "5s over"), (0, "0s over"), (61, "1m left"), (3700, "1h01m left")],
+    [
+        (42, "42s left"),
+        (-5, "5s over"),
+        (0, "0s over"),
+        (61, "1m left"),
+        (3700, "1h01m left"),
+        (3 * 86400 + 7200, "3d02h left"),
+        (150 * 86400, "150d left"),
+        (26662 * 86400, "73y left"),  # a mention dated 2099: the column keeps its width
+    ],
 )
 def test_due_text_shows_seconds_under_a_minute(seconds, shown):
     from social_watch.render import due_text
