@@ -155,6 +155,8 @@ def thread_text(data: dict[str, Any]) -> str:
     out = []
     item = data["item"]
     status = data["status"].replace("_", " ")
+    if data["status"] == "claimed" and not data["claimed_by"]:
+        status = "open (the claim expired)"  # anyone may claim it, as the queue shows it
     head = f"Mention {data['id']} · item {data['item_id']} · {status}"
     if data["claimed_by"]:
         head += f" · claimed by {data['claimed_by']}"

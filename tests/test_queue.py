@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import click
 import pytest
 
 from social_watch import queue as q
@@ -355,3 +356,13 @@ def test_two_anonymous_commenters_are_two_items(tmp_path):
     items = q.list_items(db, now=NOW, sla=SlaSettings(), filters=QueueFilter())
     by_head = sorted((i["global_id"].rsplit(":", 1)[-1], i["messages"]) for i in items)
     assert by_head == [("a1", 1), ("a2", 1), ("p", 2)]  # her own follow-up joins hers
+
+
+def test_show_of_an_expired_claim_says_it_is_open_again(db):
+    from social_watch.render import thread_text
+
+    q.claim(db, 2, "jana", now=NOW, ttl=TTL)
+    held = click.unstyle(thread_text(q.show(db, 2, now=NOW + TTL / 2, sla=SlaSettings())))
+    assert held.splitlines()[0].endswith("· claimed · claimed by jana")
+    expired = click.unstyle(thread_text(q.show(db, 2, now=NOW + TTL * 2, sla=SlaSettings())))
+    assert expired.splitlines()[0].endswith("· open (the claim expired)")
