@@ -104,7 +104,11 @@ def mention_from_dict(
         assert raw_created is not None
         try:
             created_at = parse_iso(raw_created)
-        except (ValueError, OverflowError):
+        except OverflowError:  # a valid time whose UTC falls outside datetime's years
+            raise ValueError(
+                f"'created_at' is out of range (1970 to 9000), got {raw_created!r}"
+            ) from None
+        except ValueError:
             raise ValueError(
                 f"'created_at' must be ISO 8601 with a time zone, got {raw_created!r}"
             ) from None

@@ -352,7 +352,9 @@ def test_import_rejects_lines_sqlite_or_datetime_cannot_hold_and_keeps_the_rest(
     for n in (2, 3, 4):
         assert f"line {n}: " in result.output and "surrogate" in result.output
     assert "line 5: 'author.followers' must be a whole number" in result.output
-    assert "line 6: 'created_at'" in result.output and "line 7: 'created_at'" in result.output
+    # a valid time with a zone, whose UTC is before year 1: out of range, not "no zone"
+    assert "line 6: 'created_at' is out of range (1970 to 9000)" in result.output
+    assert "line 7: 'created_at' is out of range" in result.output
     assert "line 8: " in result.output
     assert "2 new" in result.output and "7 rejected" in result.output
 
