@@ -162,6 +162,33 @@ def test_logins_are_throttled_per_account_until_the_window_passes(app: Any, cloc
     assert c.login("petr").status_code == 303
 
 
+def test_wrong_passwords_sent_at_once_are_throttled_as_if_sent_one_by_one(app: Any) -> None:
+    c = Client(app)
+    token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)[1]  # type: ignore[index]
+
+    cookies = dict(c.http.cookies)  # one login form, replayed by every request at once
+
+    async def burst() -> list[httpx.Response]:
+        clients = [
+            httpx.AsyncClient(
+                transport=c.http._transport, base_url="http://inbox.test", cookies=cookies
+            )
+            for _ in range(15)
+        ]
+        data = [{"agent": "petr", "password": f"guess-{i}", "csrf": token} for i in range(15)]
+        try:
+            return await asyncio.gather(
+                *(h.post("/login", data=d) for h, d in zip(clients, data, strict=True))
+            )
+        finally:
+            for h in clients:
+                await h.aclose()
+
+    codes = [r.status_code for r in c.run(burst())]
+    assert codes.count(200) == 5 and codes.count(429) == 10  # five guesses, not fifteen
+    assert c.login("petr").status_code == 429  # and the right password waits too
+
+
 def test_disabling_an_agent_or_a_new_password_ends_their_sessions(
     app: Any, inbox: Inbox, clock: Clock
 ) -> None:

@@ -86,7 +86,7 @@ async def login(request: Request) -> Response:
             flash="The login form had expired; please log in again.",
         )
     address = _address(request)
-    until = web.throttle.blocked(agent, address)
+    until = web.throttle.attempt(agent, address)  # counted as failed until it succeeds
     if until is not None:
         wait = max(1, int((until - web.clock()).total_seconds() // 60) + 1)
         return _login_page(
@@ -98,9 +98,8 @@ async def login(request: Request) -> Response:
         )
     account = await run_in_threadpool(accounts.verify, web.db(), agent, password)
     if account is None or account.disabled:
-        web.throttle.failed(agent, address)
         return _login_page(web, next_url=next_url, agent=agent, flash="Wrong agent or password.")
-    web.throttle.succeeded(agent)
+    web.throttle.succeeded(agent, address)
     value, _ = web.signer.session(account.id, account.session_epoch)
     response = RedirectResponse(next_url, 303)
     response.set_cookie(
