@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from social_watch import __version__
-from social_watch.errors import SocialWatchError, UsageError
+from social_watch.errors import ConfigError, SocialWatchError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 ENV_AGENT = "SOCIAL_WATCH_AGENT"
@@ -193,7 +193,8 @@ def cli_hint(exc: SocialWatchError, command: str | None, group: str | None = Non
             return f"; see `social-watch show {item}`, or --force to answer again"
         return "; --force to post another"
     if exc.guard == "closed":
-        return f"; see `social-watch show {item}`, or --force to answer it anyway"
+        what = "move it anyway" if command == "to-email" else "answer it anyway"
+        return f"; see `social-watch show {item}`, or --force to {what}"
     if exc.guard == "claimed":
         if command == "release":
             return "; use --force to release it anyway"
@@ -682,8 +683,14 @@ def sentiment(
     from social_watch import sentiment as sent
     from social_watch.pipeline import with_thresholds
 
-    thresholds = App(config_path, None).config.section("sentiment")
-    pos, neg = thresholds["positive_threshold"], thresholds["negative_threshold"]
+    pos, neg = 0.05, -0.05  # VADER's own
+    try:
+        thresholds = App(config_path, None).config.section("sentiment")
+        pos, neg = thresholds["positive_threshold"], thresholds["negative_threshold"]
+    except ConfigError:
+        if config_path:  # asked for: its error is the answer
+            raise
+        # a scorer in a pipe keeps working in a folder whose own config is broken
     if not texts and sys.stdin.isatty():
         raise UsageError(
             "give texts as arguments or one per line on stdin, e.g. "

@@ -147,7 +147,7 @@ def to_email(
 
     The help desk ([email] to) gets the thread, author, links, sentiment, tags and a
     reference code; then a signed public note gives the customer that reference. If the
-    e-mail fails, nothing is posted. Read-only networks (Hacker News, RSS) get the e-mail
+    e-mail fails, nothing is posted. Read-only networks (Hacker News, RSS, Heureka) get the e-mail
     only. Without [email], the demo prints the e-mail instead of sending it.
 
     \b

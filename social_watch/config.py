@@ -693,12 +693,11 @@ def _check_queue(raw: dict[str, Any]) -> None:
 
 def _check_sentiment(raw: dict[str, Any]) -> None:
     pos, neg = raw["sentiment"]["positive_threshold"], raw["sentiment"]["negative_threshold"]
-    if not 0 <= pos <= 1:
-        raise _fail("sentiment.positive_threshold", f"must be from 0 to 1, got {pos}")
-    if not -1 <= neg <= 0:
-        raise _fail("sentiment.negative_threshold", f"must be from -1 to 0, got {neg}")
-    if neg >= pos:
-        raise _fail("sentiment.negative_threshold", "must be lower than positive_threshold")
+    # 0 itself would label every neutral text (compound 0.0, the commonest) by it
+    if not 0 < pos <= 1:
+        raise _fail("sentiment.positive_threshold", f"must be above 0, at most 1, got {pos}")
+    if not -1 <= neg < 0:
+        raise _fail("sentiment.negative_threshold", f"must be below 0, at least -1, got {neg}")
 
 
 def _check_business_hours(raw: dict[str, Any]) -> None:

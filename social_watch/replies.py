@@ -588,10 +588,12 @@ def check_guards(
             holder=who,
         )
     if head["status"] in ("done", "dismissed") and "closed" not in skip:
+        closer = r_sql.last_close_action(db, head["id"])
         raise Refused(
             f"mention {item} was closed{_closed_by(db, head, now)}",
             guard="closed",
             item_id=item,
+            holder=(closer[0] or None) if closer else None,
         )
     holder = claim_holder(head, now)
     if holder and holder != draft.agent and "claimed" not in skip:

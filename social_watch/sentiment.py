@@ -1021,18 +1021,22 @@ _RULES: list[tuple[str, float, str, str | None]] = [
         "than_promised",
         0.4,
         "than",
-        r"(?:later|longer|slower|worse|smaller|shorter|thinner|less|fewer) than (?:promised"
-        r"|advertised|stated|quoted|expected|described|pictured|shown|estimated|you said"
-        r"|they said|it said|(?:on )?(?:the |your )?(?:website|site|app|listing|description"
-        r"|photos?|pictures?)(?: (?:said|says|shows?|showed))?)\b",
+        # a wait or a quality worse than said; a size only against what was shown (a
+        # price or a queue "less/shorter than expected" is good news)
+        r"(?:later|longer|slower|worse) than (?:promised|advertised|stated|quoted|expected"
+        r"|described|estimated|you said|they said|it said)\b"
+        r"|(?:smaller|thinner|shorter) than (?:advertised|described|pictured|shown"
+        r"|(?:on |in )?(?:the |your )?(?:website|site|app|listing|description|photos?"
+        r"|pictures?))\b",
     ),
     # the price as the complaint: "shipping costs a fortune", "daylight robbery"
     (
         "costs_a_fortune",
         0.4,
         "fortune leg robbery",
+        # not "costs a fortune but worth it"
         r"cost(?:s|ed|ing)? (?:me |us )?(?:a (?:small )?fortune|an arm and a leg)"
-        r"|daylight robbery",
+        r"(?!.{0,30}\bworth)|daylight robbery",
     ),
     (
         "another_fail",

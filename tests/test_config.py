@@ -92,12 +92,12 @@ def test_the_example_config_is_valid():
         ('[tags.rules]\n"" = ["ok"]', "tags.rules.: a tag name is"),
         (
             "[sentiment]\npositive_threshold = -0.5\nnegative_threshold = 0.5",
-            "sentiment.positive_threshold: must be from 0 to 1",
+            "sentiment.positive_threshold: must be above 0",
         ),
-        ("[sentiment]\npositive_threshold = 5", "sentiment.positive_threshold: must be from 0"),
+        ("[sentiment]\npositive_threshold = 5", "sentiment.positive_threshold: must be above 0"),
         (
-            "[sentiment]\npositive_threshold = 0.0\nnegative_threshold = 0.0",
-            "sentiment.negative_threshold: must be lower than positive_threshold",
+            "[sentiment]\npositive_threshold = 0.2\nnegative_threshold = 0.0",
+            "sentiment.negative_threshold: must be below 0",
         ),
         ("database = [", "invalid TOML"),
     ],

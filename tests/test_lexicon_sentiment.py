@@ -510,3 +510,14 @@ def test_the_sentiment_command_labels_by_the_configured_thresholds(cli, tmp_path
     assert strict.exit_code == 0 and strict.output.startswith("neutral\t+0.6369")
     plain = cli("sentiment", "I love it")
     assert plain.output.startswith("positive\t+0.6369")
+
+
+def test_the_sentiment_command_scores_beside_a_broken_config_unless_asked_for_it(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "social-watch.toml").write_text('databse = "x"\n')  # a typo, found by discovery
+    found = cli("sentiment", "I love it")
+    assert found.exit_code == 0 and found.output.startswith("positive")
+    asked = cli("sentiment", "--config", "social-watch.toml", "I love it")
+    assert asked.exit_code == 2

@@ -204,6 +204,15 @@ def test_bulk_label_text_is_a_literal_substring(db):
     db.execute("UPDATE mentions SET text = 'save 100% now' WHERE id = 4")
     db.execute("UPDATE mentions SET text = 'save 1000 now' WHERE id = 2")
     assert q.label_where(db, ["text=100%"], "negative", "jana", now=NOW) == 1
+    # any case, any script, the same on both backends
+    db.execute("UPDATE mentions SET text = 'Objednávka nedorazila' WHERE id = 2")
+    assert q.label_where(db, ["text=OBJEDNÁVKA"], "negative", "jana", now=NOW) == 1
+
+
+def test_bulk_author_matches_with_or_without_the_at_sign(db):
+    db.execute("UPDATE mentions SET author_handle = '@Cat' WHERE id = 2")
+    assert q.label_where(db, ["author=@cat"], "negative", "jana", now=NOW) == 1
+    assert q.label_where(db, ["author=cat"], "negative", "jana", now=NOW) == 1
 
 
 @pytest.mark.parametrize(

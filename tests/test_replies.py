@@ -456,3 +456,12 @@ def test_a_real_mention_beside_replayed_ones_is_not_answered_in_the_local_outbox
     result = cli("reply", "mastodon:r1", "Hi Bob", "--as", "jana", *opts)
     assert result.exit_code == 0, result.output
     assert "nothing left this machine" in result.output
+
+
+def test_a_closed_refusal_of_to_email_offers_to_move_it_not_to_answer_it():
+    from social_watch.cli import cli_hint
+    from social_watch.errors import Refused
+
+    refused = Refused("mention 4 was closed (done) by tom", guard="closed", item_id=4)
+    assert cli_hint(refused, "to-email").endswith("--force to move it anyway")
+    assert cli_hint(refused, "reply").endswith("--force to answer it anyway")

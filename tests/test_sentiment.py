@@ -552,6 +552,12 @@ def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
         ("the jacket is smaller than pictured", "negative"),
         ("arrived sooner than expected, love it", "positive"),
         ("much better than expected", "positive"),
+        ("the final price was less than quoted, thank you!", "positive"),
+        ("cost less than expected, great deal!", "positive"),
+        ("the queue was shorter than expected, great service", "positive"),
+        ("fewer than expected issues, thanks team", "positive"),
+        ("delivery took less than promised, amazing", "positive"),
+        ("costs a fortune but worth it", "positive"),
     ],
 )
 def test_care_words_a_shop_hears(text: str, label: str) -> None:

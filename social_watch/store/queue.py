@@ -294,15 +294,15 @@ def set_tags(db: Store, mention_id: int, tags_json: str) -> None:
 WHERE_KEYS = {
     "network": "network = ?",
     "status": "status = ?",
-    "author": "lower(author_handle) = lower(?)",
+    "author": "ltrim(lower(author_handle), '@') = lower(?)",  # '@ann' and 'ann' alike
     "sentiment": "COALESCE(sentiment_override, sentiment_label) = ?",
     "model": "sentiment_label = ?",
     "tag": "EXISTS (SELECT 1 FROM json_each(tags) t WHERE t.value = ?)",
     "lang": "lower(lang) = lower(?)",
     "query": "EXISTS (SELECT 1 FROM json_each(sources) s WHERE s.value = ?)",
-    # a literal substring (case-insensitive for ASCII, as LIKE is on SQLite): the value's
-    # own % and _ are escaped, so "text=%" matches a percent sign, not every mention
-    "text": "text LIKE '%' || ? || '%' ESCAPE '\\'",
+    # a literal substring in any case and script (sw_fold: casefold on both backends; the
+    # value is folded too), its own % and _ escaped: "text=%" is a percent sign, not all
+    "text": "sw_fold(text) LIKE '%' || ? || '%' ESCAPE '\\'",
 }
 
 
@@ -314,7 +314,7 @@ def like_literal(value: str) -> str:
 def where_sql(filters: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
     """The condition and parameters for ``(key, value)`` filters whose keys are in WHERE_KEYS."""
     parts = ["kind = 'mention'", *(WHERE_KEYS[key] for key, _ in filters)]
-    params = [like_literal(value) if key == "text" else value for key, value in filters]
+    params = [like_literal(value.casefold()) if key == "text" else value for key, value in filters]
     return " AND ".join(parts), params
 
 

@@ -113,7 +113,7 @@ def explain(web: Web, exc: SocialWatchError) -> tuple[int, dict[str, Any]]:
             body["holder_name"] = name
             if guard in (None, "claimed"):
                 body["error"] = f"{name} has claimed this item{_until(exc.until)}."
-            elif guard == "answered":
+            elif guard in ("answered", "closed"):
                 body["error"] = message.replace(f" by {holder} ", f" by {name} ")
         return 409, body
     if isinstance(exc, StoreBusy):
