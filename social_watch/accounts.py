@@ -137,6 +137,14 @@ def disable(db: Store, agent_id: str, *, now: datetime) -> Account:
     return get(db, agent_id)
 
 
+def log_out(db: Store, agent_id: str) -> None:
+    """End the agent's sessions: the cookie is signed, not stored, so a copy of it would
+    otherwise stay valid after "Log out" until it expires (12 h). Every browser the agent
+    is logged in with logs out with it."""
+    with dbmod.write(db):
+        store.end_sessions(db, agent_id)
+
+
 def enable(db: Store, agent_id: str) -> Account:
     with dbmod.write(db):
         get(db, agent_id)

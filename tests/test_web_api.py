@@ -189,6 +189,19 @@ def test_wrong_passwords_sent_at_once_are_throttled_as_if_sent_one_by_one(app: A
     assert c.login("petr").status_code == 429  # and the right password waits too
 
 
+def test_logging_out_ends_the_session_even_for_a_copy_of_its_cookie(app: Any) -> None:
+    jana = as_agent(app, "jana")
+    copied = dict(jana.http.cookies)
+    out = jana.post("/logout", data={"csrf": jana.csrf})
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    thief = httpx.AsyncClient(
+        transport=jana.http._transport, base_url="http://inbox.test", cookies=copied
+    )
+    answer = jana.run(thief.get("/api/queue"))
+    assert answer.status_code == 401
+    assert as_agent(app, "jana").get("/api/queue").status_code == 200  # a new login works
+
+
 def test_disabling_an_agent_or_a_new_password_ends_their_sessions(
     app: Any, inbox: Inbox, clock: Clock
 ) -> None:

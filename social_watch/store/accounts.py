@@ -54,6 +54,11 @@ def disable(db: Store, agent_id: str, now: str | None) -> None:
     db.execute("DELETE FROM api_tokens WHERE agent = ?", (agent_id,))
 
 
+def end_sessions(db: Store, agent_id: str) -> None:
+    """Every session cookie of the account stops working (its epoch moves on)."""
+    db.execute("UPDATE accounts SET session_epoch = session_epoch + 1 WHERE id = ?", (agent_id,))
+
+
 def enable(db: Store, agent_id: str) -> None:
     db.execute("UPDATE accounts SET disabled_at = NULL WHERE id = ?", (agent_id,))
 

@@ -119,6 +119,8 @@ async def logout(request: Request) -> Response:
         and not same(str(form.get("csrf") or ""), visitor.session.csrf)
     ):
         return refuse(False, web, 403, STALE_FORM)
+    if visitor is not None and visitor.session is not None:
+        await run_in_threadpool(accounts.log_out, web.db(), visitor.account.id)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
