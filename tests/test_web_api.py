@@ -189,6 +189,15 @@ def test_wrong_passwords_sent_at_once_are_throttled_as_if_sent_one_by_one(app: A
     assert c.login("petr").status_code == 429  # and the right password waits too
 
 
+def test_a_body_nested_too_deeply_is_a_json_400_and_a_strangers_is_never_read(app: Any) -> None:
+    deep = "[" * 20_000 + "]" * 20_000
+    stranger = Client(app).post("/api/items/1/note", content=deep)
+    assert stranger.status_code == 401 and stranger.json()["error"].startswith("log in")
+    jana = as_agent(app, "jana")
+    answer = jana.post("/api/items/1/note", content=deep, headers={"X-CSRF-Token": jana.csrf})
+    assert answer.status_code == 400 and answer.json() == {"error": "the body must be JSON"}
+
+
 def test_logging_out_ends_the_session_even_for_a_copy_of_its_cookie(app: Any) -> None:
     jana = as_agent(app, "jana")
     copied = dict(jana.http.cookies)

@@ -61,7 +61,7 @@ async def _body(request: Request) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past the stack
         raise UsageError("the body must be JSON") from None
     if not isinstance(data, dict):
         raise UsageError("the body must be a JSON object")
@@ -326,7 +326,10 @@ def _action(request: Request, web: Web, visitor: Visitor) -> Response:
 
 
 async def api_action(request: Request) -> Response:
-    """Reads the JSON body here (async), then runs the action in a worker thread."""
+    """Reads the JSON body here (async), then runs the action in a worker thread. Who is
+    asking is known first: a stranger's body is never read."""
+    if await run_in_threadpool(web_of(request).visitor, request) is None:
+        return JSONResponse({"error": "log in first (or send an API token)"}, 401)
     try:
         request.state.body = await _body(request)
     except UsageError as exc:
