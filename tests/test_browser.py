@@ -303,3 +303,29 @@ def test_the_composer_counter_says_how_far_over_the_network_limit(
     assert over is not None, counter.inner_text()
     # 100 past 500, plus the signature the composer appends (" ^JN" or a line break and it)
     assert 100 <= int(over.group(1)) <= 100 + len(JANA.signature) + 2
+
+
+def test_a_reply_typed_before_the_customer_wrote_again_waits_for_the_page_to_show_it(
+    open_as: Callable[..., Tab], inbox: Inbox, network: LateMastodon
+) -> None:
+    """The live refresh only announces the new message: the reply still says it saw what
+    the page drew, so the stale guard stops it until the page shows the new one."""
+    item = inbox.add_mention("@shopexample where is my parcel?", handle="vera")
+    first = str(117020583245460000 + inbox._seq)
+    jana = open_as(JANA)
+    jana.go(f"/items/{item}")
+    jana.hook("claim").click()
+    expect(jana.hook("holder")).to_contain_text(JANA.first_name)
+    jana.page.locator("textarea[data-testid=composer]").fill("Hi Vera, it is on its way!")
+    before = len(network.posts)
+    inbox.add_mention(
+        "@shopexample it just arrived, broken",
+        handle="vera",
+        minutes_ago=0.5,
+        conversation_id=first,
+        in_reply_to=first,
+    )
+    expect(jana.hook("flash")).to_contain_text("wrote again", timeout=LIVE_MS)
+    jana.hook("send").click()
+    expect(jana.hook("flash")).to_contain_text("since this page was drawn", timeout=LIVE_MS)
+    assert len(network.posts) == before  # nothing went out unseen

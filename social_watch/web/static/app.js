@@ -193,7 +193,10 @@
     const status = hook("outbox-status");
     const presenceLine = hook("presence");
     const others = new Map();
-    let newest = Number(root.dataset.newest || 0);
+    // newest: the message this page drew (what a reply says it saw); announced: the
+    // newest one the live refresh has flashed about, so the flash is shown once
+    const newest = Number(root.dataset.newest || 0);
+    let announced = newest;
     let lastOutbox = null, sending = null, overrides = [], replyKey = null, typedAt = 0, saidTyping = 0;
 
     function setBusy(busy) { send.disabled = busy; }
@@ -229,8 +232,8 @@
         if (h.extra) li.append(`: ${h.extra}`);
         return li;
       }));
-      if (s.newest > newest) {
-        newest = s.newest;
+      if (s.newest > announced) {
+        announced = s.newest;  // the guard still refuses a reply until the page shows it
         flash("The customer wrote again.", [["Show it", () => location.reload()]]);
       }
       const mine = s.claimed_by === me;
