@@ -407,3 +407,35 @@ def test_saved_views_are_per_agent_and_need_the_form_token(app: Any) -> None:
     assert "Angry X" not in petr.get("/inbox").text
     jana.post("/views", data={**form, "delete": "1"})
     assert "Angry X" not in jana.get("/inbox").text
+
+
+def test_a_live_stream_ends_once_its_agent_may_no_longer_see_it(tmp_path: Path) -> None:
+    """The login is checked when /events opens; a disabled agent's open stream must not
+    keep delivering the queue's and colleagues' events."""
+    from social_watch.web.live import Hub
+
+    db = dbmod.connect(tmp_path / "live.db")
+    db.close()
+    hub = Hub(str(tmp_path / "live.db"), lambda: datetime.now(UTC))
+    still = [True]
+
+    async def allowed() -> bool:
+        return still[0]
+
+    async def read() -> list[str]:
+        got: list[str] = []
+        stream = hub.stream(allowed)
+        got.append(await stream.__anext__())  # "retry:"
+        hub.publish("queue", {})
+        got.append(await stream.__anext__())
+        still[0] = False  # disabled now
+        hub.publish("queue", {})
+        got += [m async for m in stream]  # ends instead of delivering it
+        return got
+
+    try:
+        got = asyncio.run(read())
+    finally:
+        hub.stop()
+    assert got[0].startswith("retry:") and got[1].startswith("event: queue")
+    assert len(got) == 2

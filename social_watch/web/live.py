@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -97,8 +97,12 @@ class Hub:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(queue.put_nowait, message)
 
-    async def stream(self) -> AsyncIterator[str]:
-        """One page's event stream until it goes away or the server stops."""
+    async def stream(
+        self, allowed: Callable[[], Awaitable[bool]] | None = None
+    ) -> AsyncIterator[str]:
+        """One page's event stream until it goes away, the server stops, or ``allowed``
+        says its agent may no longer see it (disabled, logged out, a new password): the
+        login was checked when the stream opened, and it may stay open for hours."""
         self.start()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[str | None] = asyncio.Queue()
@@ -111,9 +115,8 @@ class Hub:
                 try:
                     message = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
                 except TimeoutError:
-                    yield ": still here\n\n"
-                    continue
-                if message is None:
+                    message = ": still here\n\n"
+                if message is None or (allowed is not None and not await allowed()):
                     return
                 yield message
         finally:

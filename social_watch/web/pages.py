@@ -451,8 +451,12 @@ async def events(request: Request) -> Response:
     visitor = await run_in_threadpool(web.visitor, request)
     if visitor is None:
         return JSONResponse({"error": "log in first"}, 401)
+
+    async def allowed() -> bool:
+        return await run_in_threadpool(web.visitor, request) is not None
+
     return StreamingResponse(
-        web.hub.stream(),
+        web.hub.stream(allowed),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
