@@ -375,3 +375,10 @@ def test_show_of_an_expired_claim_says_it_is_open_again(db):
     assert held.splitlines()[0].endswith("· claimed · claimed by jana")
     expired = click.unstyle(thread_text(q.show(db, 2, now=NOW + TTL * 2, sla=SlaSettings())))
     assert expired.splitlines()[0].endswith("· open (the claim expired)")
+
+
+def test_queue_search_ignores_case_in_every_script(db):
+    db.execute("UPDATE mentions SET text = 'Objednávka nedorazila, 100% zklamání' WHERE id = 2")
+    for typed in ("OBJEDNÁVKA", "objednávka", "ZKLAMÁNÍ", "100%"):
+        assert [i["id"] for i in listing(db, text=typed)] == [2], typed
+    assert listing(db, text="_") == []

@@ -84,12 +84,15 @@ def item_heads(
         )
         params.append(tag)
     if text:
-        # LIKE with escaped wildcards: what was typed is looked for, literally.
-        like = "%" + like_literal(text) + "%"
+        # LIKE with escaped wildcards: what was typed is looked for, literally, in any
+        # case and script ("OBJEDNÁVKA" finds "objednávka": sw_fold is casefold on both
+        # backends, where LIKE alone folds ASCII only on SQLite and nothing on PostgreSQL)
+        like = "%" + like_literal(text.casefold()) + "%"
         where.append(
             "EXISTS (SELECT 1 FROM mentions c WHERE c.item_id = m.id AND c.status IN "
-            f"('open', 'claimed') AND (c.text {db.like} ? ESCAPE '\\' OR c.author_handle "
-            f"{db.like} ? ESCAPE '\\' OR c.author_name {db.like} ? ESCAPE '\\'){db.per_row})"
+            "('open', 'claimed') AND (sw_fold(c.text) LIKE ? ESCAPE '\\' OR "
+            "sw_fold(c.author_handle) LIKE ? ESCAPE '\\' OR "
+            f"sw_fold(c.author_name) LIKE ? ESCAPE '\\'){db.per_row})"
         )
         params += [like, like, like]
     if sentiment:
