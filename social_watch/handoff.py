@@ -16,6 +16,7 @@ e-mail is sent. The demo (replay mentions, no ``[email]``) prints the e-mail ins
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -35,6 +36,7 @@ from social_watch.store.base import Store
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out loud without doubt
 PRINTED = "(printed, demo)"
+REFERENCE_RE = re.compile(f"SW-[{ALPHABET}]{{4}}")
 
 
 @dataclass
@@ -258,8 +260,13 @@ def move_to_email(
     dry_run: bool = False,
     force: bool = False,
     deliver: Callable[[mailer.SmtpSettings, EmailMessage], None] = mailer.send,
+    reference: str | None = None,
 ) -> Handoff:
-    """E-mail the help desk, then post the public note once; see the module docstring."""
+    """E-mail the help desk, then post the public note once; see the module docstring.
+
+    ``reference``: the code a preview (``dry_run``) showed, used if it is still free, so
+    what the agent read is what the customer gets; otherwise a new one is drawn."""
+    proposed = reference if reference and REFERENCE_RE.fullmatch(reference) else None
     head = replies.item_head(db, ref)
     item_id = head["id"]
     rows = replies.item_rows(db, item_id) or [head]
@@ -288,9 +295,10 @@ def move_to_email(
     held = existing(db, item_id)
     writable = network not in replies.READ_ONLY_NETWORKS
     for _ in range(20):
-        reference = held["reference"] if held else new_reference()
+        reference = held["reference"] if held else (proposed or new_reference())
         if held or dry_run or _free(db, reference):
             break
+        proposed = None  # taken meanwhile: draw
     else:  # pragma: no cover - 31**4 codes
         raise Conflict("could not draw a free reference code; try again")
 
@@ -355,8 +363,9 @@ def move_to_email(
     if dry_run:
         if connector is not None:
             connector.close()
-        if not held:
-            # drawn now only to show where it goes; the real run draws and keeps its own
+        if not held and proposed is None:
+            # drawn to show where it goes: the CLI's real run draws its own (the web inbox
+            # sends this one back, so its preview is what goes out)
             result.notes.append(
                 f"{reference} is an example: moving it for real gives the thread its own code"
             )

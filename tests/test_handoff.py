@@ -261,3 +261,32 @@ def test_the_html_part_links_only_http_urls(tmp_path, cli, write_jsonl, smtp):
     html = msg.get_body(("html",)).get_content()
     assert "href" not in html and "<script>" not in html
     assert "javascript:alert(1)" in html  # still shown to the help desk, as text
+
+
+def test_the_reference_a_preview_showed_is_the_one_sent_if_still_free(
+    tmp_path, cli, write_jsonl, smtp
+):
+    """The web inbox sends the preview's code back: what the agent read goes out."""
+    import os
+
+    from social_watch import config as cfg
+    from social_watch import db as dbmod
+    from social_watch import handoff
+    from social_watch.clock import utcnow
+
+    sink, port = smtp
+    s = setup(tmp_path, cli, write_jsonl, port)
+    config = cfg.load(s["config"], env={})
+    db = dbmod.connect(s["db"])
+    try:
+        kw = {"env": os.environ, "clock": utcnow}
+        shown = handoff.move_to_email(db, config, 1, "jana", dry_run=True, **kw).reference
+        sent = handoff.move_to_email(db, config, 1, "jana", reference=shown, **kw)
+        assert sent.reference == shown and shown in sink.envelopes[0].content.decode()
+        # a code already taken, or not a code at all, is not used: a new one is drawn
+        other = handoff.move_to_email(db, config, 2, "jana", reference=shown, **kw)
+        assert other.reference != shown and handoff.REFERENCE_RE.fullmatch(other.reference)
+        bogus = handoff.move_to_email(db, config, 2, "jana", reference="<b>x", dry_run=True, **kw)
+        assert handoff.REFERENCE_RE.fullmatch(bogus.reference)
+    finally:
+        db.close()

@@ -210,6 +210,7 @@ def to_email(web: Web, visitor: Visitor, item_id: int, body: dict[str, Any]) -> 
         clock=web.clock,
         dry_run=bool(body.get("dry_run")),
         force=bool(_overrides(body)),
+        reference=_text(body, "reference", required=False),
     )
     data = result.as_dict()
     data["email"] = handoff_text(result.message)

@@ -347,9 +347,11 @@
     });
 
     const emailBox = part("email");
+    let previewed = null;  // the reference the preview showed: the one that goes out
     async function emailPreview() {
       const res = await post(`/api/items/${id}/to-email`, { dry_run: true, override: overrides });
       if (!res.ok) { flash(explain(res)); return; }
+      previewed = res.data.reference || null;
       part("email-text").textContent = res.data.email || "";
       part("email-note").textContent = res.data.public_reply ? res.data.public_reply.text : "(none: this network is read-only)";
       emailBox.hidden = false;
@@ -358,7 +360,7 @@
     hook("to-email").addEventListener("click", emailPreview);
     part("email-cancel").addEventListener("click", () => { emailBox.hidden = true; });
     part("email-confirm").addEventListener("click", async () => {
-      const res = await act("to-email", { override: overrides }, (d) => `Moved to e-mail (reference ${d.reference}).`);
+      const res = await act("to-email", { override: overrides, reference: previewed }, (d) => `Moved to e-mail (reference ${d.reference}).`);
       if (res.ok) emailBox.hidden = true;
     });
 
