@@ -439,3 +439,13 @@ def test_a_live_stream_ends_once_its_agent_may_no_longer_see_it(tmp_path: Path) 
         hub.stop()
     assert got[0].startswith("retry:") and got[1].startswith("event: queue")
     assert len(got) == 2
+
+
+def test_a_short_sentiment_in_the_url_is_the_one_the_filter_form_keeps(app: Any) -> None:
+    page = as_agent(app, "jana").get("/inbox?sentiment=neg")
+    assert page.status_code == 200
+    assert '<option value="negative" selected>' in page.text
+
+
+def test_the_favicon_is_no_error(app: Any) -> None:
+    assert Client(app).get("/favicon.ico").status_code == 204

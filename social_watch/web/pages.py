@@ -130,6 +130,11 @@ def root(request: Request) -> Response:
     return RedirectResponse("/inbox", 303)
 
 
+def favicon(request: Request) -> Response:
+    """No icon, said without an error in every page's console."""
+    return Response(status_code=204)
+
+
 # --- the inbox --------------------------------------------------------------------------
 
 
@@ -186,6 +191,8 @@ def _inbox_context(web: Web, visitor: Visitor, query: Any) -> dict[str, Any]:
         if p.agent != agent:
             present.setdefault(p.item_id, []).append(doing(p))
     chosen = {k: query.get(k, "") for k in FILTER_KEYS}
+    if filters.sentiment:  # "neg" in the URL: the form shows (and keeps) "negative"
+        chosen["sentiment"] = filters.sentiment
     return {
         "visitor": visitor.account,
         "csrf": visitor.session.csrf if visitor.session else "",
@@ -465,6 +472,7 @@ async def events(request: Request) -> Response:
 routes = [
     Route("/healthz", healthz),
     Route("/", root),
+    Route("/favicon.ico", favicon),
     Route("/login", login_form, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
