@@ -270,6 +270,7 @@ def _is_english_code(lang: str) -> bool:
 _CARE_LEXICON: dict[str, float] = {
     # politeness and routine care words: not praise in a message to a shop
     "please": 0.0,
+    "clearly": 0.0,  # "clearly 27.5, not 26.5", "clearly used": emphasis, not praise
     "pls": 0.0,
     "plz": 0.0,
     "help": 0.0,

@@ -558,6 +558,8 @@ def test_the_kept_emoji_stay_as_vader_reads_them() -> None:
         ("fewer than expected issues, thanks team", "positive"),
         ("delivery took less than promised, amazing", "positive"),
         ("costs a fortune but worth it", "positive"),
+        ("the size guide says 26.5 cm, mine are clearly 27.5. Which one is right?", "neutral"),
+        ("clearly the best shop in town", "positive"),
     ],
 )
 def test_care_words_a_shop_hears(text: str, label: str) -> None:
