@@ -329,3 +329,17 @@ def test_a_reply_typed_before_the_customer_wrote_again_waits_for_the_page_to_sho
     jana.hook("send").click()
     expect(jana.hook("flash")).to_contain_text("since this page was drawn", timeout=LIVE_MS)
     assert len(network.posts) == before  # nothing went out unseen
+
+
+def test_history_times_keep_their_form_after_a_live_refresh(
+    open_as: Callable[..., Tab], inbox: Inbox
+) -> None:
+    item = inbox.add_mention("@shopexample does the jacket run small?")
+    jana = open_as(JANA)
+    jana.go(f"/items/{item}")
+    jana.hook("claim").click()  # the history is drawn again by the live refresh
+    expect(jana.hook("history")).to_contain_text("claimed", timeout=LIVE_MS)
+    times = jana.hook("history").locator("li span.muted").all_inner_texts()
+    assert times and all(re.fullmatch(r"\d{2} [A-Z][a-z]{2} \d{2}:\d{2} UTC", t) for t in times), (
+        times
+    )

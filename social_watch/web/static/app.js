@@ -201,6 +201,15 @@
 
     function setBusy(busy) { send.disabled = busy; }
 
+    // "08 Dec 01:57 UTC", as the server draws the history (app.py's time filter)
+    const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    function shortTime(iso) {
+      const d = new Date(iso);
+      if (isNaN(d)) return iso;
+      const two = (n) => String(n).padStart(2, "0");
+      return `${two(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())} UTC`;
+    }
+
     function showState(s) {
       hook("holder").textContent = s.holder_name || "";
       const st = part("status");
@@ -225,7 +234,7 @@
         if (h.note) li.className = "note";
         const when = document.createElement("span");
         when.className = "muted";
-        when.textContent = h.at.replace("T", " ").replace("Z", " UTC");
+        when.textContent = shortTime(h.at);
         const who = document.createElement("b");
         who.textContent = h.who;
         li.append(when, " ", who, ` ${h.action}`);
