@@ -86,6 +86,6 @@ def alert(
         click.echo(alert_report.describe(run))
         for channel in run.delivered:
             click.echo(f"Sent via {channel}.")
-    for channel, error in run.failed.items():
-        click.echo(f"Warning: {channel} notification failed: {error}", err=True)
+    # a failed delivery is already on stderr once, as the notifier's warning (and in
+    # --json's "failed"); a second line here said it twice
     sys.exit(run.exit_code)

@@ -508,6 +508,7 @@ def test_cli_exit_codes_json_and_the_secret_never_shown(
     assert fired.exit_code == 1
     assert "ALERT: all mentions" in fired.stdout
     assert "webhook notification failed: webhook POST answered 500" in fired.stderr
+    assert fired.stderr.count("notification failed") == 1  # said once, not twice
     with respx.mock() as mock:
         mock.post(HOOK).mock(side_effect=httpx.ConnectError(f"cannot reach {HOOK}"))
         again = cli(*args, "--notify", "--json", env=env)
