@@ -120,38 +120,20 @@ class Throttle:
             times.popleft()
         return times
 
-    def blocked(self, agent: str, address: str) -> datetime | None:
-        """When the next attempt may be made, or None if it may be made now."""
-        now = self._clock()
-        with self._lock:
-            return self._until(agent, address, now)
-
-    def _until(self, agent: str, address: str, now: datetime) -> datetime | None:
-        until = None
-        for key in (f"agent:{agent.lower()}", f"addr:{address}"):
-            times = self._recent(key, now)
-            if len(times) >= self.limit:
-                at = times[0] + self.window
-                until = at if until is None else max(until, at)
-        return until
-
     def attempt(self, agent: str, address: str) -> datetime | None:
         """Count an attempt as failed before its password is checked; None lets it go on,
         else when the next may be made. Checking first and counting after the (slow)
         password hash let every attempt sent at the same moment through."""
         now = self._clock()
+        keys = (f"agent:{agent.lower()}", f"addr:{address}")
         with self._lock:
-            until = self._until(agent, address, now)
-            if until is None:
-                for key in (f"agent:{agent.lower()}", f"addr:{address}"):
-                    self._recent(key, now).append(now)
-            return until
-
-    def failed(self, agent: str, address: str) -> None:
-        now = self._clock()
-        with self._lock:
-            for key in (f"agent:{agent.lower()}", f"addr:{address}"):
-                self._recent(key, now).append(now)
+            recent = [self._recent(key, now) for key in keys]
+            full = [times[0] + self.window for times in recent if len(times) >= self.limit]
+            if full:
+                return max(full)
+            for times in recent:
+                times.append(now)
+            return None
 
     def succeeded(self, agent: str, address: str | None = None) -> None:
         """A right password: the account's count is cleared, and the address gets back
