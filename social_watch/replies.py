@@ -486,7 +486,7 @@ def last_answer(
     db: Store, item_id: int, rows: list[dict[str, Any]]
 ) -> tuple[str, datetime, str] | None:
     """(who, when, text) of the brand's last public answer, if no customer wrote since."""
-    row = r_sql.last_reply_action(db, item_id)
+    row = r_sql.last_action(db, item_id, ("replied",))
     if row is None:
         return None
     at = from_db(row[1])
@@ -500,10 +500,8 @@ def last_answer(
     return str(row[0] or "someone"), at, text
 
 
-def _closed_by(db: Store, head: Mapping[str, Any], now: datetime) -> str:
+def _closed_by(status: str, row: tuple[str | None, str, str | None] | None, now: datetime) -> str:
     """' as spam by tom 5 min ago', from the item's close action ('' parts it lacks)."""
-    status = head["status"]
-    row = r_sql.last_close_action(db, head["id"])
     if row is None:
         return f" ({status})"
     agent, at, details = row
@@ -588,9 +586,9 @@ def check_guards(
             holder=who,
         )
     if head["status"] in ("done", "dismissed") and "closed" not in skip:
-        closer = r_sql.last_close_action(db, head["id"])
+        closer = r_sql.last_action(db, head["id"], ("done", "dismissed"))
         raise Refused(
-            f"mention {item} was closed{_closed_by(db, head, now)}",
+            f"mention {item} was closed{_closed_by(head['status'], closer, now)}",
             guard="closed",
             item_id=item,
             holder=(closer[0] or None) if closer else None,

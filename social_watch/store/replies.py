@@ -40,23 +40,17 @@ def first_answer_by_other(
     return None if row is None else (row[0], row[1])
 
 
-def last_reply_action(db: Store, item_id: int) -> tuple[str | None, str, str | None] | None:
-    """(agent, at, details JSON) of the newest ``replied`` action on the item."""
+def last_action(
+    db: Store, item_id: int, actions: tuple[str, ...]
+) -> tuple[str | None, str, str | None] | None:
+    """(agent, at, details JSON) of the newest of ``actions`` on the item ('replied';
+    'done' or 'dismissed')."""
+    marks = ", ".join("?" for _ in actions)
     row = db.execute(
         "SELECT a.agent, a.at, a.details FROM actions a JOIN mentions m ON m.id = a.mention_id "
-        "WHERE COALESCE(m.item_id, m.id) = ? AND a.action = 'replied' ORDER BY a.at DESC LIMIT 1",
-        (item_id,),
-    ).fetchone()
-    return None if row is None else (row[0], row[1], row[2])
-
-
-def last_close_action(db: Store, item_id: int) -> tuple[str | None, str, str | None] | None:
-    """(agent, at, details JSON) of the newest ``done`` or ``dismissed`` action on the item."""
-    row = db.execute(
-        "SELECT a.agent, a.at, a.details FROM actions a JOIN mentions m ON m.id = a.mention_id "
-        "WHERE COALESCE(m.item_id, m.id) = ? AND a.action IN ('done', 'dismissed') "
+        f"WHERE COALESCE(m.item_id, m.id) = ? AND a.action IN ({marks}) "
         "ORDER BY a.at DESC LIMIT 1",
-        (item_id,),
+        (item_id, *actions),
     ).fetchone()
     return None if row is None else (row[0], row[1], row[2])
 
