@@ -720,15 +720,11 @@ def _check_business_hours(raw: dict[str, Any]) -> None:
 def _check_tags(raw: dict[str, Any]) -> None:
     tags = raw["tags"]
     if tags["rules"]:
-        from social_watch.tagging import TAG_PATTERN, Tagger
+        from social_watch.tagging import TAG_PATTERN, TAG_RULE, Tagger
 
         for name in tags["rules"]:
             if name != name.lower() or not TAG_PATTERN.fullmatch(name):
-                raise _fail(
-                    f"tags.rules.{name}",
-                    "a tag name is lower-case letters, digits, '-' and '_', starting with a "
-                    "letter or digit (up to 40 characters)",
-                )
+                raise _fail(f"tags.rules.{name}", f"a tag name is lower-case {TAG_RULE}")
         try:
             Tagger(tags["rules"])
         except ValueError as exc:

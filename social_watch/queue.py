@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from social_watch.store import add_action
 from social_watch.store import queue as q_sql
 from social_watch.store.base import Store
 from social_watch.store.queue import MAX_SQL_INT
-from social_watch.tagging import TAG_PATTERN
+from social_watch.tagging import TAG_PATTERN, TAG_RULE
 
 
 @dataclass(frozen=True)
@@ -458,25 +458,30 @@ def _where_value(clause: str, key: str, value: str) -> str:
     and an empty one (``text=``) must not match everything."""
     if not value:
         raise UsageError(f"--where {clause!r}: give a value after '='")
-    if key == "status":
-        if value.lower() not in STATUSES:
-            raise UsageError(f"--where {clause!r}: status must be one of {', '.join(STATUSES)}")
-        return value.lower()
-    if key in ("sentiment", "model"):
-        try:
-            return sentiment_label(value)
-        except UsageError as exc:
-            raise UsageError(f"--where {clause!r}: {exc}") from None
-    if key == "tag":
-        try:
-            return tag_name(value)
-        except UsageError as exc:
-            raise UsageError(f"--where {clause!r}: {exc}") from None
-    if key == "network":
-        return value.lower()
-    if key == "author":
-        return value.lstrip("@")
-    return value
+    as_stored = _AS_STORED.get(key)
+    if as_stored is None:
+        return value
+    try:
+        return as_stored(value)
+    except UsageError as exc:
+        raise UsageError(f"--where {clause!r}: {exc}") from None
+
+
+def _status(value: str) -> str:
+    if value.lower() not in STATUSES:
+        raise UsageError(f"status must be one of {', '.join(STATUSES)}")
+    return value.lower()
+
+
+#: How a ``--where`` value is written in the database, for the keys it is not verbatim.
+_AS_STORED: dict[str, Callable[[str], str]] = {
+    "status": _status,
+    "sentiment": sentiment_label,
+    "model": sentiment_label,
+    "tag": lambda v: tag_name(v),  # defined further down
+    "network": str.lower,
+    "author": lambda v: v.lstrip("@"),
+}
 
 
 BULK_BATCH = 1_000  # rows per transaction of a bulk write: each holds the lock briefly
@@ -528,10 +533,7 @@ def tag_name(value: str) -> str:
     """A tag as typed, folded to lower case; a name outside :data:`TAG_PATTERN` is refused."""
     name = value.strip().lower()
     if not TAG_PATTERN.fullmatch(name):
-        raise UsageError(
-            f"bad tag name {value!r}: use letters, digits, '-' and '_', starting with a "
-            "letter or digit (up to 40 characters)"
-        )
+        raise UsageError(f"bad tag name {value!r}: use {TAG_RULE}")
     return name
 
 

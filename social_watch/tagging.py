@@ -16,11 +16,12 @@ import re
 from collections.abc import Mapping, Sequence
 from itertools import pairwise, repeat
 
-__all__ = ["DEFAULT_TAG_RULES", "TAG_PATTERN", "Tagger"]
+__all__ = ["DEFAULT_TAG_RULES", "TAG_PATTERN", "TAG_RULE", "Tagger"]
 
 #: A tag name: lower-case letters (any script), digits, '-' and '_', starting with a letter
 #: or digit, so '+-c', '+bad tag' and a stray option such as '--json' never become tags.
 TAG_PATTERN = re.compile(r"[^\W_][\w-]{0,39}")
+TAG_RULE = "letters, digits, '-' and '_', starting with a letter or digit (up to 40 characters)"
 
 DEFAULT_TAG_RULES: dict[str, tuple[str, ...]] = {
     # Returns, warranty claims and plain unhappiness: the thing a care team must not miss.
