@@ -61,7 +61,8 @@ def parse_duration(value: object) -> timedelta:
 def parse_option_duration(text: str) -> timedelta:
     """A duration typed on the command line: the unit is required there ('7' alone is not
     7 days but, as in the config, 7 seconds, a report of nothing)."""
-    if _DURATION.match(text.lower()) and not re.search(r"[a-z]", text.lower()):
+    match = _DURATION.match(text.lower())
+    if match and match.group(2) is None:  # a number without its unit
         n = text.strip()
         raise ValueError(f"give a unit: {n}d (days), {n}w, {n}h, {n}m (minutes) or {n}s")
     return parse_duration(text)
