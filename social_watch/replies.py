@@ -31,7 +31,6 @@ import json
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -336,7 +335,9 @@ def replayed_ids(path_text: str) -> frozenset[str]:
     nothing: a reply then needs a real connector, the safe side."""
     path = Path(path_text)
     if path.name == DEMO_FILE and not path.is_file():
-        path = Path(str(resources.files("social_watch") / "data" / DEMO_FILE))
+        from social_watch.demo import sample_path  # demo imports this module
+
+        path = sample_path()
     try:
         st = path.stat()
     except OSError:

@@ -465,3 +465,12 @@ def test_a_closed_refusal_of_to_email_offers_to_move_it_not_to_answer_it():
     refused = Refused("mention 4 was closed (done) by tom", guard="closed", item_id=4)
     assert cli_hint(refused, "to-email").endswith("--force to move it anyway")
     assert cli_hint(refused, "reply").endswith("--force to answer it anyway")
+
+
+def test_a_demo_sample_that_moved_with_its_install_means_the_bundled_one(tmp_path: Path) -> None:
+    from social_watch.demo import sample_path
+
+    bundled = replies.replayed_ids(str(sample_path()))
+    assert bundled and all(":" in gid for gid in bundled)
+    assert replies.replayed_ids(str(tmp_path / "gone" / "demo_mentions.jsonl")) == bundled
+    assert replies.replayed_ids(str(tmp_path / "gone" / "other.jsonl")) == frozenset()
