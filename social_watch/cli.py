@@ -78,16 +78,16 @@ class App:
             return db.connect(target, password_env=self.config.password_env)
         if not may_create:
             path = Path(target)
+            fill = "`social-watch demo`, `import`, `poll` or `watch`"
             if not path.exists():
                 raise UsageError(
                     f"no database at {target}: check --db (or config `database`), "
-                    "or fill one first with `social-watch demo`, `import`, `poll` or `watch`"
+                    f"or fill one first with {fill}"
                 )
             if path.is_file() and path.stat().st_size == 0:  # SQLite would make it one
                 raise UsageError(
                     f"{target} is an empty file, not a social-watch database: check --db "
-                    "(or config `database`), or fill it with `social-watch demo`, `import`, "
-                    "`poll` or `watch`"
+                    f"(or config `database`), or fill it with {fill}"
                 )
         return db.connect(target)
 
